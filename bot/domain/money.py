@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, DecimalException
 
 # ISO 4217 minor-unit exponents for the currencies a feed may name.
 CURRENCY_EXPONENTS: dict[str, int] = {
@@ -31,15 +31,19 @@ def parse_amount(text: str | int | Decimal, currency: str, *, allow_zero: bool =
         raise ValueError("amount must be a decimal string, not a float")
     try:
         value = Decimal(str(text).strip().replace(",", ""))
-    except InvalidOperation:
+        if not value.is_finite():
+            raise ValueError(f"{text!r} is not a finite number")
+        if value.adjusted() > 15:
+            raise ValueError(f"too large ({text})")
+        if value < 0 or (value == 0 and not allow_zero):
+            raise ValueError(f"amount must be greater than 0, got {text}")
+        scaled = value.scaleb(digits)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{text} has more than {digits} decimal places for {currency}")
+    except DecimalException:
         raise ValueError(f"{text!r} is not a decimal number") from None
-    if not value.is_finite():
-        raise ValueError(f"{text!r} is not a finite number")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"amount must be greater than 0, got {text}")
-    scaled = value.scaleb(digits)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{text} has more than {digits} decimal places for {currency}")
+    if int(scaled) == 0 and not allow_zero:
+        raise ValueError(f"{text} is smaller than the smallest unit of {currency}")
     return int(scaled)
 
 
