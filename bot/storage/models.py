@@ -1,0 +1,232 @@
+"""The tables. Money is integer minor units; every chat reference goes through groups.id,
+so a group→supergroup migration changes one column (groups.chat_id) and nothing else."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.storage.base import Base
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    subid_param: Mapped[str] = mapped_column(String(64), default="subid")
+    url_template: Mapped[str] = mapped_column(String(1024), default="")
+    created_at: Mapped[datetime]
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("merchant_id", "sku"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(512))
+    url: Mapped[str] = mapped_column(String(2048))
+    price: Mapped[int]
+    original_price: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    commission_rate: Mapped[Decimal]
+    category: Mapped[str] = mapped_column(String(64), default="", index=True)
+    image_url: Mapped[str] = mapped_column(String(2048), default="")
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    stock: Mapped[int | None]
+    featured: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime]
+
+
+class User(Base):
+    """A Telegram user the bot has seen; a promoter once ``registered_at`` is set."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(128), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    language_code: Mapped[str | None] = mapped_column(String(16))
+    registered_at: Mapped[datetime | None]
+    upline_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    tier: Mapped[str] = mapped_column(String(16), default="promoter")
+    invite_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime]
+
+
+class Group(Base):
+    __tablename__ = "groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(unique=True)
+    title: Mapped[str] = mapped_column(String(256), default="")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    added_by: Mapped[int | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32), unique=True)
+    claimed: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    paused: Mapped[bool] = mapped_column(default=False)
+    timezone: Mapped[str] = mapped_column(String(64))
+    times: Mapped[str] = mapped_column(String(256))  # "09:00 20:00"
+    categories: Mapped[str] = mapped_column(String(512), default="")  # "" = all
+    topic_id: Mapped[int | None]
+    next_slot_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_post_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Post(Base):
+    """One card for one group and slot. The row exists before the send (the outbox)."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("group_id", "slot"),
+        Index("ix_posts_status_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    slot: Mapped[str] = mapped_column(String(64))  # "2026-11-24T09:00" or "now:<code>"
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    price: Mapped[int]
+    message_id: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class Share(Base):
+    """A card a user posted through inline mode; taps on it are attributed to the sharer."""
+
+    __tablename__ = "shares"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    sharer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    inline_message_id: Mapped[str | None] = mapped_column(String(128))
+    chosen_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Link(Base):
+    """A member's personal tracked link for one post or one share."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("user_id", "post_id"),
+        UniqueConstraint("user_id", "share_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    share_id: Mapped[int | None] = mapped_column(ForeignKey("shares.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
+    promoter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+
+
+class Tap(Base):
+    __tablename__ = "taps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("links.id"), index=True)
+    created_at: Mapped[datetime]
+
+
+class Click(Base):
+    __tablename__ = "clicks"
+    __table_args__ = (Index("ix_clicks_link_created", "link_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the sub-id sent to the merchant
+    link_id: Mapped[int] = mapped_column(ForeignKey("links.id"))
+    created_at: Mapped[datetime]
+    is_bot: Mapped[bool] = mapped_column(default=False)
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+    referrer: Mapped[str | None] = mapped_column(String(512))
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    click_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("links.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
+    promoter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    amount: Mapped[int]
+    pool: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    ordered_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OrderEvent(Base):
+    """Every accepted report, as received: the audit trail of an order's states."""
+
+    __tablename__ = "order_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # postback | csv
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Payout(Base):
+    __tablename__ = "payouts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    admin_id: Mapped[int]
+    created_at: Mapped[datetime]
+
+
+class LedgerEntry(Base):
+    """Append-only. A balance is the sum of entries per (party, user, bucket)."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_user_bucket", "user_id", "bucket"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    payout_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"), index=True)
+    event: Mapped[str] = mapped_column(String(16))  # pending|confirmed|cancelled|refunded|settle|payout
+    party: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    bucket: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime]
+
+
+class Pick(Base):
+    """A promoter's pick of a deal for their groups."""
+
+    __tablename__ = "picks"
+    __table_args__ = (UniqueConstraint("user_id", "product_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    created_at: Mapped[datetime]
+
+
+class CardFile(Base):
+    """Telegram's file_id for a rendered card, so one deal is uploaded once."""
+
+    __tablename__ = "card_files"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    file_id: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime]
