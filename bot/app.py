@@ -1,0 +1,174 @@
+"""The only wiring point: builds the database, services, PTB application, sender and web app
+from a config, and runs them together in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import uvicorn
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from bot.config import Config, ConfigError
+from bot.domain.throttle import Throttle
+from bot.metrics import Metrics
+from bot.services import Services
+from bot.services.container import utc_now
+from bot.storage.db import Database, upgrade
+from bot.tg.cards import CardPipeline
+from bot.tg.context import BotData, KocContext
+from bot.tg.handlers import register_handlers, set_menus
+from bot.tg.sender import Sender
+from bot.web.app import build_web_app
+from bot.web.clicks import ClickBuffer
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 20
+SETTLE_SECONDS = 3600
+
+
+def file_url_for(base_url: str) -> str:
+    """``http://host/bot`` → ``http://host/file/bot`` (how Bot API servers lay out downloads)."""
+    head, sep, _ = base_url.rstrip("/").rpartition("/bot")
+    return f"{head}/file/bot" if sep else base_url.rstrip("/") + "/file/bot"
+
+
+class Kocbot:
+    """One running kocbot: the bot, the sender, the scheduler and the web server."""
+
+    def __init__(self, config: Config, *, now: Callable[[], datetime] | None = None,
+                 rng: random.Random | None = None, rate_limit: bool = True,
+                 cards_dir: Path | None = None, cache_dir: Path | None = None,
+                 read_timeout: float = 10.0, run_scheduler: bool = True) -> None:
+        if not config.telegram.token:
+            raise ConfigError("config key telegram.token: missing (get one from @BotFather)")
+        self.config = config
+        self.db = Database.from_url(config.database.url)
+        self.services = Services(config=config, db=self.db, now=now or utc_now,
+                                 rng=rng or random.Random())
+        self.metrics = Metrics()
+        self.throttle = Throttle()
+        self.run_scheduler = run_scheduler
+        self.application = self._build_application(rate_limit, read_timeout)
+        self.application.bot_data.kocbot = self
+        self.cards = CardPipeline(
+            config=config, services=self.services, metrics=self.metrics,
+            cache_dir=cache_dir or Path(tempfile.gettempdir()) / "kocbot-cache", out_dir=cards_dir)
+        self.sender = Sender(self)
+        self.clicks = ClickBuffer(self.services.tracking.save_clicks,
+                                  on_depth=self.metrics.click_buffer.set)
+        self.metrics.watch_queue(self.services.posting.depth)
+        self.web = build_web_app(self)
+        self._server: uvicorn.Server | None = None
+        self._server_task: asyncio.Task[None] | None = None
+
+    def _build_application(self, rate_limit: bool, read_timeout: float) -> Application:
+        t = self.config.telegram
+        builder = (
+            ApplicationBuilder().token(t.token)
+            .context_types(ContextTypes(context=KocContext, bot_data=BotData))
+            .concurrent_updates(32)
+            .connection_pool_size(128).read_timeout(read_timeout).write_timeout(20)
+            .get_updates_read_timeout(30)
+        )
+        if t.base_url:
+            builder = builder.base_url(t.base_url).base_file_url(file_url_for(t.base_url))
+        if rate_limit:
+            # Telegram's limits: ~30 messages/s overall and 20/min per group. After a 429 the
+            # limiter pauses everything for retry_after and tries again up to twice.
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+        if self.config.telegram.mode == "webhook":
+            builder = builder.updater(None)
+        app = builder.build()
+        register_handlers(app)
+        return app
+
+    async def tick(self) -> int:
+        """One scheduler pass: queue every due slot, wake the sender."""
+        queued = await asyncio.to_thread(self.services.posting.plan_due)
+        if queued:
+            self.sender.wake()
+        return queued
+
+    async def _tick_job(self, _context: KocContext) -> None:
+        try:
+            await self.tick()
+        except Exception:  # noqa: BLE001 - the next tick tries again
+            log.exception("scheduler tick failed")
+
+    async def _settle_job(self, _context: KocContext) -> None:
+        try:
+            await asyncio.to_thread(self.services.orders.settle)
+            await asyncio.to_thread(self.services.promoters.recompute_tiers)
+        except Exception:  # noqa: BLE001
+            log.exception("settle job failed")
+
+    async def start(self, *, web: bool = True) -> None:
+        """Start everything; returns once the bot polls (or the webhook is set) and the web answers."""
+        app = self.application
+        await app.initialize()
+        await set_menus(app)
+        await app.start()
+        if self.config.telegram.mode == "webhook":
+            await app.bot.set_webhook(
+                url=f"{self.config.web.public_url.rstrip('/')}/telegram",
+                secret_token=self.config.telegram.webhook_secret, allowed_updates=Update.ALL_TYPES)
+        else:
+            await app.updater.start_polling(poll_interval=0, timeout=10,
+                                            allowed_updates=Update.ALL_TYPES)
+        if self.run_scheduler and app.job_queue is not None:
+            app.job_queue.run_repeating(self._tick_job, interval=TICK_SECONDS, first=1)
+            app.job_queue.run_repeating(self._settle_job, interval=SETTLE_SECONDS, first=5)
+        self.sender.start()
+        self.clicks.start()
+        if web:
+            await self._start_web()
+        log.info("kocbot started", extra={"bot": app.bot.username, "mode": self.config.telegram.mode})
+
+    async def _start_web(self) -> None:
+        config = uvicorn.Config(self.web, host=self.config.web.host, port=self.config.web.port,
+                                log_level="warning", lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._server_task = asyncio.create_task(self._server.serve(), name="kocbot-web")
+        while not self._server.started:
+            if self._server_task.done():
+                self._server_task.result()  # raises the bind error
+                raise RuntimeError("web server stopped during start-up")
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        """Stop taking work, finish sends in flight, flush clicks, close everything."""
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        await self.sender.stop()
+        if self._server is not None and self._server_task is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(Exception):
+                await self._server_task
+        await self.clicks.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        self.db.dispose()
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set (by a signal handler)."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+
+def prepare_database(config: Config, *, always: bool = False) -> None:
+    """``kocbot run`` upgrades an SQLite database by itself; PostgreSQL uses ``kocbot db upgrade``."""
+    if always or config.database.url.startswith("sqlite"):
+        upgrade(config.database.url)

@@ -1,0 +1,138 @@
+"""What each ``kocbot`` subcommand does (parsing lives in bot/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.config import Config, ConfigError
+from bot.services import Services
+from bot.services.base import ServiceError
+from bot.services.reports import parse_since
+from bot.storage.db import Database, upgrade
+
+
+def _services(config: Config) -> Services:
+    if config.database.url.startswith("sqlite"):
+        upgrade(config.database.url)
+    return Services(config=config, db=Database.from_url(config.database.url))
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    """Run the bot, the sender, the scheduler and the web server until SIGTERM."""
+    from bot.app import Kocbot, prepare_database
+    from bot.cli import run_until_signal
+
+    if not config.telegram.token:
+        raise ConfigError("config key telegram.token: missing (get one from @BotFather)")
+    prepare_database(config)
+    kocbot = Kocbot(config)
+    run_until_signal(kocbot.run_forever)
+    return 0
+
+
+def db_upgrade(args: argparse.Namespace, config: Config) -> int:
+    """Apply the database migrations."""
+    upgrade(config.database.url)
+    print("database is up to date")
+    return 0
+
+
+def products_import(args: argparse.Namespace, config: Config) -> int:
+    """Import a product feed file."""
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"kocbot: no file {path}", file=sys.stderr)
+        return 2
+    services = _services(config)
+    try:
+        result = services.catalog.import_feed(path.read_bytes(), filename=path.name, strict=args.strict,
+                                              deactivate_missing=args.deactivate_missing)
+    except ServiceError as exc:
+        print(f"kocbot: {path}: {exc}", file=sys.stderr)
+        return 1
+    for error in result.errors:
+        print(f"{path.name}:{error.line}: {error.reason}", file=sys.stderr)
+    if result.rejected:
+        print(f"rejected: {len(result.errors)} bad rows, nothing imported (--strict)")
+        return 1
+    print(f"imported {result.total} rows: {result.created} new, {result.updated} updated, "
+          f"{len(result.errors)} errors" + (f", {result.deactivated} deactivated"
+                                            if args.deactivate_missing else ""))
+    return 0
+
+
+def orders_import(args: argparse.Namespace, config: Config) -> int:
+    """Import an order report CSV."""
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"kocbot: no file {path}", file=sys.stderr)
+        return 2
+    services = _services(config)
+    try:
+        summary = services.order_import.import_csv(path.read_bytes())
+    except ServiceError as exc:
+        print(f"kocbot: {path}: {exc}", file=sys.stderr)
+        return 1
+    for line, reason in summary.errors:
+        print(f"{path.name}:{line}: {reason}", file=sys.stderr)
+    print(f"orders: {summary.total} rows, {summary.applied} applied, {summary.repeated} repeated, "
+          f"{summary.unattributed} unattributed, {len(summary.errors)} errors")
+    return 0
+
+
+def card_preview(args: argparse.Namespace, config: Config) -> int:
+    """Render one product's card to a file."""
+    from bot.cards.images import fetch_image
+    from bot.cards.render import CardInput, render_card
+    from bot.storage.models import Merchant
+
+    services = _services(config)
+    with services.db.transaction() as session:
+        product = services.catalog.find_by_sku(session, args.sku)
+        if product is None:
+            print(f"kocbot: no product with sku {args.sku!r}", file=sys.stderr)
+            return 1
+        merchant = session.get_one(Merchant, product.merchant_id)
+    image = None
+    if product.image_url:
+        image = asyncio.run(fetch_image(product.image_url, cache_dir=Path(".cache") / "images"))
+    data = render_card(CardInput(title=product.title, merchant=merchant.name, price=product.price,
+                                 original_price=product.original_price, currency=product.currency,
+                                 image=image, locale=config.card.locale),
+                       font_path=config.card.font_path)
+    out = Path(args.output)
+    if out.suffix.lower() == ".png":
+        from io import BytesIO
+
+        from PIL import Image
+
+        Image.open(BytesIO(data)).save(out, format="PNG")
+    else:
+        out.write_bytes(data)
+    print(f"wrote {out}")
+    return 0
+
+
+def report(args: argparse.Namespace, config: Config) -> int:
+    """Print a group's, a promoter's or the platform's figures (text or CSV)."""
+    from bot.reports_cli import print_report
+
+    try:
+        window = parse_since(args.since)
+    except ValueError as exc:
+        print(f"kocbot: --since: {exc}", file=sys.stderr)
+        return 2
+    services = _services(config)
+    return print_report(services, group=args.group, promoter=args.promoter, window=window,
+                        fmt=args.format, out=sys.stdout)
+
+
+def demo(args: argparse.Namespace, config: Config) -> int:
+    """Run the offline demo story."""
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(Path(args.out)))
+

@@ -1,0 +1,129 @@
+"""Group lifecycle and settings: added, claimed, removed, migrated; schedule, topic, categories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.domain.links import new_code
+from bot.domain.schedule import parse_slot_times
+from bot.services.base import Service, ServiceError
+from bot.storage.models import Group, User
+
+
+@dataclass(frozen=True)
+class Added:
+    group: Group
+    needs_claim: bool  # the adder never started the bot: the group waits for a g_ claim
+
+
+class GroupService(Service):
+    """Everything about the groups the bot is in."""
+
+    def get(self, session: Session, chat_id: int) -> Group | None:
+        return session.scalars(select(Group).where(Group.chat_id == chat_id)).first()
+
+    def bot_added(self, *, chat_id: int, title: str, by_user_id: int) -> Added:
+        """Register (or re-activate) a group; owned by the adder if the adder is a promoter."""
+        with self.db.transaction() as session:
+            group = self.get(session, chat_id)
+            adder = session.get(User, by_user_id)
+            registered = adder is not None and adder.registered_at is not None
+            if group is None:
+                group = Group(
+                    chat_id=chat_id, title=title[:256], created_at=self.now(),
+                    timezone=self.config.schedule.timezone,
+                    times=" ".join(self.config.schedule.default_times),
+                )
+                session.add(group)
+            group.title = title[:256]
+            group.active = True
+            group.added_by = by_user_id
+            if registered and not group.claimed:
+                group.owner_id = by_user_id
+                group.claimed = True
+                group.claim_token = None
+            elif not group.claimed:
+                group.claim_token = group.claim_token or new_code()
+            session.flush()
+            return Added(group=group, needs_claim=not group.claimed)
+
+    def claim(self, *, token: str, user_id: int, is_admin: bool) -> Group:
+        """A group admin who opened the g_ link becomes the group's owner."""
+        with self.db.transaction() as session:
+            group = session.scalars(select(Group).where(Group.claim_token == token)).first()
+            if group is None:
+                raise ServiceError("this group link is not valid any more")
+            if not is_admin:
+                raise ServiceError("only an administrator of the group can claim it")
+            group.owner_id = user_id
+            group.claimed = True
+            group.claim_token = None
+            return group
+
+    def claim_target(self, token: str) -> Group | None:
+        """The group a g_ token would claim (so the caller can check admin rights first)."""
+        with self.db.transaction() as session:
+            return session.scalars(select(Group).where(Group.claim_token == token)).first()
+
+    def bot_removed(self, chat_id: int) -> None:
+        """The bot was removed or the chat is gone: nothing more is posted there."""
+        with self.db.transaction() as session:
+            group = self.get(session, chat_id)
+            if group is not None:
+                group.active = False
+
+    def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: same settings and history under the new id."""
+        with self.db.transaction() as session:
+            old = self.get(session, old_chat_id)
+            if old is None:
+                return
+            clash = self.get(session, new_chat_id)
+            if clash is not None and clash.id != old.id:
+                # The new id registered itself first (its service message came earlier):
+                # keep the old row, whose history matters, and retire the empty one.
+                clash.chat_id = -abs(clash.id) - 10**15
+                session.flush()
+            old.chat_id = new_chat_id
+            old.active = True
+
+    def update(self, chat_id: int, **changes: object) -> Group:
+        """Change settings of a known group."""
+        with self.db.transaction() as session:
+            group = self.get(session, chat_id)
+            if group is None:
+                raise ServiceError("this group is not registered; add the bot again")
+            for key, value in changes.items():
+                setattr(group, key, value)
+            return group
+
+    def set_schedule(self, chat_id: int, words: list[str]) -> Group:
+        """Set posting times from ``["09:00", "20:00"]``; ServiceError with a reason if bad."""
+        try:
+            times = parse_slot_times(words)
+        except ValueError as exc:
+            raise ServiceError(str(exc)) from None
+        return self.update(chat_id, times=" ".join(t.strftime("%H:%M") for t in times))
+
+    def set_timezone(self, chat_id: int, name: str) -> Group:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ServiceError(f"unknown time zone {name!r}; use an IANA name like Asia/Shanghai") from None
+        return self.update(chat_id, timezone=name)
+
+    def owned_by(self, user_id: int) -> list[Group]:
+        with self.db.transaction() as session:
+            return list(session.scalars(
+                select(Group).where(Group.owner_id == user_id).order_by(Group.created_at)
+            ))
+
+    def active_groups(self) -> list[Group]:
+        with self.db.transaction() as session:
+            return list(session.scalars(
+                select(Group).where(Group.active.is_(True), Group.claimed.is_(True))
+            ))

@@ -1,0 +1,220 @@
+"""Orders and money: attribute a reported order, split its commission, book the ledger,
+settle, and pay out. The ledger is append-only: every change is a new entry."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.domain.ledger import Move, moves_for, transition
+from bot.domain.money import format_money, parse_amount
+from bot.domain.postback import OrderReport
+from bot.domain.split import Share, commission_pool, split_commission
+from bot.services.base import Service, ServiceError
+from bot.services.promoters import PromoterService
+from bot.storage.models import Click, LedgerEntry, Link, Order, OrderEvent, Payout, Product, User
+
+HELD = ("pending", "confirmed", "payable", "paid")
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The outcome of one order report, mapped to an HTTP status by the web layer."""
+
+    status: int  # 200 applied or repeated, 202 unattributed, 409 illegal change
+    reason: str
+    order_id: str
+
+
+class OrderService(Service):
+    """The money path after the click."""
+
+    def _holdings(self, session: Session, order_pk: int) -> dict[tuple[str, int | None, str], int]:
+        rows = session.execute(
+            select(LedgerEntry.party, LedgerEntry.user_id, LedgerEntry.bucket,
+                   func.sum(LedgerEntry.amount))
+            .where(LedgerEntry.order_id == order_pk)
+            .group_by(LedgerEntry.party, LedgerEntry.user_id, LedgerEntry.bucket)
+        )
+        return {(p, u, b): int(a) for p, u, b, a in rows if a}
+
+    def _book(self, session: Session, order: Order, moves: list[Move], event: str,
+              payout_id: int | None = None) -> None:
+        now = self.now()
+        for move in moves:
+            if move.amount:
+                session.add(LedgerEntry(order_id=order.id, payout_id=payout_id, event=event,
+                                        party=move.party, user_id=move.user_id, bucket=move.bucket,
+                                        amount=move.amount, currency=order.currency, created_at=now))
+
+    def _split(self, session: Session, pool: int, promoter_id: int | None,
+               promoters: PromoterService) -> list[Share]:
+        c = self.config.commission
+        uplines = promoters.uplines(session, promoter_id) if promoter_id is not None else []
+        return split_commission(pool, promoter_id=promoter_id, uplines=uplines,
+                                platform_cut=c.platform_cut, mentor_override=c.mentor_override,
+                                partner_override=c.partner_override)
+
+    def ingest(self, report: OrderReport, *, source: str, promoters: PromoterService) -> Ingested:
+        """Apply one order report idempotently; the whole change is one transaction."""
+        with self.db.transaction() as session:
+            order = session.scalars(select(Order).where(Order.order_id == report.order_id)).first()
+            if order is None:
+                return self._create(session, report, source, promoters)
+            verdict = transition(order.status, report.status)
+            if verdict == "noop":
+                return Ingested(200, "repeated report, no change", order.order_id)
+            if verdict == "illegal":
+                return Ingested(409, f"illegal change {order.status} → {report.status}", order.order_id)
+            self._move(session, order, report.status)
+            session.add(OrderEvent(order_id=order.id, status=report.status, source=source,
+                                   payload=_payload(report), created_at=self.now()))
+            return Ingested(200, f"{report.status}", order.order_id)
+
+    def _create(self, session: Session, report: OrderReport, source: str,
+                promoters: PromoterService) -> Ingested:
+        if transition(None, report.status) != "apply":
+            return Ingested(409, f"a new order cannot start as {report.status}", report.order_id)
+        click = session.get(Click, report.click_id)
+        link = session.get(Link, click.link_id) if click is not None else None
+        product = session.get(Product, link.product_id) if link is not None else None
+        if report.commission is not None:
+            pool = report.commission
+        elif product is not None:
+            pool = commission_pool(report.amount, product.commission_rate)
+        else:
+            pool = 0  # nothing to split until the network tells us the commission
+        promoter_id = link.promoter_id if link is not None else None
+        if link is not None and promoter_id is None and self.config.commission.self_purchase:
+            # Self-purchase: a registered buyer with no other referrer is their own promoter.
+            if promoters.is_registered(session, link.user_id):
+                promoter_id = link.user_id
+        now = self.now()
+        order = Order(order_id=report.order_id, click_id=report.click_id,
+                      link_id=link.id if link else None, group_id=link.group_id if link else None,
+                      promoter_id=promoter_id, buyer_id=link.user_id if link else None,
+                      product_id=product.id if product else None, amount=report.amount, pool=pool,
+                      currency=report.currency, status=report.status,
+                      ordered_at=report.ts or now,
+                      confirmed_at=now if report.status == "confirmed" else None,
+                      settled_at=None, created_at=now, updated_at=now)
+        session.add(order)
+        session.flush()
+        shares = self._split(session, pool, promoter_id, promoters)
+        self._book(session, order, moves_for(None, report.status, shares), report.status)
+        session.add(OrderEvent(order_id=order.id, status=report.status, source=source,
+                               payload=_payload(report), created_at=now))
+        if link is None:
+            return Ingested(202, "unknown click_id: stored as unattributed", report.order_id)
+        return Ingested(200, report.status, report.order_id)
+
+    def _move(self, session: Session, order: Order, new: str) -> None:
+        holdings = self._holdings(session, order.id)
+        old = order.status
+        moves: list[Move] = []
+        for (party, user_id, bucket), amount in holdings.items():
+            if bucket == "reversed" or amount == 0:
+                continue
+            share = Share(party=party, user_id=user_id, amount=amount)
+            if old == "confirmed" and new == "refunded":
+                moves += moves_for(old, new, [share], money_bucket=bucket)
+            elif bucket == "pending":
+                moves += moves_for(old, new, [share])
+        self._book(session, order, moves, new)
+        order.status = new
+        order.updated_at = self.now()
+        if new == "confirmed":
+            order.confirmed_at = self.now()
+
+    def settle(self) -> int:
+        """Make confirmed commission payable once ``settle_after_days`` have passed."""
+        cutoff = self.now() - timedelta(days=self.config.commission.settle_after_days)
+        count = 0
+        with self.db.transaction() as session:
+            orders = session.scalars(
+                select(Order).where(Order.status == "confirmed", Order.settled_at.is_(None),
+                                    Order.confirmed_at <= cutoff)
+            ).all()
+            for order in orders:
+                moves = []
+                for (party, user_id, bucket), amount in self._holdings(session, order.id).items():
+                    if bucket == "confirmed" and amount:
+                        moves += [Move(party, user_id, "confirmed", -amount),
+                                  Move(party, user_id, "payable", amount)]
+                self._book(session, order, moves, "settle")
+                order.settled_at = self.now()
+                count += 1
+        return count
+
+    def payable_balance(self, session: Session, user_id: int) -> int:
+        return int(session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+            .where(LedgerEntry.user_id == user_id, LedgerEntry.bucket == "payable")
+        ) or 0)
+
+    def payout(self, *, user_id: int, amount_text: str, admin_id: int) -> Payout:
+        """Pay a promoter from their settled balance, covering entries oldest first."""
+        currency = self.config.commission.currency
+        try:
+            amount = parse_amount(amount_text, currency)
+        except ValueError as exc:
+            raise ServiceError(f"bad amount: {exc}") from None
+        minimum = parse_amount(str(self.config.commission.min_payout), currency, allow_zero=True)
+        if amount < minimum:
+            raise ServiceError(f"the minimum payout is {format_money(minimum, currency)}")
+        with self.db.transaction() as session:
+            if session.get(User, user_id) is None:
+                raise ServiceError(f"no user {user_id}")
+            balance = self.payable_balance(session, user_id)
+            if amount > balance:
+                raise ServiceError(
+                    f"the settled balance is {format_money(balance, currency)}; cannot pay more"
+                )
+            payout = Payout(user_id=user_id, amount=amount, currency=currency, admin_id=admin_id,
+                            created_at=self.now())
+            session.add(payout)
+            session.flush()
+            self._cover(session, payout, user_id, amount)
+            return payout
+
+    def _cover(self, session: Session, payout: Payout, user_id: int, amount: int) -> None:
+        per_order: dict[tuple[int, str], int] = defaultdict(int)
+        rows = session.execute(
+            select(LedgerEntry.order_id, LedgerEntry.party, func.sum(LedgerEntry.amount))
+            .where(LedgerEntry.user_id == user_id, LedgerEntry.bucket == "payable")
+            .group_by(LedgerEntry.order_id, LedgerEntry.party).order_by(LedgerEntry.order_id)
+        )
+        for order_id, party, total in rows:
+            per_order[(order_id, party)] = int(total)
+        left = amount
+        for (order_id, party), available in per_order.items():
+            if left <= 0:
+                break
+            if available <= 0:
+                continue
+            take = min(available, left)
+            order = session.get_one(Order, order_id)
+            self._book(session, order, [Move(party, user_id, "payable", -take),
+                                        Move(party, user_id, "paid", take)], "payout", payout.id)
+            left -= take
+        if left > 0:
+            raise ServiceError("the balance changed during the payout; try again")
+
+
+def _payload(report: OrderReport) -> str:
+    return json.dumps({
+        "order_id": report.order_id, "click_id": report.click_id, "amount": report.amount,
+        "status": report.status, "commission": report.commission, "currency": report.currency,
+        "ts": report.ts.isoformat() if report.ts else None,
+    }, sort_keys=True)
+
+
+def rate_text(rate: Decimal) -> str:
+    """``Decimal("0.1")`` → ``10%``."""
+    return f"{(rate * 100).normalize():f}%"

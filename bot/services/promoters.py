@@ -1,0 +1,153 @@
+"""Users and promoters: registration, invites, uplines and tiers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.domain.links import new_code
+from bot.domain.split import Upline
+from bot.domain.tiers import compute_tiers, would_cycle
+from bot.services.base import Service
+from bot.storage.models import LedgerEntry, Order, User
+
+
+@dataclass(frozen=True)
+class Person:
+    """The Telegram facts about a user that kocbot keeps."""
+
+    id: int
+    first_name: str = ""
+    username: str | None = None
+    language_code: str | None = None
+
+
+@dataclass
+class Registration:
+    user: User
+    created: bool
+    upline_set: bool = False
+
+
+@dataclass
+class Team:
+    tier: str
+    invitees: list[User] = field(default_factory=list)
+    active_invitees: int = 0
+    mentor_invitees: int = 0
+    team_earned: int = 0
+
+
+class PromoterService(Service):
+    """Who is who, and who brought whom."""
+
+    def touch(self, session: Session, person: Person) -> User:
+        """Create or refresh the user row for someone the bot has seen."""
+        user = session.get(User, person.id)
+        if user is None:
+            user = User(id=person.id, first_name=person.first_name[:128], username=person.username,
+                        language_code=person.language_code, created_at=self.now(), tier="promoter")
+            session.add(user)
+            session.flush()
+        else:
+            user.first_name = person.first_name[:128] or user.first_name
+            user.username = person.username
+            user.language_code = person.language_code or user.language_code
+        return user
+
+    def register(self, person: Person, *, invite_code: str | None = None) -> Registration:
+        """Register as a promoter (idempotent); the inviter becomes upline on first registration only."""
+        with self.db.transaction() as session:
+            user = self.touch(session, person)
+            if user.registered_at is not None:
+                return Registration(user=user, created=False)
+            user.registered_at = self.now()
+            user.invite_code = user.invite_code or new_code()
+            upline_set = False
+            if invite_code:
+                inviter = session.scalars(select(User).where(User.invite_code == invite_code)).first()
+                if inviter is not None and inviter.registered_at is not None:
+                    chain = dict(session.execute(select(User.id, User.upline_id)).all())
+                    if not would_cycle(chain, user.id, inviter.id):
+                        user.upline_id = inviter.id
+                        upline_set = True
+            return Registration(user=user, created=True, upline_set=upline_set)
+
+    def get(self, user_id: int) -> User | None:
+        with self.db.transaction() as session:
+            return session.get(User, user_id)
+
+    def is_registered(self, session: Session, user_id: int) -> bool:
+        user = session.get(User, user_id)
+        return user is not None and user.registered_at is not None
+
+    def uplines(self, session: Session, promoter_id: int, *, levels: int = 2) -> list[Upline]:
+        """The promoter's uplines, nearest first, at most ``levels`` deep."""
+        chain: list[Upline] = []
+        seen = {promoter_id}
+        current = session.get(User, promoter_id)
+        while current is not None and current.upline_id is not None and len(chain) < levels:
+            if current.upline_id in seen:
+                break
+            seen.add(current.upline_id)
+            current = session.get(User, current.upline_id)
+            if current is None:
+                break
+            chain.append(Upline(user_id=current.id, tier=current.tier))
+        return chain
+
+    def recompute_tiers(self) -> dict[int, str]:
+        """Recompute every promoter's tier from data; returns the changed ones."""
+        since = self.now() - timedelta(days=30)
+        with self.db.transaction() as session:
+            invitees: dict[int, list[int]] = {}
+            users = session.execute(
+                select(User.id, User.upline_id, User.tier).where(User.registered_at.is_not(None))
+            ).all()
+            for uid, upline, _ in users:
+                if upline is not None:
+                    invitees.setdefault(upline, []).append(uid)
+            active = set(session.scalars(
+                select(Order.promoter_id).where(Order.status == "confirmed",
+                                                Order.confirmed_at >= since,
+                                                Order.promoter_id.is_not(None)).distinct()
+            ))
+            tiers = compute_tiers(
+                invitees=invitees, active=active,
+                mentor_min_active_invitees=self.config.tiers.mentor_min_active_invitees,
+                partner_min_mentors=self.config.tiers.partner_min_mentors,
+            )
+            changed: dict[int, str] = {}
+            for uid, _, old in users:
+                new = tiers.get(uid, "promoter")
+                if new != old:
+                    session.get_one(User, uid).tier = new
+                    changed[uid] = new
+            return changed
+
+    def team(self, user_id: int) -> Team:
+        """Tier, direct invitees and what the team earned, for /team."""
+        since = self.now() - timedelta(days=30)
+        with self.db.transaction() as session:
+            me = session.get(User, user_id)
+            tier = me.tier if me else "promoter"
+            invitees = list(session.scalars(
+                select(User).where(User.upline_id == user_id).order_by(User.registered_at)
+            ))
+            ids = [u.id for u in invitees]
+            active = set(session.scalars(
+                select(Order.promoter_id).where(Order.promoter_id.in_(ids), Order.status == "confirmed",
+                                                Order.confirmed_at >= since).distinct()
+            )) if ids else set()
+            earned = session.scalar(
+                select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                    LedgerEntry.user_id.in_(ids),
+                    LedgerEntry.bucket.in_(("pending", "confirmed", "payable", "paid")),
+                )
+            ) if ids else 0
+            return Team(tier=tier, invitees=invitees, active_invitees=len(active),
+                        mentor_invitees=sum(1 for u in invitees if u.tier in ("mentor", "partner")),
+                        team_earned=int(earned or 0))

@@ -1,0 +1,233 @@
+"""Reports: a promoter's earnings, a group's per-member figures, and platform totals.
+
+Every figure here is a sum over the ledger or over raw rows, so reports reconcile with the
+ledger to the cent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.services.base import Service
+from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, Tap, User
+
+BUCKETS = ("pending", "confirmed", "payable", "paid", "reversed")
+EARNING = ("pending", "confirmed", "payable", "paid")
+
+
+@dataclass
+class Earnings:
+    """``/commission``: one person's money and activity."""
+
+    buckets: dict[str, int] = field(default_factory=dict)
+    clicks: int = 0
+    unique_clicks: int = 0
+    orders: int = 0
+    last_7_days: int = 0
+    last_30_days: int = 0
+    per_group: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def confirmed_total(self) -> int:
+        """Confirmed, whether already payable or still settling."""
+        return self.buckets.get("confirmed", 0) + self.buckets.get("payable", 0)
+
+
+@dataclass
+class MemberRow:
+    user_id: int
+    name: str
+    clicks: int = 0
+    unique_clicks: int = 0
+    orders: int = 0
+    sales: int = 0
+    commission: int = 0
+
+
+@dataclass
+class GroupReport:
+    """``/report``: per-member figures for one group, plus the split by party."""
+
+    title: str
+    rows: list[MemberRow]
+    by_party: dict[str, int]
+    clicks_per_day: list[tuple[date, int]]
+    total_clicks: int
+    total_orders: int
+    total_sales: int
+    total_commission: int
+
+
+@dataclass
+class Stats:
+    groups: int
+    active_groups: int
+    promoters: int
+    posts: int
+    taps: int
+    clicks: int
+    bot_hits: int
+    orders: int
+    gmv: int
+    commission_by_party: dict[str, int]
+
+
+def parse_since(text: str | None) -> timedelta | None:
+    """``7d`` / ``30d`` / ``all`` → a window; ValueError for anything else."""
+    value = (text or "30d").strip().lower()
+    if value == "all":
+        return None
+    if value.endswith("d") and value[:-1].isdigit() and 0 < int(value[:-1]) <= 3650:
+        return timedelta(days=int(value[:-1]))
+    raise ValueError(f"{text!r} is not 7d, 30d or all")
+
+
+class ReportService(Service):
+    """Read-only figures."""
+
+    def _since(self, window: timedelta | None) -> datetime | None:
+        return None if window is None else self.now() - window
+
+    def commission(self, user_id: int) -> Earnings:
+        """A person's earnings by bucket, activity on their links, recent and per-group earnings."""
+        with self.db.transaction() as session:
+            result = Earnings()
+            for bucket, amount in session.execute(
+                select(LedgerEntry.bucket, func.sum(LedgerEntry.amount))
+                .where(LedgerEntry.user_id == user_id).group_by(LedgerEntry.bucket)
+            ):
+                result.buckets[bucket] = int(amount or 0)
+            links = select(Link.id).where(Link.promoter_id == user_id)
+            result.clicks = session.scalar(
+                select(func.count(Click.id)).where(Click.link_id.in_(links), Click.is_bot.is_(False))
+            ) or 0
+            result.unique_clicks = self._unique(session, Click.link_id.in_(links))
+            result.orders = session.scalar(
+                select(func.count(Order.id)).where(Order.promoter_id == user_id,
+                                                   Order.status.in_(("pending", "confirmed")))
+            ) or 0
+            for days in (7, 30):
+                earned = session.scalar(
+                    select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+                    .join(Order, Order.id == LedgerEntry.order_id)
+                    .where(LedgerEntry.user_id == user_id, LedgerEntry.bucket.in_(EARNING),
+                           Order.ordered_at >= self.now() - timedelta(days=days))
+                )
+                setattr(result, f"last_{days}_days", int(earned or 0))
+            result.per_group = [
+                (title or "—", int(amount)) for title, amount in session.execute(
+                    select(Group.title, func.sum(LedgerEntry.amount))
+                    .join(Order, Order.id == LedgerEntry.order_id)
+                    .join(Group, Group.id == Order.group_id)
+                    .where(LedgerEntry.user_id == user_id, LedgerEntry.bucket.in_(EARNING))
+                    .group_by(Group.title).order_by(func.sum(LedgerEntry.amount).desc())
+                ) if amount
+            ]
+            return result
+
+    def _unique(self, session: Session, condition: object) -> int:
+        """Unique clickers: one per member per link per day (links are per member)."""
+        day = func.date(Click.created_at)
+        inner = (select(Click.link_id, day.label("day"))
+                 .where(condition, Click.is_bot.is_(False)).distinct().subquery())
+        return session.scalar(select(func.count()).select_from(inner)) or 0
+
+    def group_report(self, chat_id: int, window: timedelta | None) -> GroupReport | None:
+        """Per-member clicks, orders, sales and commission generated in one group."""
+        since = self._since(window)
+        with self.db.transaction() as session:
+            group = session.scalars(select(Group).where(Group.chat_id == chat_id)).first()
+            if group is None:
+                return None
+            rows: dict[int, MemberRow] = {}
+            names = dict(session.execute(select(User.id, User.first_name)
+                                         .join(Link, Link.user_id == User.id)
+                                         .where(Link.group_id == group.id)).all())
+
+            def row(uid: int) -> MemberRow:
+                if uid not in rows:
+                    rows[uid] = MemberRow(user_id=uid, name=names.get(uid) or str(uid))
+                return rows[uid]
+
+            click_filter = [Link.group_id == group.id, Click.is_bot.is_(False)]
+            if since is not None:
+                click_filter.append(Click.created_at >= since)
+            for uid, count in session.execute(
+                select(Link.user_id, func.count(Click.id)).join(Link, Link.id == Click.link_id)
+                .where(*click_filter).group_by(Link.user_id)
+            ):
+                row(uid).clicks = count
+            day = func.date(Click.created_at)
+            uniq = (select(Link.user_id.label("uid"), Click.link_id, day.label("day"))
+                    .join(Link, Link.id == Click.link_id).where(*click_filter).distinct().subquery())
+            for uid, count in session.execute(select(uniq.c.uid, func.count()).group_by(uniq.c.uid)):
+                row(uid).unique_clicks = count
+            order_filter = [Order.group_id == group.id, Order.status.in_(("pending", "confirmed"))]
+            if since is not None:
+                order_filter.append(Order.ordered_at >= since)
+            for uid, count, sales, pool in session.execute(
+                select(Order.buyer_id, func.count(Order.id), func.sum(Order.amount), func.sum(Order.pool))
+                .where(*order_filter).group_by(Order.buyer_id)
+            ):
+                if uid is not None:
+                    r = row(uid)
+                    r.orders, r.sales, r.commission = count, int(sales or 0), int(pool or 0)
+            party_filter = [Order.group_id == group.id, LedgerEntry.bucket.in_(EARNING)]
+            if since is not None:
+                party_filter.append(Order.ordered_at >= since)
+            by_party = {party: int(amount) for party, amount in session.execute(
+                select(LedgerEntry.party, func.sum(LedgerEntry.amount))
+                .join(Order, Order.id == LedgerEntry.order_id).where(*party_filter)
+                .group_by(LedgerEntry.party)
+            ) if amount}
+            per_day: dict[date, int] = defaultdict(int)
+            for d, count in session.execute(
+                select(day, func.count(Click.id)).join(Link, Link.id == Click.link_id)
+                .where(*click_filter).group_by(day)
+            ):
+                per_day[d if isinstance(d, date) else date.fromisoformat(str(d))] += count
+            ordered = sorted(rows.values(), key=lambda r: (-r.commission, -r.clicks, r.user_id))
+            return GroupReport(
+                title=group.title, rows=ordered, by_party=by_party,
+                clicks_per_day=sorted(per_day.items()),
+                total_clicks=sum(r.clicks for r in ordered),
+                total_orders=sum(r.orders for r in ordered),
+                total_sales=sum(r.sales for r in ordered),
+                total_commission=sum(r.commission for r in ordered),
+            )
+
+    def stats(self, window: timedelta | None) -> Stats:
+        """Platform totals for /stats."""
+        since = self._since(window)
+
+        def when(column: object) -> list[object]:
+            return [] if since is None else [column >= since]
+
+        with self.db.transaction() as session:
+            count = lambda model, *where: session.scalar(  # noqa: E731
+                select(func.count()).select_from(model).where(*where)) or 0
+            return Stats(
+                groups=count(Group),
+                active_groups=count(Group, Group.active.is_(True), Group.claimed.is_(True)),
+                promoters=count(User, User.registered_at.is_not(None)),
+                posts=count(Post, Post.status == "sent", *when(Post.created_at)),
+                taps=count(Tap, *when(Tap.created_at)),
+                clicks=count(Click, Click.is_bot.is_(False), *when(Click.created_at)),
+                bot_hits=count(Click, Click.is_bot.is_(True), *when(Click.created_at)),
+                orders=count(Order, Order.status.in_(("pending", "confirmed")), *when(Order.ordered_at)),
+                gmv=int(session.scalar(
+                    select(func.coalesce(func.sum(Order.amount), 0)).where(
+                        Order.status.in_(("pending", "confirmed")), *when(Order.ordered_at))
+                ) or 0),
+                commission_by_party={p: int(a) for p, a in session.execute(
+                    select(LedgerEntry.party, func.sum(LedgerEntry.amount))
+                    .join(Order, Order.id == LedgerEntry.order_id)
+                    .where(LedgerEntry.bucket.in_(EARNING), *when(Order.ordered_at))
+                    .group_by(LedgerEntry.party)
+                ) if a},
+            )

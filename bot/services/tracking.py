@@ -1,0 +1,171 @@
+"""Taps, personal links and clicks: who tapped which card, and who opened which link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.domain.links import new_code
+from bot.services.base import Service, ServiceError
+from bot.services.promoters import Person, PromoterService
+from bot.storage.models import Click, Group, Link, Merchant, Post, Product, Share, Tap
+
+
+@dataclass(frozen=True)
+class ClickTarget:
+    """Where a tracked link leads, resolved before the redirect."""
+
+    link_id: int
+    product_url: str
+    subid_param: str
+    url_template: str
+    expired: bool
+    title: str
+
+    def redirect_url(self, click_id: str) -> str:
+        """The merchant URL carrying the click id in the merchant's sub-id parameter."""
+        if self.url_template:
+            return self.url_template.format(url=quote(self.product_url, safe=""), click_id=click_id,
+                                            subid_param=self.subid_param)
+        parts = urlsplit(self.product_url)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                 if k != self.subid_param]
+        query.append((self.subid_param, click_id))
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@dataclass(frozen=True)
+class ClickRecord:
+    """One click as the web server saw it, written later in a batch."""
+
+    id: str
+    link_id: int
+    at: datetime
+    is_bot: bool
+    ip_hash: str | None
+    user_agent: str | None
+    referrer: str | None
+
+
+class TrackingService(Service):
+    """Links, taps and clicks."""
+
+    def _link(self, session: Session, *, user_id: int, product_id: int, post_id: int | None = None,
+              share_id: int | None = None, group_id: int | None = None,
+              promoter_id: int | None = None) -> Link:
+        key = Link.post_id == post_id if post_id is not None else Link.share_id == share_id
+        if post_id is None and share_id is None:
+            key = (Link.product_id == product_id) & Link.post_id.is_(None) & Link.share_id.is_(None)
+        existing = session.scalars(select(Link).where(Link.user_id == user_id, key)).first()
+        if existing is not None:
+            return existing
+        link = Link(code=new_code(), user_id=user_id, product_id=product_id, post_id=post_id,
+                    share_id=share_id, group_id=group_id, promoter_id=promoter_id,
+                    created_at=self.now())
+        try:
+            with session.begin_nested():
+                session.add(link)
+        except IntegrityError:
+            # Two taps at once: the other one created it.
+            return session.scalars(select(Link).where(Link.user_id == user_id, key)).one()
+        return link
+
+    def tap_post(self, *, post_code: str, person: Person, promoters: PromoterService) -> Link:
+        """A member tapped Buy on a card in a group: record the tap, return their personal link."""
+        with self.db.transaction() as session:
+            post = session.scalars(select(Post).where(Post.code == post_code)).first()
+            if post is None or post.status not in ("sent", "unknown"):
+                raise ServiceError("this deal is no longer available")
+            promoters.touch(session, person)
+            group = session.get_one(Group, post.group_id)
+            link = self._link(session, user_id=person.id, product_id=post.product_id, post_id=post.id,
+                              group_id=group.id, promoter_id=group.owner_id)
+            session.add(Tap(link_id=link.id, created_at=self.now()))
+            return link
+
+    def new_share(self, *, sharer: Person, product_id: int, promoters: PromoterService) -> Share:
+        """The sharer's share of a deal (one per sharer and product), offered as an inline result."""
+        with self.db.transaction() as session:
+            promoters.touch(session, sharer)
+            share = session.scalars(select(Share).where(Share.sharer_id == sharer.id,
+                                                        Share.product_id == product_id)).first()
+            if share is not None:
+                return share
+            share = Share(code=new_code(), sharer_id=sharer.id, product_id=product_id,
+                          created_at=self.now())
+            session.add(share)
+            session.flush()
+            return share
+
+    def share_chosen(self, *, share_code: str, inline_message_id: str | None) -> None:
+        """Record ``chosen_inline_result``: the card was really posted somewhere."""
+        with self.db.transaction() as session:
+            share = session.scalars(select(Share).where(Share.code == share_code)).first()
+            if share is not None:
+                share.chosen_at = self.now()
+                share.inline_message_id = inline_message_id
+
+    def tap_share(self, *, share_code: str, person: Person, promoters: PromoterService) -> Link:
+        """A tap on Buy under a shared (inline) card, attributed to the sharer."""
+        with self.db.transaction() as session:
+            share = session.scalars(select(Share).where(Share.code == share_code)).first()
+            if share is None:
+                raise ServiceError("this deal is no longer available")
+            promoters.touch(session, person)
+            link = self._link(session, user_id=person.id, product_id=share.product_id,
+                              share_id=share.id, promoter_id=share.sharer_id)
+            session.add(Tap(link_id=link.id, created_at=self.now()))
+            return link
+
+    def direct_link(self, *, product_id: int, person: Person, promoters: PromoterService) -> Link:
+        """A link from /deals in private: the promoter buying for themselves (self-purchase)."""
+        with self.db.transaction() as session:
+            if session.get(Product, product_id) is None:
+                raise ServiceError("this deal is no longer available")
+            promoters.touch(session, person)
+            registered = promoters.is_registered(session, person.id)
+            promoter = person.id if self.config.commission.self_purchase and registered else None
+            return self._link(session, user_id=person.id, product_id=product_id,
+                              promoter_id=promoter)
+
+    def link_by_code(self, code: str) -> tuple[Link, Product] | None:
+        """A link and its product, for the ``l_`` deep link."""
+        with self.db.transaction() as session:
+            link = session.scalars(select(Link).where(Link.code == code)).first()
+            if link is None:
+                return None
+            return link, session.get_one(Product, link.product_id)
+
+    def resolve(self, code: str) -> ClickTarget | None:
+        """What ``GET /c/<code>`` redirects to; None for an unknown code."""
+        with self.db.transaction() as session:
+            row = session.execute(
+                select(Link.id, Product, Merchant.subid_param, Merchant.url_template)
+                .join(Product, Product.id == Link.product_id)
+                .join(Merchant, Merchant.id == Product.merchant_id)
+                .where(Link.code == code)
+            ).first()
+            if row is None:
+                return None
+            link_id, product, subid_param, url_template = row
+            now = self.now()
+            expired = (not product.active or (product.ends_at is not None and product.ends_at <= now)
+                       or (product.stock is not None and product.stock <= 0))
+            return ClickTarget(link_id=link_id, product_url=product.url, subid_param=subid_param,
+                               url_template=url_template, expired=expired, title=product.title)
+
+    def save_clicks(self, clicks: list[ClickRecord]) -> None:
+        """Write a batch of clicks in one transaction."""
+        if not clicks:
+            return
+        with self.db.transaction() as session:
+            session.execute(Click.__table__.insert(), [
+                {"id": c.id, "link_id": c.link_id, "created_at": c.at, "is_bot": c.is_bot,
+                 "ip_hash": c.ip_hash, "user_agent": c.user_agent, "referrer": c.referrer}
+                for c in clicks
+            ])

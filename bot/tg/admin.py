@@ -1,0 +1,170 @@
+"""Platform admin commands, in private: imports, curation, broadcast, stats, payouts."""
+
+from __future__ import annotations
+
+import asyncio
+from html import escape
+
+from telegram import Update
+
+from bot.domain.money import format_money
+from bot.services.base import ServiceError
+from bot.services.reports import parse_since
+from bot.tg.common import lang, platform_admin, reply
+from bot.tg.context import KocContext
+from bot.tg.texts import party, say
+
+MAX_DOCUMENT = 20 * 1024 * 1024  # what getFile can download
+SHOW_ERRORS = 10
+
+
+async def _download(update: Update, context: KocContext) -> tuple[bytes, str] | None:
+    document = update.effective_message.document if update.effective_message else None
+    lg = lang(update)
+    if document is None:
+        await reply(update, say("usage", lg, usage="send the file as a document with this caption"))
+        return None
+    if document.file_size and document.file_size > MAX_DOCUMENT:
+        await reply(update, say("error", lg, reason="the file is larger than 20 MB"))
+        return None
+    file = await document.get_file()
+    data = bytes(await file.download_as_bytearray())
+    return data, document.file_name or "upload"
+
+
+@platform_admin
+async def import_document(update: Update, context: KocContext) -> None:
+    """A CSV or JSON feed sent with caption /import [--strict] [--deactivate-missing]."""
+    kb = context.kocbot
+    lg = lang(update)
+    got = await _download(update, context)
+    if got is None:
+        return
+    data, name = got
+    caption = (update.effective_message.caption or "").split()
+    try:
+        result = await asyncio.to_thread(
+            kb.services.catalog.import_feed, data, filename=name, strict="--strict" in caption,
+            deactivate_missing="--deactivate-missing" in caption)
+    except ServiceError as exc:
+        await reply(update, say("error", lg, reason=str(exc)))
+        return
+    key = "import_rejected" if result.rejected else "import_done"
+    text = say(key, lg, total=result.total, created=result.created, updated=result.updated,
+               errors=len(result.errors))
+    text += "".join(f"\nline {e.line}: {escape(e.reason, quote=False)}"
+                    for e in result.errors[:SHOW_ERRORS])
+    if len(result.errors) > SHOW_ERRORS:
+        text += f"\n… +{len(result.errors) - SHOW_ERRORS}"
+    await reply(update, text)
+
+
+@platform_admin
+async def orders_document(update: Update, context: KocContext) -> None:
+    """An order report CSV sent with caption /orders."""
+    kb = context.kocbot
+    lg = lang(update)
+    got = await _download(update, context)
+    if got is None:
+        return
+    data, _ = got
+    try:
+        summary = await asyncio.to_thread(kb.services.order_import.import_csv, data, source="csv")
+    except ServiceError as exc:
+        await reply(update, say("error", lg, reason=str(exc)))
+        return
+    text = say("orders_done", lg, total=summary.total, applied=summary.applied,
+               repeated=summary.repeated, unattributed=summary.unattributed,
+               errors=len(summary.errors))
+    text += "".join(f"\nline {line}: {escape(reason, quote=False)}"
+                    for line, reason in summary.errors[:SHOW_ERRORS])
+    await reply(update, text)
+
+
+async def _set_featured(update: Update, context: KocContext, featured: bool) -> None:
+    lg = lang(update)
+    name = "feature" if featured else "unfeature"
+    if len(context.args or []) != 1:
+        await reply(update, say("usage", lg, usage=f"/{name} <sku>"))
+        return
+    sku = context.args[0]
+    try:
+        context.kocbot.services.catalog.set_featured(sku, featured)
+    except ServiceError as exc:
+        await reply(update, say("error", lg, reason=str(exc)))
+        return
+    await reply(update, say("featured" if featured else "unfeatured", lg, sku=sku))
+
+
+@platform_admin
+async def feature(update: Update, context: KocContext) -> None:
+    """Make a deal a platform pick."""
+    await _set_featured(update, context, True)
+
+
+@platform_admin
+async def unfeature(update: Update, context: KocContext) -> None:
+    """Stop featuring a deal."""
+    await _set_featured(update, context, False)
+
+
+@platform_admin
+async def broadcast(update: Update, context: KocContext) -> None:
+    """Post one deal now to every active group."""
+    lg = lang(update)
+    if len(context.args or []) != 1:
+        await reply(update, say("usage", lg, usage="/broadcast <sku>"))
+        return
+    try:
+        count = context.kocbot.services.posting.broadcast(context.args[0])
+    except ServiceError as exc:
+        await reply(update, say("error", lg, reason=str(exc)))
+        return
+    context.kocbot.sender.wake()
+    await reply(update, say("broadcast", lg, sku=context.args[0], count=count))
+
+
+@platform_admin
+async def stats(update: Update, context: KocContext) -> None:
+    """Platform totals for 7d, 30d or all."""
+    kb = context.kocbot
+    lg = lang(update)
+    args = context.args or []
+    try:
+        if len(args) > 1:
+            raise ValueError
+        window = parse_since(args[0] if args else "30d")
+    except ValueError:
+        await reply(update, say("usage", lg, usage="/stats [7d|30d|all]"))
+        return
+    s = kb.services.reports.stats(window)
+    cur = kb.config.commission.currency
+    parts = ", ".join(f"{party(p, lg)} {format_money(a, cur)}"
+                      for p, a in sorted(s.commission_by_party.items())) or "—"
+    await reply(update, say("stats", lg, window=args[0] if args else "30d", groups=s.groups,
+                            active=s.active_groups, promoters=s.promoters, posts=s.posts, taps=s.taps,
+                            clicks=s.clicks, bots=s.bot_hits, orders=s.orders,
+                            gmv=format_money(s.gmv, cur), parts=parts))
+
+
+@platform_admin
+async def payout(update: Update, context: KocContext) -> None:
+    """Record a payout against a promoter's confirmed, settled balance."""
+    kb = context.kocbot
+    lg = lang(update)
+    args = context.args or []
+    if len(args) != 2 or not args[0].lstrip("-").isdigit():
+        await reply(update, say("usage", lg, usage="/payout <user_id> <amount>"))
+        return
+    user_id = int(args[0])
+    try:
+        done = kb.services.orders.payout(user_id=user_id, amount_text=args[1],
+                                         admin_id=update.effective_user.id)
+    except ServiceError as exc:
+        await reply(update, say("error", lg, reason=str(exc)))
+        return
+    with kb.services.db.transaction() as session:
+        left = kb.services.orders.payable_balance(session, user_id)
+    cur = kb.config.commission.currency
+    await reply(update, say("payout_done", lg, amount=format_money(done.amount, cur), user=user_id,
+                            left=format_money(left, cur)))

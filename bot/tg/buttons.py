@@ -1,0 +1,54 @@
+"""Callback buttons: Buy on a card (posted or shared), and the /deals buttons.
+
+Callback data is ``<kind>:<value>``. The value is a random code or a number that is looked
+up, never trusted: forged data finds nothing and gets a short answer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot.services.base import ServiceError
+from bot.tg.common import lang, person_of
+from bot.tg.context import KocContext
+from bot.tg.deals import on_deals_button
+from bot.tg.keyboards import deep_link
+from bot.tg.texts import say
+
+log = logging.getLogger(__name__)
+
+
+async def on_button(update: Update, context: KocContext) -> None:
+    """Route a callback query by its kind; always answer it."""
+    query = update.callback_query
+    if query is None:
+        return
+    kb = context.kocbot
+    lg = lang(update)
+    kind, _, value = (query.data or "").partition(":")
+    if not kb.throttle.allow(query.from_user.id):
+        await query.answer(say("too_fast", lg))
+        return
+    person = person_of(update)
+    promoters = kb.services.promoters
+    try:
+        if kind == "buy":
+            link = kb.services.tracking.tap_post(post_code=value, person=person, promoters=promoters)
+        elif kind == "sbuy":
+            link = kb.services.tracking.tap_share(share_code=value, person=person, promoters=promoters)
+        elif kind == "gl" and value.isdigit():
+            link = kb.services.tracking.direct_link(product_id=int(value), person=person,
+                                                    promoters=promoters)
+        elif kind in ("dp", "pk") and value.isdigit():
+            await on_deals_button(update, context, kind, int(value))
+            return
+        else:
+            await query.answer(say("unknown_button", lg))
+            return
+    except ServiceError:
+        await query.answer(say("deal_gone", lg), show_alert=True)
+        return
+    kb.metrics.taps.inc()
+    await query.answer(url=deep_link(context.bot.username, f"l_{link.code}"))

@@ -1,0 +1,218 @@
+"""Commands in a group: settings for group admins, /report, and /commission for anyone."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InputFile, Update
+
+from bot.cards.chart import render_report_chart
+from bot.domain.money import format_money
+from bot.services.base import ServiceError
+from bot.services.reports import parse_since
+from bot.tg.common import group_admin, lang, reply
+from bot.tg.context import KocContext
+from bot.tg.keyboards import deep_link, link_keyboard
+from bot.tg.private import commission_text
+from bot.tg.texts import Html, party, say
+
+
+def _chat_id(update: Update) -> int:
+    chat = update.effective_chat
+    assert chat is not None
+    return chat.id
+
+
+async def _fail(update: Update, reason: str) -> None:
+    await reply(update, say("error", lang(update), reason=reason))
+
+
+def _next_text(context: KocContext, chat_id: int) -> str:
+    nxt = context.kocbot.services.posting.reschedule(chat_id)
+    return nxt.strftime("%Y-%m-%d %H:%M UTC") if nxt else "—"
+
+
+@group_admin
+async def schedule(update: Update, context: KocContext) -> None:
+    """Show or set posting times: ``/schedule``, ``/schedule 09:00 20:00``, ``/schedule off``."""
+    kb = context.kocbot
+    lg = lang(update)
+    chat_id = _chat_id(update)
+    args = context.args or []
+    try:
+        if args == ["off"]:
+            kb.services.groups.update(chat_id, times="")
+            kb.services.posting.reschedule(chat_id)
+            await reply(update, say("schedule_off", lg))
+            return
+        if args:
+            kb.services.groups.set_schedule(chat_id, args)
+            kb.services.posting.reschedule(chat_id)
+        with kb.services.db.transaction() as session:
+            group = kb.services.groups.get(session, chat_id)
+        if group is None:
+            raise ServiceError("this group is not registered; add the bot again")
+    except ServiceError as exc:
+        await reply(update, say("usage", lg, usage="/schedule 09:00 12:30 20:00 · /schedule off")
+                    + "\n" + escape(str(exc)))
+        return
+    paused = say("paused_flag", lg) if group.paused else ""
+    await reply(update, say("schedule_show", lg, times=group.times or "—", tz=group.timezone,
+                            paused=Html(paused)))
+
+
+@group_admin
+async def timezone(update: Update, context: KocContext) -> None:
+    """Set the group's IANA time zone."""
+    lg = lang(update)
+    if len(context.args or []) != 1:
+        await reply(update, say("usage", lg, usage="/timezone Asia/Shanghai"))
+        return
+    try:
+        group = context.kocbot.services.groups.set_timezone(_chat_id(update), context.args[0])
+    except ServiceError as exc:
+        await _fail(update, str(exc))
+        return
+    await reply(update, say("timezone_set", lg, tz=group.timezone, next=_next_text(context, group.chat_id)))
+
+
+@group_admin
+async def categories(update: Update, context: KocContext) -> None:
+    """Show or set which product categories this group gets."""
+    lg = lang(update)
+    args = context.args or []
+    try:
+        if args:
+            value = "" if args == ["all"] else " ".join(sorted({a.lower()[:32] for a in args}))
+            group = context.kocbot.services.groups.update(_chat_id(update), categories=value)
+        else:
+            with context.kocbot.services.db.transaction() as session:
+                group = context.kocbot.services.groups.get(session, _chat_id(update))
+            if group is None:
+                raise ServiceError("this group is not registered; add the bot again")
+    except ServiceError as exc:
+        await _fail(update, str(exc))
+        return
+    await reply(update, say("categories_show", lg, cats=group.categories or say("all_categories", lg)))
+
+
+@group_admin
+async def post(update: Update, context: KocContext) -> None:
+    """Post the best deal (or the given sku) now."""
+    kb = context.kocbot
+    args = context.args or []
+    if len(args) > 1:
+        await reply(update, say("usage", lang(update), usage="/post [sku]"))
+        return
+    try:
+        kb.services.posting.post_now(_chat_id(update), sku=args[0] if args else None)
+    except ServiceError as exc:
+        await _fail(update, str(exc))
+        return
+    kb.sender.wake()
+
+
+@group_admin
+async def topic(update: Update, context: KocContext) -> None:
+    """In a forum, post into the topic this command was sent in (``/topic off`` to stop)."""
+    lg = lang(update)
+    message = update.effective_message
+    chat_id = _chat_id(update)
+    if context.args == ["off"]:
+        context.kocbot.services.groups.update(chat_id, topic_id=None)
+        await reply(update, say("topic_off", lg))
+        return
+    if message is None or not message.is_topic_message or message.message_thread_id is None:
+        await reply(update, say("topic_not_forum", lg))
+        return
+    context.kocbot.services.groups.update(chat_id, topic_id=message.message_thread_id)
+    await reply(update, say("topic_set", lg))
+
+
+@group_admin
+async def pause(update: Update, context: KocContext) -> None:
+    """Stop scheduled posts."""
+    try:
+        context.kocbot.services.groups.update(_chat_id(update), paused=True)
+    except ServiceError as exc:
+        await _fail(update, str(exc))
+        return
+    await reply(update, say("paused", lang(update)))
+
+
+@group_admin
+async def resume(update: Update, context: KocContext) -> None:
+    """Restart scheduled posts from the next slot (missed ones are not made up)."""
+    chat_id = _chat_id(update)
+    try:
+        context.kocbot.services.groups.update(chat_id, paused=False)
+    except ServiceError as exc:
+        await _fail(update, str(exc))
+        return
+    await reply(update, say("resumed", lang(update), next=_next_text(context, chat_id)))
+
+
+@group_admin
+async def report(update: Update, context: KocContext) -> None:
+    """Per-member earnings from this group: a table and a chart image."""
+    kb = context.kocbot
+    lg = lang(update)
+    args = context.args or []
+    try:
+        if len(args) > 1:
+            raise ValueError("too many arguments")
+        window = parse_since(args[0] if args else "30d")
+    except ValueError:
+        await reply(update, say("usage", lg, usage="/report [7d|30d|all]"))
+        return
+    data = kb.services.reports.group_report(_chat_id(update), window)
+    if data is None:
+        await _fail(update, "this group is not registered; add the bot again")
+        return
+    text = report_text(data, lg, kb.config.commission.currency, args[0] if args else "30d")
+    await reply(update, text)
+    if data.rows:
+        chart = render_report_chart(
+            title=data.title, rows=[(r.name, r.commission) for r in data.rows[:12]],
+            series=data.clicks_per_day, currency=kb.config.commission.currency, locale=lg,
+            font_path=kb.config.card.font_path)
+        await update.effective_message.reply_photo(InputFile(chart, filename="report.png"),
+                                                   do_quote=False)
+
+
+def report_text(data, lg: str, currency: str, window: str) -> str:  # type: ignore[no-untyped-def]
+    """The /report table as HTML (a <pre> block keeps the columns aligned)."""
+    m = lambda v: format_money(v, currency)  # noqa: E731
+    head = say("report_title", lg, title=data.title, window=window)
+    if not data.rows:
+        return head + "\n" + say("report_empty", lg)
+    lines = [say("report_header", lg)]
+    for r in data.rows[:30]:
+        lines.append(f"{r.name[:16]} · {r.clicks} · {r.orders} · {m(r.sales)} · {m(r.commission)}")
+    table = escape("\n".join(lines), quote=False)
+    total = say("report_total", lg, clicks=data.total_clicks, orders=data.total_orders,
+                sales=m(data.total_sales), commission=m(data.total_commission))
+    parts = ", ".join(f"{party(p, lg)} {m(a)}" for p, a in sorted(data.by_party.items()))
+    return f"{head}\n<pre>{table}</pre>\n{total}\n" + say("report_split", lg, parts=parts or "—")
+
+
+async def group_commission(update: Update, context: KocContext) -> None:
+    """Any member: own earnings, sent in private (or a button to start the bot first)."""
+    kb = context.kocbot
+    user = update.effective_user
+    lg = lang(update)
+    if user is None:
+        return
+    known = kb.services.promoters.get(user.id)
+    if known is None or known.registered_at is None:
+        await reply(update, say("start_me", lg), reply_markup=link_keyboard(
+            url=deep_link(context.bot.username, "c"), label=say("start_button", lg)))
+        return
+    try:
+        await context.bot.send_message(user.id, commission_text(context, user.id, lg),
+                                       parse_mode="HTML")
+    except Exception:  # noqa: BLE001 - blocked or never started: offer the button instead
+        await reply(update, say("start_me", lg), reply_markup=link_keyboard(
+            url=deep_link(context.bot.username, "c"), label=say("start_button", lg)))
+        return
+    await reply(update, say("commission_sent", lg))

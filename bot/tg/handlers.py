@@ -1,0 +1,112 @@
+"""Every handler of the bot, registered in one block: one screen shows the whole bot."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Update,
+)
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ChosenInlineResultHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.tg import admin, group, lifecycle, private
+from bot.tg.buttons import on_button
+from bot.tg.context import KocContext
+from bot.tg.deals import deals
+from bot.tg.inline import chosen_result, inline_query
+from bot.tg.private import GROUP_COMMANDS, PROMOTER_COMMANDS
+
+log = logging.getLogger(__name__)
+PRIVATE = filters.ChatType.PRIVATE
+GROUPS = filters.ChatType.GROUPS
+
+
+def register_handlers(app: Application) -> None:
+    """Attach every handler to the application."""
+    app.add_handlers([
+        # private chat
+        CommandHandler("start", private.start),
+        CommandHandler("help", private.help_command),
+        CommandHandler("deals", deals, filters=PRIVATE),
+        CommandHandler("commission", private.commission, filters=PRIVATE),
+        CommandHandler("team", private.team),
+        CommandHandler("invite", private.invite),
+        CommandHandler("groups", private.groups),
+        # platform admins (documents carry the command in their caption)
+        MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/import(\s|@|$)"),
+                       admin.import_document),
+        MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/orders(\s|@|$)"),
+                       admin.orders_document),
+        CommandHandler("import", admin.import_document),
+        CommandHandler("orders", admin.orders_document),
+        CommandHandler("feature", admin.feature),
+        CommandHandler("unfeature", admin.unfeature),
+        CommandHandler("broadcast", admin.broadcast),
+        CommandHandler("stats", admin.stats),
+        CommandHandler("payout", admin.payout),
+        # groups
+        CommandHandler("schedule", group.schedule),
+        CommandHandler("timezone", group.timezone),
+        CommandHandler("categories", group.categories),
+        CommandHandler("post", group.post),
+        CommandHandler("topic", group.topic),
+        CommandHandler("pause", group.pause),
+        CommandHandler("resume", group.resume),
+        CommandHandler("report", group.report),
+        CommandHandler("commission", group.group_commission, filters=GROUPS),
+        # buttons, inline mode, lifecycle
+        CallbackQueryHandler(on_button),
+        InlineQueryHandler(inline_query),
+        ChosenInlineResultHandler(chosen_result),
+        ChatMemberHandler(lifecycle.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.MIGRATE, lifecycle.migrated),
+    ])
+    app.add_error_handler(on_error)
+
+
+async def on_error(update: object, context: KocContext) -> None:
+    """Log the failure; tell the user one line, never a traceback."""
+    log.error("handler failed", exc_info=context.error)
+    if isinstance(update, Update):
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer("⚠️ Something went wrong; please try again.")
+            except Exception:  # noqa: BLE001, S110 - the query may already be answered
+                pass
+        elif update.effective_message is not None and update.effective_chat is not None:
+            try:
+                await update.effective_message.reply_text("⚠️ Something went wrong; please try again.",
+                                                          do_quote=False)
+            except Exception:  # noqa: BLE001, S110 - nothing more to do
+                pass
+
+
+def _commands(rows: list[tuple[str, str, str]], zh: bool) -> list[BotCommand]:
+    return [BotCommand(name, zh_text if zh else en) for name, en, zh_text in rows]
+
+
+async def set_menus(app: Application) -> None:
+    """Command menus per scope: private chats, group chats, group administrators."""
+    member = [("commission", "your earnings, in private", "私信查看我的佣金"),
+              ("help", "what I do", "帮助")]
+    scopes = [
+        (BotCommandScopeAllPrivateChats(), [("start", "register", "注册"), *PROMOTER_COMMANDS]),
+        (BotCommandScopeAllGroupChats(), member),
+        (BotCommandScopeAllChatAdministrators(), [*GROUP_COMMANDS, ("help", "what I do", "帮助")]),
+    ]
+    for scope, rows in scopes:
+        await app.bot.set_my_commands(_commands(rows, False), scope=scope)
+        await app.bot.set_my_commands(_commands(rows, True), scope=scope, language_code="zh")

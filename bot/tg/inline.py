@@ -1,0 +1,53 @@
+"""Inline mode: ``@<bot> words`` offers deal cards that post attributed to the sharer."""
+
+from __future__ import annotations
+
+from telegram import InlineQueryResultCachedPhoto, InlineQueryResultPhoto, Update
+
+from bot.domain.money import format_money
+from bot.tg.common import person_of
+from bot.tg.context import KocContext
+from bot.tg.keyboards import card_keyboard
+
+MAX_RESULTS = 20
+
+
+async def inline_query(update: Update, context: KocContext) -> None:
+    """Answer with up to 20 matching deals as cached card photos."""
+    query = update.inline_query
+    if query is None:
+        return
+    kb = context.kocbot
+    if not kb.throttle.allow(query.from_user.id):
+        await query.answer([], cache_time=1, is_personal=True)
+        return
+    sharer = person_of(update)
+    offset = int(query.offset) if query.offset.isdigit() else 0
+    products = kb.services.catalog.search(query.query[:100], limit=MAX_RESULTS, offset=offset)
+    results = []
+    for product in products:
+        share = kb.services.tracking.new_share(sharer=sharer, product_id=product.id,
+                                               promoters=kb.services.promoters)
+        card = await kb.cards.prepare(product.id)
+        keyboard = card_keyboard(lang=kb.config.card.locale, sku=product.sku, share_code=share.code,
+                                 price_text=format_money(product.price, product.currency))
+        if card.file_id:
+            results.append(InlineQueryResultCachedPhoto(
+                id=share.code, photo_file_id=card.file_id, caption=card.caption, parse_mode="HTML",
+                reply_markup=keyboard))
+        else:
+            url = f"{kb.config.web.public_url.rstrip('/')}/card/{product.id}.jpg"
+            results.append(InlineQueryResultPhoto(
+                id=share.code, photo_url=url, thumbnail_url=url, caption=card.caption,
+                parse_mode="HTML", reply_markup=keyboard))
+    next_offset = str(offset + MAX_RESULTS) if len(products) == MAX_RESULTS else ""
+    await query.answer(results, cache_time=0, is_personal=True, next_offset=next_offset)
+
+
+async def chosen_result(update: Update, context: KocContext) -> None:
+    """The sharer posted a result: the share is live (needs inline feedback on in BotFather)."""
+    chosen = update.chosen_inline_result
+    if chosen is None:
+        return
+    context.kocbot.services.tracking.share_chosen(share_code=chosen.result_id,
+                                                  inline_message_id=chosen.inline_message_id)

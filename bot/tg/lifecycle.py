@@ -1,0 +1,60 @@
+"""Group lifecycle in one place: the bot added or removed, and group → supergroup migration."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType
+
+from bot.tg.common import lang
+from bot.tg.context import KocContext
+from bot.tg.keyboards import deep_link, link_keyboard
+from bot.tg.texts import say
+
+log = logging.getLogger(__name__)
+PRESENT = (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER,
+           ChatMemberStatus.RESTRICTED)
+
+
+async def my_chat_member(update: Update, context: KocContext) -> None:
+    """The bot's own membership changed: register, greet or ask for a claim; or deactivate."""
+    change = update.my_chat_member
+    if change is None or change.chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
+        return
+    kb = context.kocbot
+    chat = change.chat
+    was = change.old_chat_member.status in PRESENT
+    now = change.new_chat_member.status in PRESENT
+    if now and not was:
+        added = kb.services.groups.bot_added(chat_id=chat.id, title=chat.title or "",
+                                             by_user_id=change.from_user.id)
+        log.info("bot added to group", extra={"group": chat.id, "user": change.from_user.id,
+                                               "claimed": not added.needs_claim})
+        lg = lang(update)
+        if added.needs_claim:
+            url = deep_link(context.bot.username, f"g_{added.group.claim_token}")
+            await context.bot.send_message(chat.id, say("claim_needed", lg),
+                                           reply_markup=link_keyboard(url=url, label=say("claim_button", lg)))
+        else:
+            kb.services.posting.reschedule(chat.id)
+            await context.bot.send_message(chat.id, say("added_owned", lg, times=added.group.times,
+                                                        tz=added.group.timezone), parse_mode="HTML")
+    elif was and not now:
+        kb.services.groups.bot_removed(chat.id)
+        log.info("bot removed from group", extra={"group": chat.id})
+
+
+async def migrated(update: Update, context: KocContext) -> None:
+    """A group became a supergroup: keep its settings and history under the new id."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    context.kocbot.services.groups.migrate(old, new)
+    log.info("group migrated", extra={"group": new, "old_group": old})

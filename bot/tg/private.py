@@ -1,0 +1,206 @@
+"""Commands in a private chat with the bot: /start (and its payloads), /help, /commission,
+/team, /invite, /groups."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+from telegram.constants import ChatType
+
+from bot.domain.money import format_money
+from bot.domain.tiers import progress
+from bot.services.base import ServiceError
+from bot.tg.common import (
+    is_group_admin,
+    is_private,
+    lang,
+    person_of,
+    private_only,
+    reply,
+)
+from bot.tg.context import KocContext
+from bot.tg.keyboards import deep_link, link_keyboard
+from bot.tg.texts import Html, party, say
+
+PROMOTER_COMMANDS = [
+    ("deals", "browse deals", "浏览优惠"),
+    ("commission", "your earnings", "我的佣金"),
+    ("team", "your tier and team", "我的团队"),
+    ("invite", "your invite link", "邀请链接"),
+    ("groups", "your groups", "我的群"),
+    ("help", "what I do", "帮助"),
+]
+ADMIN_COMMANDS = [
+    ("import", "send a CSV/JSON feed with caption /import", "发送 CSV/JSON 商品文件并附言 /import"),
+    ("orders", "send an order CSV with caption /orders", "发送订单 CSV 并附言 /orders"),
+    ("feature", "<sku> feature a deal", "<sku> 设为精选"),
+    ("unfeature", "<sku> stop featuring", "<sku> 取消精选"),
+    ("broadcast", "<sku> post to every group now", "<sku> 立即推送到所有群"),
+    ("stats", "[7d|30d|all] platform totals", "[7d|30d|all] 平台数据"),
+    ("payout", "<user_id> <amount> record a payout", "<用户ID> <金额> 记录提现"),
+]
+GROUP_COMMANDS = [
+    ("schedule", "[HH:MM …|off] posting times", "[HH:MM …|off] 推送时间"),
+    ("timezone", "<IANA name> the group's time zone", "<时区> 本群时区"),
+    ("categories", "[a b …|all] which categories", "[分类…|all] 推送分类"),
+    ("post", "[sku] post a deal now", "[sku] 立即推送"),
+    ("topic", "[off] post in this forum topic", "[off] 在此话题推送"),
+    ("pause", "stop scheduled posts", "暂停定时推送"),
+    ("resume", "restart scheduled posts", "恢复定时推送"),
+    ("report", "[7d|30d|all] members' earnings", "[7d|30d|all] 成员收益报表"),
+    ("commission", "your earnings, in private", "私信查看我的佣金"),
+]
+
+
+def command_lines(commands: list[tuple[str, str, str]], lg: str) -> str:
+    """``/name — description`` lines in the user's language."""
+    return "\n".join(f"/{name} — {en if lg == 'en' else zh}" for name, en, zh in commands)
+
+
+def help_text(lg: str, *, is_admin: bool, in_group: bool) -> Html:
+    """The help for this user's roles."""
+    parts = [say("help_intro", lg), "", say("help_private", lg),
+             escape(command_lines(PROMOTER_COMMANDS, lg), quote=False)]
+    if in_group:
+        parts += ["", say("help_group", lg), escape(command_lines(GROUP_COMMANDS, lg), quote=False)]
+    if is_admin:
+        parts += ["", say("help_admin", lg), escape(command_lines(ADMIN_COMMANDS, lg), quote=False)]
+    parts += ["", say("help_add", lg)]
+    return Html("\n".join(parts))
+
+
+async def start(update: Update, context: KocContext) -> None:
+    """Register the user; act on an l_, r_ or g_ payload."""
+    if not is_private(update):
+        await help_command(update, context)
+        return
+    kb = context.kocbot
+    person = person_of(update)
+    payload = context.args[0] if context.args else ""
+    invite = payload[2:] if payload.startswith("r_") else None
+    registration = kb.services.promoters.register(person, invite_code=invite)
+    lg = lang(update)
+    if payload.startswith("l_"):
+        await send_link(update, context, payload[2:])
+        return
+    if payload.startswith("g_"):
+        await claim_group(update, context, payload[2:])
+        return
+    is_admin = person.id in kb.config.telegram.admins
+    key = "welcome" if registration.created else "welcome_back"
+    await reply(update, say(key, lg, name=person.first_name,
+                            help=help_text(lg, is_admin=is_admin, in_group=False)))
+
+
+async def send_link(update: Update, context: KocContext, code: str) -> None:
+    """Reply with the member's personal tracked link as a URL button."""
+    kb = context.kocbot
+    lg = lang(update)
+    found = kb.services.tracking.link_by_code(code)
+    if found is None:
+        await reply(update, say("link_unknown", lg))
+        return
+    link, product = found
+    url = f"{kb.config.web.public_url.rstrip('/')}/c/{link.code}"
+    price = format_money(product.price, product.currency)
+    await reply(update, say("your_link", lg, title=product.title, price=price),
+                reply_markup=link_keyboard(url=url, label=say("open_link", lg, price=price)))
+
+
+async def claim_group(update: Update, context: KocContext, token: str) -> None:
+    """A group admin opened the g_ link: the group becomes theirs."""
+    kb = context.kocbot
+    lg = lang(update)
+    person = person_of(update)
+    group = kb.services.groups.claim_target(token)
+    if group is None:
+        await reply(update, say("error", lg, reason="this group link is not valid any more"))
+        return
+    admin = await is_group_admin(context, group.chat_id, person.id)
+    try:
+        group = kb.services.groups.claim(token=token, user_id=person.id, is_admin=admin)
+    except ServiceError as exc:
+        await reply(update, say("error", lg, reason=str(exc)))
+        return
+    kb.services.posting.reschedule(group.chat_id)
+    await reply(update, say("group_claimed", lg, title=group.title))
+
+
+async def help_command(update: Update, context: KocContext) -> None:
+    """What the bot does and the commands this user may use."""
+    kb = context.kocbot
+    user, chat = update.effective_user, update.effective_chat
+    lg = lang(update)
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    is_admin = user is not None and user.id in kb.config.telegram.admins and not in_group
+    group_admin = in_group and user is not None and await is_group_admin(context, chat.id, user.id)
+    await reply(update, help_text(lg, is_admin=is_admin, in_group=bool(group_admin)))
+
+
+@private_only
+async def commission(update: Update, context: KocContext) -> None:
+    """Own earnings: pending, confirmed, paid, reversed; clicks, orders; 7/30 days; per group."""
+    await reply(update, commission_text(context, update.effective_user.id, lang(update)))
+
+
+def commission_text(context: KocContext, user_id: int, lg: str) -> str:
+    """The /commission answer for one user."""
+    kb = context.kocbot
+    cur = kb.config.commission.currency
+    e = kb.services.reports.commission(user_id)
+    m = lambda v: format_money(v, cur)  # noqa: E731
+    text = say("commission", lg, pending=m(e.buckets.get("pending", 0)), confirmed=m(e.confirmed_total),
+               payable=m(e.buckets.get("payable", 0)), paid=m(e.buckets.get("paid", 0)),
+               reversed=m(e.buckets.get("reversed", 0)), clicks=e.clicks, unique=e.unique_clicks,
+               orders=e.orders, d7=m(e.last_7_days), d30=m(e.last_30_days))
+    if e.per_group:
+        text += say("per_group", lg) + "".join(
+            f"\n• {escape(title, quote=False)}: {m(amount)}" for title, amount in e.per_group)
+    return text
+
+
+@private_only
+async def team(update: Update, context: KocContext) -> None:
+    """Own tier, progress to the next tier, direct invitees and the team's earnings."""
+    kb = context.kocbot
+    lg = lang(update)
+    user_id = update.effective_user.id
+    info = kb.services.promoters.team(user_id)
+    tiers = kb.config.tiers
+    missing = progress(tier=info.tier, active_invitees=info.active_invitees,
+                       mentor_invitees=info.mentor_invitees,
+                       mentor_min_active_invitees=tiers.mentor_min_active_invitees,
+                       partner_min_mentors=tiers.partner_min_mentors)
+    await reply(update, say("team", lg, tier=party(info.tier, lg), count=len(info.invitees),
+                            active=info.active_invitees, mentors=info.mentor_invitees,
+                            earned=format_money(info.team_earned, kb.config.commission.currency),
+                            progress=missing))
+
+
+@private_only
+async def invite(update: Update, context: KocContext) -> None:
+    """Own invite link ``t.me/<bot>?start=r_<code>``."""
+    kb = context.kocbot
+    reg = kb.services.promoters.register(person_of(update))
+    await reply(update, say("invite", lang(update),
+                            url=deep_link(context.bot.username, f"r_{reg.user.invite_code}")))
+
+
+@private_only
+async def groups(update: Update, context: KocContext) -> None:
+    """Groups owned, with schedule, pause state and last post."""
+    kb = context.kocbot
+    lg = lang(update)
+    owned = kb.services.groups.owned_by(update.effective_user.id)
+    if not owned:
+        await reply(update, say("groups_none", lg))
+        return
+    lines = []
+    for g in owned:
+        state = say("paused_flag", lg) if g.paused else ""
+        state += "" if g.active else say("inactive_flag", lg)
+        last = g.last_post_at.strftime("%Y-%m-%d %H:%M UTC") if g.last_post_at else say("never", lg)
+        lines.append(say("groups_line", lg, title=g.title, times=g.times or "—", tz=g.timezone,
+                         state=Html(state), last=last))
+    await reply(update, "\n".join(lines))

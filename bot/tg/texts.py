@@ -1,0 +1,178 @@
+"""What the bot says, in the languages we ship (en, zh_CN). Texts are HTML: values are escaped
+by ``say`` so a user's name or a product title can never break the markup."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+TEXTS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "en": "👋 Welcome, {name}! You are registered as a promoter.\n\n{help}",
+        "zh_CN": "👋 欢迎，{name}！你已注册为推广员。\n\n{help}",
+    },
+    "welcome_back": {"en": "👋 Hi again, {name}.\n\n{help}", "zh_CN": "👋 {name}，欢迎回来。\n\n{help}"},
+    "help_intro": {
+        "en": "I post hand-picked deals into your groups. Members tap <b>Buy</b> and get a personal "
+              "link; when they buy, you earn commission.",
+        "zh_CN": "我会把精选优惠发到你的群里。群成员点击<b>购买</b>获得专属链接，成交后你获得佣金。",
+    },
+    "help_private": {"en": "<b>Your commands</b>", "zh_CN": "<b>你的命令</b>"},
+    "help_admin": {"en": "<b>Platform admin</b>", "zh_CN": "<b>平台管理员</b>"},
+    "help_group": {"en": "<b>Group admins</b>", "zh_CN": "<b>群管理员</b>"},
+    "help_add": {
+        "en": "Add me to a group to start: its deals are then credited to you.",
+        "zh_CN": "把我加进群即可开始，该群的成交会记在你名下。",
+    },
+    "your_link": {
+        "en": "🛒 <b>{title}</b>\nYour personal link for {price}:",
+        "zh_CN": "🛒 <b>{title}</b>\n你的专属购买链接（{price}）：",
+    },
+    "open_link": {"en": "🛒 Buy {price}", "zh_CN": "🛒 购买 {price}"},
+    "link_unknown": {
+        "en": "That link is not valid any more. Tap Buy on the card again.",
+        "zh_CN": "该链接已失效，请在卡片上重新点击购买。",
+    },
+    "group_claimed": {
+        "en": "✅ The group <b>{title}</b> is now yours. Deals start at its posting times.",
+        "zh_CN": "✅ 群 <b>{title}</b> 已归你所有，将在设定时间推送优惠。",
+    },
+    "claim_needed": {
+        "en": "Thanks for adding me! A group admin should tap the button below to claim this group. "
+              "Until then I post nothing here.",
+        "zh_CN": "感谢添加！请群管理员点击下方按钮认领本群，认领前我不会发送任何内容。",
+    },
+    "claim_button": {"en": "Claim this group", "zh_CN": "认领本群"},
+    "added_owned": {
+        "en": "Hello! I will post deals here at {times} ({tz}). Admins: /schedule, /pause, /post.",
+        "zh_CN": "大家好！我会在 {times}（{tz}）推送优惠。管理员可用 /schedule、/pause、/post。",
+    },
+    "not_admin": {"en": "Only group admins can do that.", "zh_CN": "只有群管理员可以这样做。"},
+    "not_platform_admin": {"en": "Only platform admins can do that.", "zh_CN": "只有平台管理员可以这样做。"},
+    "groups_only": {"en": "Use this command in a group.", "zh_CN": "请在群里使用这个命令。"},
+    "private_only": {"en": "Use this command in a private chat with me.", "zh_CN": "请在与我的私聊中使用这个命令。"},
+    "usage": {"en": "Usage: {usage}", "zh_CN": "用法：{usage}"},
+    "error": {"en": "⚠️ {reason}", "zh_CN": "⚠️ {reason}"},
+    "schedule_show": {
+        "en": "Posting times: {times} ({tz}){paused}",
+        "zh_CN": "推送时间：{times}（{tz}）{paused}",
+    },
+    "schedule_off": {"en": "Scheduled posts are off.", "zh_CN": "已关闭定时推送。"},
+    "paused_flag": {"en": " — paused", "zh_CN": " —— 已暂停"},
+    "paused": {"en": "⏸ Paused. /resume to restart.", "zh_CN": "⏸ 已暂停，/resume 恢复。"},
+    "resumed": {"en": "▶️ Resumed. Next post: {next}.", "zh_CN": "▶️ 已恢复，下一次推送：{next}。"},
+    "timezone_set": {"en": "Time zone: {tz}. Next post: {next}.", "zh_CN": "时区：{tz}，下一次推送：{next}。"},
+    "categories_show": {"en": "Categories: {cats}", "zh_CN": "分类：{cats}"},
+    "all_categories": {"en": "all", "zh_CN": "全部"},
+    "topic_set": {"en": "I will post in this topic from now on.", "zh_CN": "以后我会在这个话题里推送。"},
+    "topic_off": {"en": "I will post in the general chat.", "zh_CN": "以后我会在主聊天里推送。"},
+    "topic_not_forum": {"en": "Send /topic inside a forum topic.", "zh_CN": "请在论坛话题内发送 /topic。"},
+    "post_queued": {"en": "📮 Posting {title} now.", "zh_CN": "📮 正在推送 {title}。"},
+    "commission_sent": {"en": "📬 Sent to you in private.", "zh_CN": "📬 已私信发送给你。"},
+    "start_me": {
+        "en": "Start a chat with me first, then ask again:",
+        "zh_CN": "请先与我开始私聊，然后再试：",
+    },
+    "start_button": {"en": "Open the bot", "zh_CN": "打开机器人"},
+    "commission": {
+        "en": "💰 <b>Your commission</b>\nPending: {pending}\nConfirmed: {confirmed} (payable {payable})\n"
+              "Paid: {paid}\nReversed: {reversed}\n\nClicks: {clicks} (unique {unique}) · Orders: {orders}\n"
+              "Last 7 days: {d7} · Last 30 days: {d30}",
+        "zh_CN": "💰 <b>我的佣金</b>\n待确认：{pending}\n已确认：{confirmed}（可提现 {payable}）\n"
+                 "已支付：{paid}\n已冲销：{reversed}\n\n点击：{clicks}（独立 {unique}）· 订单：{orders}\n"
+                 "近7天：{d7} · 近30天：{d30}",
+    },
+    "per_group": {"en": "\n\n<b>By group</b>", "zh_CN": "\n\n<b>按群</b>"},
+    "report_title": {"en": "📊 <b>{title}</b> — {window}", "zh_CN": "📊 <b>{title}</b> —— {window}"},
+    "report_header": {"en": "member · clicks · orders · sales · commission",
+                      "zh_CN": "成员 · 点击 · 订单 · 销售额 · 佣金"},
+    "report_total": {
+        "en": "Total: {clicks} clicks · {orders} orders · {sales} sales · {commission} commission",
+        "zh_CN": "合计：{clicks} 点击 · {orders} 订单 · 销售额 {sales} · 佣金 {commission}",
+    },
+    "report_split": {"en": "Split: {parts}", "zh_CN": "分成：{parts}"},
+    "report_empty": {"en": "No activity yet.", "zh_CN": "暂无数据。"},
+    "team": {
+        "en": "👥 <b>Your team</b>\nTier: {tier}\nDirect invitees: {count} (active {active}, mentors {mentors})\n"
+              "Team earned: {earned}\n{progress}",
+        "zh_CN": "👥 <b>我的团队</b>\n等级：{tier}\n直接邀请：{count}（活跃 {active}，导师 {mentors}）\n"
+                 "团队收益：{earned}\n{progress}",
+    },
+    "invite": {
+        "en": "Invite friends with your link. You earn an override on their sales once you are a mentor:\n{url}",
+        "zh_CN": "用你的链接邀请好友，成为导师后可获得他们成交的额外分成：\n{url}",
+    },
+    "groups_none": {"en": "You own no groups yet. Add me to one!", "zh_CN": "你还没有群，把我加进群吧！"},
+    "groups_line": {"en": "• <b>{title}</b>: {times} ({tz}){state} — last post: {last}",
+                    "zh_CN": "• <b>{title}</b>：{times}（{tz}）{state} —— 上次推送：{last}"},
+    "never": {"en": "never", "zh_CN": "从未"},
+    "inactive_flag": {"en": " — inactive", "zh_CN": " —— 已失效"},
+    "deals_none": {"en": "No deals match.", "zh_CN": "没有匹配的优惠。"},
+    "deals_title": {"en": "🔥 <b>Deals</b> (page {page})", "zh_CN": "🔥 <b>优惠</b>（第 {page} 页）"},
+    "get_link": {"en": "🔗 Get link", "zh_CN": "🔗 获取链接"},
+    "share": {"en": "📣 Share", "zh_CN": "📣 分享"},
+    "pick": {"en": "⭐ Pick for my groups", "zh_CN": "⭐ 选入我的群"},
+    "picked": {"en": "Picked: it goes first in your groups.", "zh_CN": "已选入，将优先推送到你的群。"},
+    "prev": {"en": "◀ Prev", "zh_CN": "◀ 上一页"},
+    "next": {"en": "Next ▶", "zh_CN": "下一页 ▶"},
+    "deal_gone": {"en": "This deal is no longer available.", "zh_CN": "该优惠已失效。"},
+    "import_done": {
+        "en": "📦 Import: {total} rows, {created} new, {updated} updated, {errors} errors.",
+        "zh_CN": "📦 导入：共 {total} 行，新增 {created}，更新 {updated}，错误 {errors}。",
+    },
+    "import_rejected": {
+        "en": "📦 Rejected (strict): {errors} bad rows, nothing imported.",
+        "zh_CN": "📦 已拒绝（严格模式）：{errors} 行有误，未导入任何数据。",
+    },
+    "orders_done": {
+        "en": "🧾 Orders: {total} rows, {applied} applied, {repeated} repeated, {unattributed} unattributed, "
+              "{errors} errors.",
+        "zh_CN": "🧾 订单：共 {total} 行，生效 {applied}，重复 {repeated}，未归属 {unattributed}，错误 {errors}。",
+    },
+    "featured": {"en": "⭐ {sku} is featured.", "zh_CN": "⭐ {sku} 已设为平台精选。"},
+    "unfeatured": {"en": "{sku} is no longer featured.", "zh_CN": "{sku} 已取消精选。"},
+    "broadcast": {"en": "📣 Queued {sku} for {count} groups.", "zh_CN": "📣 已为 {count} 个群排队推送 {sku}。"},
+    "payout_done": {
+        "en": "💸 Paid {amount} to {user}. Settled balance left: {left}.",
+        "zh_CN": "💸 已向 {user} 支付 {amount}，剩余可提现：{left}。",
+    },
+    "stats": {
+        "en": "📈 <b>Platform</b> — {window}\nGroups: {groups} (active {active})\nPromoters: {promoters}\n"
+              "Posts: {posts} · Taps: {taps} · Clicks: {clicks} (bot hits {bots})\nOrders: {orders} · GMV: {gmv}\n"
+              "Commission: {parts}",
+        "zh_CN": "📈 <b>平台数据</b> —— {window}\n群：{groups}（活跃 {active}）\n推广员：{promoters}\n"
+                 "推送：{posts} · 点击购买：{taps} · 链接点击：{clicks}（爬虫 {bots}）\n订单：{orders} · GMV：{gmv}\n"
+                 "佣金：{parts}",
+    },
+    "too_fast": {"en": "Slow down a little, please.", "zh_CN": "操作太频繁，请稍后再试。"},
+    "unknown_button": {"en": "This button has expired.", "zh_CN": "该按钮已失效。"},
+}
+
+PARTIES = {
+    "platform": {"en": "platform", "zh_CN": "平台"},
+    "promoter": {"en": "promoter", "zh_CN": "推广员"},
+    "mentor": {"en": "mentor", "zh_CN": "导师"},
+    "partner": {"en": "partner", "zh_CN": "合伙人"},
+}
+
+
+def lang_of(language_code: str | None, default: str = "en") -> str:
+    """Pick a shipped language for a Telegram ``language_code``."""
+    if not language_code:
+        return default
+    return "zh_CN" if language_code.lower().startswith("zh") else "en"
+
+
+def say(key: str, lang: str, **values: Any) -> str:
+    """The text ``key`` in ``lang``; string values are HTML-escaped, pre-built HTML goes via ``Html``."""
+    template = TEXTS[key].get(lang) or TEXTS[key]["en"]
+    safe = {k: (v if isinstance(v, Html) else escape(str(v), quote=False)) for k, v in values.items()}
+    return template.format(**safe)
+
+
+class Html(str):
+    """A string that is already valid Telegram HTML and must not be escaped again."""
+
+
+def party(name: str, lang: str) -> str:
+    return PARTIES.get(name, {}).get(lang, name)

@@ -1,0 +1,163 @@
+"""The HTTP side: tracked-link clicks, one-tap Buy, postbacks, health, metrics and the webhook."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+from telegram import Update
+
+from bot.domain.clicks import REFERRER_MAX, UA_MAX, crop, hash_ip, is_probable_bot
+from bot.domain.links import looks_like_code, new_code
+from bot.domain.postback import PostbackError, parse_report, verify
+from bot.domain.telegram_login import LoginError, check_login
+from bot.resources import templates_dir
+from bot.services.base import ServiceError
+from bot.services.promoters import Person
+from bot.services.tracking import ClickRecord
+
+if TYPE_CHECKING:
+    from bot.app import Kocbot
+
+log = logging.getLogger(__name__)
+MAX_BODY = 64 * 1024
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+
+
+def build_web_app(kb: Kocbot) -> Starlette:
+    """The Starlette application, bound to one kocbot runtime."""
+    templates = Jinja2Templates(directory=str(templates_dir()))
+    # IPs are kept only as a keyed hash; the key derives from the bot token, a secret every
+    # deployment already has, so no extra setting is needed and the hash is useless elsewhere.
+    ip_salt = hashlib.sha256(b"kocbot-ip-salt:" + kb.config.telegram.token.encode()).digest()
+
+    def page(request: Request, name: str, status: int, **values: str) -> Response:
+        return templates.TemplateResponse(request, f"web/{name}.html", values, status_code=status)
+
+    def click(request: Request, link_id: int) -> str:
+        """Buffer one click and return its id (the merchant's sub-id)."""
+        ua = request.headers.get("user-agent")
+        is_bot = request.method == "HEAD" or is_probable_bot(ua)
+        click_id = new_code()
+        ip = request.client.host if request.client else None
+        kb.clicks.add(ClickRecord(
+            id=click_id, link_id=link_id, at=kb.services.now(), is_bot=is_bot,
+            ip_hash=hash_ip(ip, ip_salt) if ip else None, user_agent=crop(ua, UA_MAX),
+            referrer=crop(request.headers.get("referer"), REFERRER_MAX)))
+        kb.metrics.clicks.labels(kind="bot" if is_bot else "human").inc()
+        return click_id
+
+    async def tracked_link(request: Request) -> Response:
+        code = request.path_params["code"]
+        target = kb.services.tracking.resolve(code) if looks_like_code(code) else None
+        if target is None:
+            return page(request, "404", 404)
+        if target.expired:
+            return page(request, "410", 410, title=target.title)
+        return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
+
+    async def one_tap(request: Request) -> Response:
+        params = {k: v for k, v in request.query_params.items()}
+        try:
+            user_id = check_login(params, bot_token=kb.config.telegram.token, now=kb.services.now())
+        except LoginError as exc:
+            return page(request, "403", 403, reason=str(exc))
+        person = Person(id=user_id, first_name=params.get("first_name", ""),
+                        username=params.get("username"))
+        code = request.path_params["code"]
+        try:
+            if not looks_like_code(code):
+                raise ServiceError("unknown deal")
+            link = kb.services.tracking.tap_post(post_code=code, person=person,
+                                                 promoters=kb.services.promoters)
+        except ServiceError:
+            return page(request, "404", 404)
+        kb.metrics.taps.inc()
+        target = kb.services.tracking.resolve(link.code)
+        assert target is not None
+        if target.expired:
+            return page(request, "410", 410, title=target.title)
+        return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
+
+    async def postback(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _problem(413, "body too large")
+        try:
+            if request.headers.get("content-type", "").startswith("application/json"):
+                raw = json.loads(body)
+                if not isinstance(raw, dict):
+                    raise ValueError("expected a JSON object")
+                fields = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+            else:
+                form = await request.form()
+                fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _problem(400, f"malformed body: {exc}")
+        if not verify(fields, kb.config.postback.secret):
+            kb.metrics.orders.labels(result="bad_signature").inc()
+            return _problem(401, "bad signature")
+        try:
+            report = parse_report({k: v for k, v in fields.items() if k != "sig"},
+                                  default_currency=kb.config.commission.currency)
+        except PostbackError as exc:
+            kb.metrics.orders.labels(result="malformed").inc()
+            return _problem(400, str(exc))
+        outcome = kb.services.orders.ingest(report, source="postback", promoters=kb.services.promoters)
+        kb.metrics.orders.labels(result=str(outcome.status)).inc()
+        log.info("postback", extra={"order": report.order_id, "status": outcome.status})
+        return JSONResponse({"ok": outcome.status < 300, "status": outcome.status,
+                             "reason": outcome.reason}, status_code=outcome.status)
+
+    async def healthz(request: Request) -> Response:
+        ok = kb.services.db.ping()
+        return PlainTextResponse("ok" if ok else "database unavailable", status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(kb.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    async def telegram_webhook(request: Request) -> Response:
+        secret = kb.config.telegram.webhook_secret
+        given = request.headers.get(TELEGRAM_SECRET_HEADER, "")
+        if kb.config.telegram.mode != "webhook" or not secret or not hmac.compare_digest(given, secret):
+            return _problem(403, "forbidden")
+        try:
+            data = json.loads(await request.body())
+            update = Update.de_json(data, kb.application.bot)
+        except Exception:  # noqa: BLE001 - a malformed update is refused, not a 500
+            return _problem(400, "malformed update")
+        await kb.application.update_queue.put(update)
+        return PlainTextResponse("ok")
+
+    async def card_image(request: Request) -> Response:
+        raw = request.path_params["product"]
+        if not raw.isdigit():
+            return _problem(404, "not found")
+        try:
+            data = await kb.cards.render(int(raw))
+        except Exception:  # noqa: BLE001 - an unknown product
+            return _problem(404, "not found")
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=300"})
+
+    routes = [
+        Route("/c/{code}", tracked_link, methods=["GET", "HEAD"]),
+        Route("/b/{code}", one_tap, methods=["GET"]),
+        Route("/postback", postback, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/telegram", telegram_webhook, methods=["POST"]),
+        Route("/card/{product}.jpg", card_image, methods=["GET"]),
+    ]
+    return Starlette(routes=routes)
+
+
+def _problem(status: int, reason: str) -> Response:
+    return JSONResponse({"ok": False, "error": reason}, status_code=status)
