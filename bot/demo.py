@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import uvicorn
 from PIL import Image, ImageDraw
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,9 +28,11 @@ from starlette.routing import Route
 
 from bot.app import Kocbot
 from bot.config import parse_config
+from bot.domain.money import to_decimal
 from bot.domain.postback import sign
 from bot.emulator import Emulator
 from bot.storage.db import upgrade
+from bot.storage.models import Order
 
 CATALOG = [
     ("jd", "TEA-01", "西湖龙井明前特级绿茶 250g", "59.00", "129.00", "12%", "food"),
@@ -46,7 +49,7 @@ CATALOG = [
 PALETTE = [(233, 84, 32), (46, 125, 50), (25, 118, 210), (123, 31, 162), (0, 137, 123),
            (251, 140, 0), (194, 24, 91), (69, 90, 100), (121, 85, 72), (3, 155, 229)]
 ADMIN, PARTNER, PROMOTER = 1000, 1001, 1002
-SECRET = "demo-postback-secret"
+SECRET = "demo-postback-secret"  # noqa: S105 - the offline demo's own, not a real secret
 
 
 def _free_port() -> int:
@@ -110,7 +113,7 @@ async def run_demo(out: Path) -> int:
     clock = {"now": datetime(2026, 11, 24, 0, 59, tzinfo=UTC)}  # 08:59 in Shanghai
     image_port, web_port = _free_port(), _free_port()
     images = await _image_server(image_port)
-    async with Emulator(token="4242:DEMO-offline-token", bot_username="kocbot_demo_bot") as emu:
+    async with Emulator(token="4242:DEMO-offline-token", bot_username="kocbot_demo_bot") as emu:  # noqa: S106
         config = parse_config({
             "telegram": {"token": emu.token, "base_url": emu.base_url, "admins": [ADMIN]},
             "database": {"url": db_url},
@@ -137,7 +140,8 @@ async def _reply(emu: Emulator, user: int, chat: int, text: str) -> dict[str, An
     return emu.sent(chat_id=chat)[before]
 
 
-async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datetime], image_port: int) -> None:
+async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datetime],
+                 image_port: int) -> None:
     result = kb.services.catalog.import_feed(_feed(image_port), filename="catalog.csv")
     story.say(f"📦 imported {result.created} products (Chinese and English titles)")
 
@@ -241,15 +245,11 @@ async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datet
 
 async def _postback(http: httpx.AsyncClient, kb: Kocbot, click_id: str, order_id: str, amount: str,
                     status: str) -> None:
-    fields = {"click_id": click_id, "order_id": order_id, "status": status,
-              "amount": amount or "1.00"}
-    if not amount:
+    if not amount:  # a status update repeats the amount first reported
         with kb.db.transaction() as session:
-            from sqlalchemy import select
-
-            from bot.storage.models import Order
-
-            fields["amount"] = str(session.scalar(select(Order.amount).where(Order.order_id == order_id)) / 100)
+            minor = session.scalar(select(Order.amount).where(Order.order_id == order_id))
+        amount = str(to_decimal(minor, "CNY"))
+    fields = {"click_id": click_id, "order_id": order_id, "status": status, "amount": amount}
     fields["sig"] = sign(fields, SECRET)
     response = await http.post(f"{kb.config.web.public_url}/postback", data=fields)
     response.raise_for_status()

@@ -10,8 +10,9 @@ from tests.support.flow import feed_csv
 
 
 def kocbot(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path.cwd()), **(env or {})}
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path.cwd()), **(env or {})})
+                          timeout=120, env=env)
 
 
 def write_config(tmp_path: Path) -> Path:

@@ -22,8 +22,9 @@ def test_defaults_match_the_product_contract() -> None:
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[telegram]\ntoken = "from-file"\n[web]\nport = 8080\n')
-    config = load_config(path, env={"KOCBOT_TELEGRAM_TOKEN": "from-env", "KOCBOT_WEB_PORT": "9090",
-                                    "KOCBOT_TELEGRAM_ADMINS": "1, 2", "KOCBOT_COMMISSION_SELF_PURCHASE": "no"})
+    env = {"KOCBOT_TELEGRAM_TOKEN": "from-env", "KOCBOT_WEB_PORT": "9090",
+           "KOCBOT_TELEGRAM_ADMINS": "1, 2", "KOCBOT_COMMISSION_SELF_PURCHASE": "no"}
+    config = load_config(path, env=env)
     assert config.telegram.token == "from-env"
     assert config.web.port == 9090
     assert config.telegram.admins == (1, 2)
