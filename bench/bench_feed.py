@@ -1,0 +1,132 @@
+"""Feed import speed and memory: iter_feed over a 100,000-row CSV vs plain csv.DictReader.
+
+Run: python bench/bench_feed.py [rows]. Each measurement runs in a fresh child process so
+that its ru_maxrss (peak resident memory) is its own. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.domain.feed import FIELDS, iter_feed, parse_feed  # noqa: E402
+
+CATEGORIES = [f"category-{i}" for i in range(30)]
+
+
+def generate_feed(path: Path, n: int, *, seed: int = 1) -> None:
+    """Write a realistic CSV feed of ``n`` rows (about 2% of them invalid) to ``path``."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(FIELDS)
+        for i in range(n):
+            original = rng.randint(500, 200_000)
+            price = rng.randint(100, original)
+            day = rng.randint(1, 28)
+            row = [
+                f"merchant-{i % 50}", f"SKU-{i:07d}",
+                f"商品 {i} — a fairly typical product title, with a comma",
+                f"https://shop{i % 50}.example.com/item/{i}?ref=feed",
+                f"{price // 100}.{price % 100:02d}", f"{original // 100}.{original % 100:02d}",
+                rng.choice(["0.08", "12%", "0.15", "20%", "0.05"]),
+                rng.choice(CATEGORIES), f"https://img.example.com/{i}.jpg",
+                f"2024-05-{day:02d}T09:00:00+08:00", f"2030-06-{day:02d}",
+                rng.choice(["", "0", "10", "250"]), rng.choice(["", "", "", "yes", "no"]), "",
+            ]
+            if rng.random() < 0.02:  # some bad rows, as real feeds have
+                row[4] = rng.choice(["free", "-1", "1.999", ""])
+            writer.writerow(row)
+
+
+def _run_iter_feed(path: Path) -> str:
+    good = bad = 0
+    with path.open("rb") as stream:
+        for _, item in iter_feed(stream, filename=path.name, default_currency="CNY"):
+            if hasattr(item, "reason"):
+                bad += 1
+            else:
+                good += 1
+    return f"{good} rows, {bad} errors"
+
+
+def _run_parse_feed(path: Path) -> str:
+    result = parse_feed(path.read_bytes(), filename=path.name, default_currency="CNY")
+    return f"{len(result.rows)} rows, {len(result.errors)} errors"
+
+
+def _run_dictreader(path: Path) -> str:
+    count = 0
+    with path.open(encoding="utf-8", newline="") as text:
+        for _ in csv.DictReader(text):
+            count += 1
+    return f"{count} rows"
+
+
+RUNNERS: dict[str, Callable[[Path], str]] = {
+    "csv.DictReader (baseline)": _run_dictreader,
+    "iter_feed (streaming)": _run_iter_feed,
+    "parse_feed (whole file in memory)": _run_parse_feed,
+}
+
+
+def _measure(name: str, path: Path) -> dict[str, object]:
+    """One runner in this process: wall time, then tracemalloc peak in a second pass."""
+    runner = RUNNERS[name]
+    start = time.perf_counter()
+    summary = runner(path)
+    seconds = time.perf_counter() - start
+    maxrss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    tracemalloc.start()
+    runner(path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"seconds": seconds, "peak_mib": peak / 2**20, "maxrss_mib": maxrss_kib / 1024,
+            "summary": summary}
+
+
+def main() -> None:
+    """Generate the feed, then measure every runner in its own child process."""
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "feed.csv"
+        start = time.perf_counter()
+        generate_feed(path, rows)
+        print(f"generated {rows:,} rows, {path.stat().st_size / 2**20:.1f} MiB "
+              f"in {time.perf_counter() - start:.2f} s")
+        baseline_empty = json.loads(subprocess.check_output(
+            [sys.executable, __file__, "--empty"], text=True))
+        print(f"empty child process: ru_maxrss {baseline_empty['maxrss_mib']:.1f} MiB")
+        results = {}
+        for name in RUNNERS:
+            out = subprocess.check_output([sys.executable, __file__, "--one", name, str(path)],
+                                          text=True)
+            results[name] = json.loads(out)
+        base = results["csv.DictReader (baseline)"]["seconds"]
+        print(f"{'':36} {'seconds':>8} {'×base':>6} {'rows/s':>9} {'tracemalloc':>12} "
+              f"{'ru_maxrss':>10}")
+        for name, r in results.items():
+            print(f"{name:36} {r['seconds']:8.2f} {r['seconds'] / base:6.1f} "
+                  f"{rows / r['seconds']:9,.0f} {r['peak_mib']:9.1f} MiB "
+                  f"{r['maxrss_mib']:6.1f} MiB   {r['summary']}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+        print(json.dumps(_measure(sys.argv[2], Path(sys.argv[3]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--empty":
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({"maxrss_mib": rss / 1024}))
+    else:
+        main()
