@@ -261,6 +261,11 @@ class Emulator:
         """Messages the bot sent (edits applied, deleted ones left out), oldest first."""
         return self.core.sent(chat_id, method)
 
+    def file_bytes(self, file_id: str) -> bytes | None:
+        """The bytes behind a file id the bot uploaded (None for unknown or URL-sent files)."""
+        stored = self.core.world.files.get(file_id)
+        return stored.data if stored is not None else None
+
     def messages_in(self, chat_id: int) -> list[dict[str, Any]]:
         """Every existing message of a chat (users', bot's, service), oldest first."""
         chat = self.core.world.chats.get(chat_id)
