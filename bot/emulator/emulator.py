@@ -194,6 +194,10 @@ class Emulator:
         """Tap a callback button of a message (also inline-mode ones); returns the query id."""
         return actions.tap_button(self.core, user_id, message, callback_data)
 
+    def forge_callback(self, user_id: int, message: dict[str, Any], callback_data: str) -> str:
+        """A callback query with arbitrary data, as a modified client could send."""
+        return actions.tap_button(self.core, user_id, message, callback_data, forged=True)
+
     def tap_inline_button(self, user_id: int, inline_message_id: str, callback_data: str) -> str:
         """Tap a callback button of an inline-mode message by its inline_message_id."""
         return actions.tap_inline_button(self.core, user_id, inline_message_id, callback_data)
