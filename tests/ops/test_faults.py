@@ -195,7 +195,8 @@ async def test_postgres_restart_while_posting_and_clicking(emulator, tmp_path: P
         first = kb.services.posting.broadcast("S1")
         kb.sender.wake()
         await emu.wait_for(lambda: sum(cards_per_group(emu, chats).values()) >= 30, timeout=60)
-        link = kb.services.tracking.direct_link(product_id=1, person=_person(), promoters=kb.services.promoters)
+        link = kb.services.tracking.direct_link(product_id=1, person=_person(),
+                                                promoters=kb.services.promoters)
         url_c = f"{kb.config.web.public_url}/c/{link.code}"
         async with httpx.AsyncClient() as http:
             before = [await http.get(url_c) for _ in range(20)]
