@@ -209,12 +209,15 @@ class PostingService(Service):
             return group.next_slot_at
 
     # -- the sender's side -----------------------------------------------------------------
-    def recover_unknown(self) -> int:
-        """At start-up: a post left ``sending`` by a crash has an unknown outcome; never resend it."""
+    def recover_unknown(self, *, lease: timedelta = timedelta(minutes=2)) -> int:
+        """A post ``sending`` for longer than the lease was left by a dead sender: its outcome is
+        unknown, so it is never resent. Posts that live senders hold are younger than the lease."""
+        cutoff = self.now() - lease
         with self.db.transaction() as session:
             result = session.execute(
-                update(Post).where(Post.status == "sending")
-                .values(status="unknown", error="process stopped during the send")
+                update(Post).where(Post.status == "sending",
+                                   (Post.claimed_at < cutoff) | Post.claimed_at.is_(None))
+                .values(status="unknown", error="sender stopped during the send")
             )
             return result.rowcount or 0
 
@@ -233,6 +236,7 @@ class PostingService(Service):
                     post.status, post.error = "failed", "group inactive"
                     continue
                 post.status = "sending"
+                post.claimed_at = now
                 post.attempts += 1
                 jobs.append(PostJob(post_id=post.id, post_code=post.code, chat_id=group.chat_id,
                                     topic_id=group.topic_id, product_id=post.product_id,
