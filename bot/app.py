@@ -23,7 +23,7 @@ from bot.metrics import Metrics
 from bot.services import Services
 from bot.services.container import utc_now
 from bot.storage.db import Database, upgrade
-from bot.storage.leader import Leader
+from bot.storage.leader import LOCK_KEY, Leader
 from bot.tg.cards import CardPipeline
 from bot.tg.context import BotData, KocContext
 from bot.tg.handlers import register_handlers, set_menus
@@ -63,13 +63,16 @@ class Kocbot:
             raise ConfigError("config key telegram.token: missing (get one from @BotFather)")
         self.config = config
         self.db = Database.from_url(config.database.url)
+        prefix = config.telegram.token.split(":", 1)[0]
+        self.bot_id = int(prefix) if prefix.isdigit() else None
         self.services = Services(config=config, db=self.db, now=now or utc_now,
-                                 rng=rng or random.Random())
+                                 rng=rng or random.Random(), bot_id=self.bot_id)
         self.metrics = Metrics()
         self.throttle = Throttle()
         self.run_scheduler = run_scheduler
         self.role = role
-        self.leader = Leader(self.db.engine)
+        # One scheduler per bot token: each token plans the slots of its own groups.
+        self.leader = Leader(self.db.engine, key=LOCK_KEY + (self.bot_id or 0) % 1_000_000_007)
         self.application = self._build_application(rate_limit, read_timeout)
         self.application.bot_data.kocbot = self
         self.cards = CardPipeline(
