@@ -22,13 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-
 from bot.config import parse_config  # noqa: E402
 from bot.emulator import Emulator  # noqa: E402
 from bot.services import Services  # noqa: E402
-from bot.storage.db import Database, normalize_url, upgrade  # noqa: E402
+from bot.storage.db import Database  # noqa: E402
 from bot.storage.models import User  # noqa: E402
+from tests.support.databases import fresh_postgres  # noqa: E402
 
 FEED = (b"merchant,sku,title,url,price,original_price,commission_rate\n"
         b"acme,S1,Thermos,https://shop.example/1,39.00,59.00,10%\n")
@@ -53,18 +52,9 @@ def child(token: str, base_url: str, db_url: str) -> None:
     asyncio.run(main())
 
 
-def reset(url: str) -> None:
-    engine = create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    upgrade(url)
-
-
 async def fan_out(url: str, groups: int, senders: int) -> tuple[float, int, int]:
     """Returns (messages/s, cards sent, groups with more than one card)."""
-    reset(url)
+    fresh_postgres(url)  # wipes the schema and migrates it
     async with Emulator(token="999:FAN", bot_username="fan_bot") as emu:  # noqa: S106
         config = parse_config({"telegram": {"token": emu.token, "base_url": emu.base_url},
                                "database": {"url": url}}, env={})
