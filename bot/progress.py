@@ -22,7 +22,8 @@ class ProgressBar:
     def __call__(self, done_bytes: int, rows: int) -> None:
         """Draw the bar for this many bytes read and rows seen (rate-limited)."""
         now = time.monotonic()
-        if not self.enabled or now - self._last < self.min_interval:
+        finished = done_bytes >= self.total
+        if not self.enabled or (now - self._last < self.min_interval and not finished):
             return
         self._last = now
         share = min(done_bytes / self.total, 1.0)
