@@ -6,7 +6,7 @@ import io
 import time
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain.feed import FeedError
@@ -107,7 +107,9 @@ class CatalogService(Service):
                 func.lower(Product.sku).like(pattern),
                 func.lower(Product.category).like(pattern),
             ))
-        query = query.order_by(Product.featured.desc(), Product.id).offset(offset).limit(limit)
+        # The Share button sends "@bot <sku>": the exact sku comes first, then platform picks.
+        exact = case((func.lower(Product.sku) == words.strip().lower(), 0), else_=1)
+        query = query.order_by(exact, Product.featured.desc(), Product.id).offset(offset).limit(limit)
         with self.db.transaction() as session:
             return list(session.scalars(query))
 
