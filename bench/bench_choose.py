@@ -126,7 +126,7 @@ def measure(services: Services, rng: random.Random) -> None:
             pure.append(time.perf_counter() - start)
 
         def ms(values: list[float], q: int = 50) -> str:
-            return f"{statistics.quantiles(values, n=100)[q - 1] * 1000:7.2f} ms"
+            return f"{statistics.quantiles(values, n=100)[q - 1] * 1000:8.3f} ms"
 
         print(f"one group, pure rank_deals (baseline): p50 {ms(pure)}  p95 {ms(pure, 95)}")
         print(f"one group, PostingService.candidates:  p50 {ms(one)}  p95 {ms(one, 95)}")
