@@ -4,6 +4,7 @@ sharer."""
 
 from __future__ import annotations
 
+import httpx
 from sqlalchemy import func, select
 
 from bot.storage.models import LedgerEntry, Link, Order, Share
@@ -45,6 +46,10 @@ async def test_inline_share_credits_the_sharer(emulator, kocbot) -> None:
     assert first["type"] == "photo"  # no card uploaded yet: the bot's own card URL
     assert first["photo_url"] == f"{kb.config.web.public_url}/card/1.jpg"
     assert "Thermos 500ml" in first["caption"] and "¥39.00" in first["caption"]
+    async with httpx.AsyncClient() as client:  # the fallback URL really serves the card
+        image = await client.get(first["photo_url"])
+    assert (image.status_code, image.headers["content-type"]) == (200, "image/jpeg")
+    assert image.content[:3] == b"\xff\xd8\xff"
     buy, share = buttons(first)
     assert buy["text"] == "🛒 Buy ¥39.00" and share["switch_inline_query"] == "TH1"
     assert buy["callback_data"] == f"sbuy:{first['id']}"
