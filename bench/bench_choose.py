@@ -147,12 +147,19 @@ def main() -> None:
     if "--pg" in args:
         url = args[args.index("--pg") + 1]
         del args[args.index("--pg"):args.index("--pg") + 2]
+    keep = None
+    if "--keep" in args:  # reuse (or build once) a SQLite file, to profile without rebuilding
+        keep = Path(args[args.index("--keep") + 1])
+        del args[args.index("--keep"):args.index("--keep") + 2]
     groups = int(args[0]) if args else 10_000
     with tempfile.TemporaryDirectory() as tmp:
-        url = url or f"sqlite:///{Path(tmp) / 'choose.db'}"
-        _fresh(url)
+        url = url or f"sqlite:///{keep or Path(tmp) / 'choose.db'}"
         services = Services(config=parse_config({"database": {"url": url}}, env={}),
                             db=Database.from_url(url), now=lambda: NOW, rng=random.Random(3))
+        if keep is not None and keep.exists():
+            measure(services, random.Random(11))
+            return
+        _fresh(url)
         feed = Path(tmp) / "feed.csv"
         generate_feed(feed, 100_000)
         start = time.perf_counter()

@@ -66,7 +66,10 @@ class CatalogService(Service):
                 raise ServiceError(f"no product with sku {sku!r}")
             product.featured = featured
             product.updated_at = self.now()  # a new catalog version for other processes' indexes
-        self._index = None
+        if self._index is not None:
+            self._index.set_featured(product.id, featured)
+            with self.db.transaction() as session:
+                self._index_version = self._version(session)
         return product
 
     def pick(self, *, user_id: int, product_id: int) -> None:

@@ -53,6 +53,8 @@ async def import_document(update: Update, context: KocContext) -> None:
     except ServiceError as exc:
         await reply(update, say("error", lg, reason=str(exc)))
         return
+    # Rebuild the ranking index off the event loop (seconds for 100k products), not in a post.
+    await asyncio.to_thread(kb.services.catalog.index)
     key = "import_rejected" if result.rejected else "import_done"
     text = say(key, lg, total=result.total, created=result.created, updated=result.updated,
                errors=len(result.errors))
