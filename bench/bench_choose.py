@@ -28,6 +28,7 @@ from bench.bench_import import _fresh  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.domain.ranking import rank_deals  # noqa: E402
 from bot.services import Services  # noqa: E402
+from bot.services.selection import choose_for_groups  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.models import Group, Link, Order, Pick, Post, Product, Tap, User  # noqa: E402
 
@@ -138,6 +139,14 @@ def measure(services: Services, rng: random.Random) -> None:
         total = time.perf_counter() - start
         print(f"{len(groups):,} groups in one slot via candidates: {total:.2f} s "
               f"({total / len(groups) * 1000:.2f} ms per group)")
+        start = time.perf_counter()
+        for first in range(0, len(groups), 1000):  # as a planner would: 1000 due groups a batch
+            choose_for_groups(session, groups[first:first + 1000], index=index, now=NOW,
+                              repeat_window_days=services.config.schedule.repeat_window_days,
+                              rng=rng)
+        total = time.perf_counter() - start
+        print(f"{len(groups):,} groups in one slot via choose_for_groups (batched queries): "
+              f"{total:.2f} s ({total / len(groups) * 1000:.2f} ms per group)")
 
 
 def main() -> None:
