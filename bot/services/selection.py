@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.ranking import ArmStats, CatalogIndex, rank_deals
@@ -51,11 +51,13 @@ def batch_stats(session: Session, group_ids: Sequence[int]) -> dict[int, dict[st
             .group_by(Post.group_id, Product.category))
         for gid, category, count in posts:
             out[gid].setdefault(category, ArmStats()).posts = count
+        # Links with at least one tap, as EXISTS: joining taps let PostgreSQL pick a seq scan
+        # of every tap (a hash join) whenever its row estimates were stale.
         taps = session.execute(
-            select(Link.group_id, Product.category, func.count(func.distinct(Link.id)))
-            .select_from(Tap).join(Link, Link.id == Tap.link_id)
+            select(Link.group_id, Product.category, func.count(Link.id))
             .join(Product, Product.id == Link.product_id)
-            .where(Link.group_id.in_(chunk)).group_by(Link.group_id, Product.category))
+            .where(Link.group_id.in_(chunk), exists().where(Tap.link_id == Link.id))
+            .group_by(Link.group_id, Product.category))
         for gid, category, count in taps:
             out[gid].setdefault(category, ArmStats()).taps = count
         orders = session.execute(
