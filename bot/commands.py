@@ -41,26 +41,39 @@ def db_upgrade(args: argparse.Namespace, config: Config) -> int:
 
 
 def products_import(args: argparse.Namespace, config: Config) -> int:
-    """Import a product feed file."""
+    """Import a product feed file (streamed; a progress bar when stdout is a terminal)."""
+    from bot.progress import ProgressBar
+
     path = Path(args.file)
     if not path.is_file():
         print(f"kocbot: no file {path}", file=sys.stderr)
         return 2
     services = _services(config)
+    bar = ProgressBar(sys.stdout, path.stat().st_size)
     try:
-        result = services.catalog.import_feed(path.read_bytes(), filename=path.name, strict=args.strict,
-                                              deactivate_missing=args.deactivate_missing)
+        with path.open("rb") as stream:
+            result = services.catalog.import_feed(stream, filename=path.name, strict=args.strict,
+                                                  deactivate_missing=args.deactivate_missing,
+                                                  progress=bar)
     except ServiceError as exc:
+        bar.close()
         print(f"kocbot: {path}: {exc}", file=sys.stderr)
         return 1
+    bar.close()
     for error in result.errors:
-        print(f"{path.name}:{error.line}: {error.reason}", file=sys.stderr)
+        # file:line: for CSV, as compilers do; JSON rows are numbered by item, not by line.
+        where = f"{error.line}" if error.unit == "line" else f" {error.unit} {error.line}"
+        print(f"{path.name}:{where}: {error.reason}", file=sys.stderr)
     if result.rejected:
         print(f"rejected: {len(result.errors)} bad rows, nothing imported (--strict)")
         return 1
-    print(f"imported {result.total} rows: {result.created} new, {result.updated} updated, "
-          f"{len(result.errors)} errors" + (f", {result.deactivated} deactivated"
-                                            if args.deactivate_missing else ""))
+    summary = (f"imported {result.total} rows: {result.created} new, {result.updated} updated, "
+               f"{len(result.errors)} errors")
+    if result.deactivation_skipped:
+        summary += "; --deactivate-missing skipped: bad rows cannot be told apart from missing ones"
+    elif args.deactivate_missing:
+        summary += f", {result.deactivated} deactivated"
+    print(summary)
     return 0
 
 

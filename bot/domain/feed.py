@@ -102,6 +102,11 @@ class FeedResult:
     format: str = "csv"
 
 
+def normalize_category(value: str) -> str:
+    """A category as stored: lower-case, inner whitespace as ``-`` (``/categories`` must match)."""
+    return "-".join(value.lower().split())
+
+
 class FeedError(ValueError):
     """The whole file is unusable; the message is one line."""
 
@@ -558,7 +563,7 @@ class _Validator:
 
     @staticmethod
     def _category(value: str, problems: list[str]) -> str:
-        category = "-".join(value.lower().split())
+        category = normalize_category(value)
         if len(category) > MAX_LENGTHS["category"]:
             problems.append(f"category is longer than {MAX_LENGTHS['category']} characters")
         bad = _bad_char(category, _KEY_BAD)

@@ -45,7 +45,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -133,6 +133,19 @@ class CatalogIndex:
     def featured(self) -> list[Deal]:
         """Featured deals, best static score first."""
         return list(self._featured)
+
+    def set_featured(self, product_id: int, featured: bool) -> None:
+        """Feature or unfeature one deal in place: curation must not cost a rebuild of 100k deals."""
+        deal = self._by_id.get(product_id)
+        if deal is None or deal.featured == featured:
+            return
+        changed = replace(deal, featured=featured)
+        self._by_id[product_id] = changed
+        same = self._lists[deal.category]
+        same[same.index(deal)] = changed  # same static score, so the order stands
+        others = [d for d in self._featured if d.product_id != product_id]
+        self._featured = sorted(others + [changed] if featured else others,
+                                key=lambda d: (-static_score(d), d.product_id))
 
 
 def is_active(deal: Deal, now: datetime) -> bool:

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import io
+import time
+from typing import Any, BinaryIO
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.domain.feed import FeedError, ProductRow, RowError, parse_feed
+from bot.domain.feed import FeedError
 from bot.domain.ranking import CatalogIndex, Deal
 from bot.services.base import Service, ServiceError
+from bot.services.feed_import import ImportRejected, ImportResult, Progress, import_stream
 from bot.storage.models import Merchant, Pick, Product, User
 
-
-@dataclass
-class ImportResult:
-    """What an import did; ``rejected`` means --strict refused the whole file."""
-
-    total: int = 0
-    created: int = 0
-    updated: int = 0
-    deactivated: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    rejected: bool = False
+# Seconds between checks that another process (the CLI) changed the catalog.
+INDEX_RECHECK = 30.0
 
 
 class CatalogService(Service):
@@ -32,87 +25,31 @@ class CatalogService(Service):
     def __init__(self, **deps: Any) -> None:
         super().__init__(**deps)
         self._index: CatalogIndex | None = None
+        self._index_version: tuple[Any, ...] | None = None
+        self._index_checked = 0.0
 
     # -- import ---------------------------------------------------------------------------
     def import_feed(
-        self, data: bytes, *, filename: str, strict: bool = False, deactivate_missing: bool = False
+        self, data: bytes | BinaryIO, *, filename: str, strict: bool = False,
+        deactivate_missing: bool = False, progress: Progress | None = None,
     ) -> ImportResult:
-        """Parse and upsert a feed in one transaction; per-line errors are reported, not fatal."""
+        """Parse and upsert a feed (bytes or a binary stream) in one transaction.
+
+        Bad rows are reported with their line and reason and the good rows import; with
+        ``strict`` any bad row rejects the whole file. An unusable file raises ServiceError.
+        """
+        stream = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
         try:
-            parsed = parse_feed(data, filename=filename, default_currency=self.config.commission.currency,
-                                now=self.now())
+            with self.db.transaction() as session:
+                result = import_stream(session, stream, filename=filename, config=self.config,
+                                       now=self.now(), strict=strict,
+                                       deactivate_missing=deactivate_missing, progress=progress)
         except FeedError as exc:
             raise ServiceError(str(exc)) from None
-        result = ImportResult(total=parsed.total, errors=list(parsed.errors))
-        if strict and parsed.errors:
-            result.rejected = True
-            return result
-        with self.db.transaction() as session:
-            self._upsert(session, [row for _, row in parsed.rows], result)
-            if deactivate_missing:
-                seen = {(row.merchant, row.sku) for _, row in parsed.rows}
-                result.deactivated = self._deactivate_missing(session, seen)
+        except ImportRejected as rejected:
+            return rejected.args[0]
         self._index = None
         return result
-
-    def _merchant_ids(self, session: Session, names: set[str]) -> dict[str, int]:
-        existing = dict(session.execute(select(Merchant.name, Merchant.id)).all())
-        for name in sorted(names - existing.keys()):
-            settings = self.config.merchants.get(name)
-            merchant = Merchant(
-                name=name,
-                subid_param=settings.subid_param if settings else "subid",
-                url_template=settings.url_template if settings else "",
-                created_at=self.now(),
-            )
-            session.add(merchant)
-            session.flush()
-            existing[name] = merchant.id
-        return existing
-
-    def _upsert(self, session: Session, rows: list[ProductRow], result: ImportResult) -> None:
-        merchants = self._merchant_ids(session, {row.merchant for row in rows})
-        existing = {
-            (mid, sku): pid
-            for pid, mid, sku in session.execute(select(Product.id, Product.merchant_id, Product.sku))
-        }
-        now = self.now()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for row in rows:
-            values = {
-                "merchant_id": merchants[row.merchant], "sku": row.sku, "title": row.title,
-                "url": row.url, "price": row.price, "original_price": row.original_price,
-                "currency": row.currency, "commission_rate": row.commission_rate,
-                "category": row.category, "image_url": row.image_url, "starts_at": row.starts_at,
-                "ends_at": row.ends_at, "stock": row.stock, "featured": row.featured,
-                "active": True, "updated_at": now,
-            }
-            pid = existing.get((values["merchant_id"], row.sku))
-            if pid is None:
-                inserts.append(values)
-            else:
-                updates.append({"id": pid, **values})
-        # Bulk statements: one round trip per batch, not one per row (100k-row feeds).
-        if inserts:
-            session.execute(Product.__table__.insert(), inserts)
-        if updates:
-            session.execute(update(Product), updates)
-        result.created, result.updated = len(inserts), len(updates)
-
-    def _deactivate_missing(self, session: Session, seen: set[tuple[str, str]]) -> int:
-        count = 0
-        rows = session.execute(
-            select(Product.id, Merchant.name, Product.sku)
-            .join(Merchant, Merchant.id == Product.merchant_id)
-            .where(Product.active.is_(True))
-        )
-        missing = [pid for pid, name, sku in rows if (name, sku) not in seen]
-        for start in range(0, len(missing), 500):
-            chunk = missing[start:start + 500]
-            session.execute(update(Product).where(Product.id.in_(chunk)).values(active=False))
-            count += len(chunk)
-        return count
 
     # -- lookups and curation ---------------------------------------------------------------
     def find_by_sku(self, session: Session, sku: str) -> Product | None:
@@ -128,7 +65,11 @@ class CatalogService(Service):
             if product is None:
                 raise ServiceError(f"no product with sku {sku!r}")
             product.featured = featured
-        self._index = None
+            product.updated_at = self.now()  # a new catalog version for other processes' indexes
+        if self._index is not None:
+            self._index.set_featured(product.id, featured)
+            with self.db.transaction() as session:
+                self._index_version = self._version(session)
         return product
 
     def pick(self, *, user_id: int, product_id: int) -> None:
@@ -169,7 +110,9 @@ class CatalogService(Service):
                 func.lower(Product.sku).like(pattern),
                 func.lower(Product.category).like(pattern),
             ))
-        query = query.order_by(Product.featured.desc(), Product.id).offset(offset).limit(limit)
+        # The Share button sends "@bot <sku>": the exact sku comes first, then platform picks.
+        exact = case((func.lower(Product.sku) == words.strip().lower(), 0), else_=1)
+        query = query.order_by(exact, Product.featured.desc(), Product.id).offset(offset).limit(limit)
         with self.db.transaction() as session:
             return list(session.scalars(query))
 
@@ -178,9 +121,19 @@ class CatalogService(Service):
 
     # -- ranking index ---------------------------------------------------------------------
     def index(self) -> CatalogIndex:
-        """The active catalog as a ranking index, rebuilt after imports and curation."""
+        """The active catalog as a ranking index, rebuilt after imports and curation.
+
+        An import by the CLI runs in another process, so every ``INDEX_RECHECK`` seconds the
+        catalog's version (row count and latest ``updated_at``) is compared with the cached one.
+        """
+        if self._index is not None and time.monotonic() - self._index_checked >= INDEX_RECHECK:
+            self._index_checked = time.monotonic()
+            with self.db.transaction() as session:
+                if self._version(session) != self._index_version:
+                    self._index = None
         if self._index is None:
             with self.db.transaction() as session:
+                version = self._version(session)
                 rows = session.execute(
                     select(Product.id, Product.category, Product.price, Product.original_price,
                            Product.commission_rate, Product.featured, Product.starts_at,
@@ -191,7 +144,12 @@ class CatalogService(Service):
                      commission_rate=r[4], featured=r[5], starts_at=r[6], ends_at=r[7], stock=r[8])
                 for r in rows
             )
+            self._index_version, self._index_checked = version, time.monotonic()
         return self._index
+
+    @staticmethod
+    def _version(session: Session) -> tuple[Any, ...]:
+        return tuple(session.execute(select(func.count(Product.id), func.max(Product.updated_at))).one())
 
     def invalidate(self) -> None:
         """Forget the cached index (after a write elsewhere)."""

@@ -88,6 +88,8 @@ class Post(Base):
     __table_args__ = (
         UniqueConstraint("group_id", "slot"),
         Index("ix_posts_status_due", "status", "due_at"),
+        # A group's own posts by state: the learning stats and the repeat-window exclusion.
+        Index("ix_posts_group_status", "group_id", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)

@@ -32,6 +32,10 @@ async def _download(update: Update, context: KocContext) -> tuple[bytes, str] | 
     return data, document.file_name or "upload"
 
 
+def _crop(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @platform_admin
 async def import_document(update: Update, context: KocContext) -> None:
     """A CSV or JSON feed sent with caption /import [--strict] [--deactivate-missing]."""
@@ -49,11 +53,18 @@ async def import_document(update: Update, context: KocContext) -> None:
     except ServiceError as exc:
         await reply(update, say("error", lg, reason=str(exc)))
         return
+    # Rebuild the ranking index off the event loop (seconds for 100k products), not in a post.
+    await asyncio.to_thread(kb.services.catalog.index)
     key = "import_rejected" if result.rejected else "import_done"
     text = say(key, lg, total=result.total, created=result.created, updated=result.updated,
                errors=len(result.errors))
-    text += "".join(f"\nline {e.line}: {escape(e.reason, quote=False)}"
-                    for e in result.errors[:SHOW_ERRORS])
+    if result.deactivated:
+        text += "\n" + say("import_deactivated", lg, count=result.deactivated)
+    if result.deactivation_skipped:
+        text += "\n" + say("import_deactivation_skipped", lg)
+    # str(e) is "line N: reason" for CSV and "item N: reason" for JSON.
+    # Cropped, so ten long reasons still fit one message (4096 characters).
+    text += "".join(f"\n{escape(_crop(str(e)), quote=False)}" for e in result.errors[:SHOW_ERRORS])
     if len(result.errors) > SHOW_ERRORS:
         text += f"\n… +{len(result.errors) - SHOW_ERRORS}"
     await reply(update, text)

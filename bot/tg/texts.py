@@ -124,6 +124,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "📦 Rejected (strict): {errors} bad rows, nothing imported.",
         "zh_CN": "📦 已拒绝（严格模式）：{errors} 行有误，未导入任何数据。",
     },
+    "import_deactivated": {"en": "{count} products not in this feed were deactivated.",
+                           "zh_CN": "{count} 个不在此清单中的商品已下架。"},
+    "import_deactivation_skipped": {
+        "en": "--deactivate-missing skipped: bad rows cannot be told apart from missing products.",
+        "zh_CN": "未执行 --deactivate-missing：有错误行，无法区分缺失的商品。",
+    },
     "orders_done": {
         "en": "🧾 Orders: {total} rows, {applied} applied, {repeated} repeated, {unattributed} unattributed, "
               "{errors} errors.",
