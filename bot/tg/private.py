@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.domain.money import format_money
-from bot.domain.tiers import progress
+from bot.domain.tiers import Progress, progress
 from bot.services.base import ServiceError
 from bot.tg.common import (
     is_group_admin,
@@ -154,6 +154,8 @@ def commission_text(context: KocContext, user_id: int, lg: str) -> str:
                payable=m(e.buckets.get("payable", 0)), paid=m(e.buckets.get("paid", 0)),
                reversed=m(e.buckets.get("reversed", 0)), clicks=e.clicks, unique=e.unique_clicks,
                orders=e.orders, d7=m(e.last_7_days), d30=m(e.last_30_days))
+    if e.buckets.get("payable", 0) < 0:
+        text += say("owed", lg, amount=m(e.buckets["payable"]))
     if e.per_group:
         text += say("per_group", lg) + "".join(
             f"\n• {escape(title, quote=False)}: {m(amount)}" for title, amount in e.per_group)
@@ -168,14 +170,27 @@ async def team(update: Update, context: KocContext) -> None:
     user_id = update.effective_user.id
     info = kb.services.promoters.team(user_id)
     tiers = kb.config.tiers
-    missing = progress(tier=info.tier, active_invitees=info.active_invitees,
-                       mentor_invitees=info.mentor_invitees,
-                       mentor_min_active_invitees=tiers.mentor_min_active_invitees,
-                       partner_min_mentors=tiers.partner_min_mentors)
+    where = progress(tier=info.tier, active_invitees=info.active_invitees,
+                     mentor_invitees=info.mentor_invitees,
+                     mentor_min_active_invitees=tiers.mentor_min_active_invitees,
+                     partner_min_mentors=tiers.partner_min_mentors)
     await reply(update, say("team", lg, tier=party(info.tier, lg), count=len(info.invitees),
                             active=info.active_invitees, mentors=info.mentor_invitees,
                             earned=format_money(info.team_earned, kb.config.commission.currency),
-                            progress=missing))
+                            progress=progress_text(where, lg)))
+
+
+def progress_text(where: Progress, lg: str) -> str:
+    """The way to the next tier, in the user's language."""
+    if where.next_tier is None:
+        return say("progress_top", lg)
+    if where.missing == 0:
+        return say("progress_ready", lg, tier=party(where.next_tier, lg))
+    if where.next_tier == "mentor":
+        noun = "invitee" if where.missing == 1 else "invitees"
+        return say("progress_mentor", lg, missing=where.missing, invitees=noun)
+    noun = "invitee who is a mentor" if where.missing == 1 else "invitees who are mentors"
+    return say("progress_partner", lg, missing=where.missing, invitees=noun)
 
 
 @private_only
