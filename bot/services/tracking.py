@@ -24,8 +24,15 @@ class ClickTarget:
     product_url: str
     subid_param: str
     url_template: str
-    expired: bool
     title: str
+    active: bool
+    ends_at: datetime | None
+    stock: int | None
+
+    def expired(self, now: datetime) -> bool:
+        """The deal ended, sold out or was withdrawn (410)."""
+        return (not self.active or (self.ends_at is not None and self.ends_at <= now)
+                or (self.stock is not None and self.stock <= 0))
 
     def redirect_url(self, click_id: str) -> str:
         """The merchant URL carrying the click id in the merchant's sub-id parameter."""
@@ -153,11 +160,9 @@ class TrackingService(Service):
             if row is None:
                 return None
             link_id, product, subid_param, url_template = row
-            now = self.now()
-            expired = (not product.active or (product.ends_at is not None and product.ends_at <= now)
-                       or (product.stock is not None and product.stock <= 0))
             return ClickTarget(link_id=link_id, product_url=product.url, subid_param=subid_param,
-                               url_template=url_template, expired=expired, title=product.title)
+                               url_template=url_template, title=product.title,
+                               active=product.active, ends_at=product.ends_at, stock=product.stock)
 
     def save_clicks(self, clicks: list[ClickRecord]) -> None:
         """Write a batch of clicks in one transaction."""

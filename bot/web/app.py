@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -23,6 +24,7 @@ from bot.resources import templates_dir
 from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord
+from bot.web.clicks import LinkCache
 
 if TYPE_CHECKING:
     from bot.app import Kocbot
@@ -38,6 +40,8 @@ def build_web_app(kb: Kocbot) -> Starlette:
     # IPs are kept only as a keyed hash; the key derives from the bot token, a secret every
     # deployment already has, so no extra setting is needed and the hash is useless elsewhere.
     ip_salt = hashlib.sha256(b"kocbot-ip-salt:" + kb.config.telegram.token.encode()).digest()
+
+    links = LinkCache(kb.services.tracking.resolve)
 
     def page(request: Request, name: str, status: int, **values: str) -> Response:
         return templates.TemplateResponse(request, f"web/{name}.html", values, status_code=status)
@@ -57,10 +61,10 @@ def build_web_app(kb: Kocbot) -> Starlette:
 
     async def tracked_link(request: Request) -> Response:
         code = request.path_params["code"]
-        target = kb.services.tracking.resolve(code) if looks_like_code(code) else None
+        target = await links.get(code) if looks_like_code(code) else None
         if target is None:
             return page(request, "404", 404)
-        if target.expired:
+        if target.expired(kb.services.now()):
             return page(request, "410", 410, title=target.title)
         return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
 
@@ -76,14 +80,14 @@ def build_web_app(kb: Kocbot) -> Starlette:
         try:
             if not looks_like_code(code):
                 raise ServiceError("unknown deal")
-            link = kb.services.tracking.tap_post(post_code=code, person=person,
-                                                 promoters=kb.services.promoters)
+            link = await asyncio.to_thread(kb.services.tracking.tap_post, post_code=code,
+                                           person=person, promoters=kb.services.promoters)
         except ServiceError:
             return page(request, "404", 404)
         kb.metrics.taps.inc()
-        target = kb.services.tracking.resolve(link.code)
+        target = await links.get(link.code)
         assert target is not None
-        if target.expired:
+        if target.expired(kb.services.now()):
             return page(request, "410", 410, title=target.title)
         return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
 
@@ -111,7 +115,9 @@ def build_web_app(kb: Kocbot) -> Starlette:
         except PostbackError as exc:
             kb.metrics.orders.labels(result="malformed").inc()
             return _problem(400, str(exc))
-        outcome = kb.services.orders.ingest(report, source="postback", promoters=kb.services.promoters)
+        # In a thread: the bot and the click redirects share this event loop.
+        outcome = await asyncio.to_thread(kb.services.orders.ingest, report, source="postback",
+                                          promoters=kb.services.promoters)
         kb.metrics.orders.labels(result=str(outcome.status)).inc()
         log.info("postback", extra={"order": report.order_id, "status": outcome.status})
         return JSONResponse({"ok": outcome.status < 300, "status": outcome.status,

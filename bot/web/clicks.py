@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 
-from bot.services.tracking import ClickRecord
+from bot.services.tracking import ClickRecord, ClickTarget
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +74,33 @@ class ClickBuffer:
                 return
             await asyncio.sleep(0.5)
         log.error("clicks could not be written at shutdown", extra={"count": len(self._pending)})
+
+
+class LinkCache:
+    """Link code → redirect target, an LRU with a short TTL.
+
+    A click must not wait on the database: a link's target never changes, and a product's
+    stock/end/active state may lag by at most ``ttl`` seconds, which a 410 page can afford.
+    Misses resolve in a worker thread so the event loop keeps answering.
+    """
+
+    def __init__(self, resolve: Callable[[str], ClickTarget | None], *, ttl: float = 10.0,
+                 size: int = 50_000) -> None:
+        self._resolve = resolve
+        self.ttl = ttl
+        self.size = size
+        self._items: OrderedDict[str, tuple[float, ClickTarget | None]] = OrderedDict()
+
+    async def get(self, code: str) -> ClickTarget | None:
+        """The target of ``code`` (None for an unknown code)."""
+        now = time.monotonic()
+        hit = self._items.get(code)
+        if hit is not None and now - hit[0] < self.ttl:
+            self._items.move_to_end(code)
+            return hit[1]
+        target = await asyncio.to_thread(self._resolve, code)
+        self._items[code] = (now, target)
+        self._items.move_to_end(code)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return target
