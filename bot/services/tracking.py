@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -39,11 +40,28 @@ class ClickTarget:
         if self.url_template:
             return self.url_template.format(url=quote(self.product_url, safe=""), click_id=click_id,
                                             subid_param=self.subid_param)
+        if self._url_safe(click_id):
+            # The hot path: the URL up to the id is the same for every click on this link.
+            head, tail = self._redirect_parts
+            return f"{head}{click_id}{tail}"
+        return self._build(click_id)
+
+    @staticmethod
+    def _url_safe(text: str) -> bool:
+        return text.isascii() and all(c.isalnum() or c in "-_" for c in text)
+
+    def _build(self, click_id: str) -> str:
         parts = urlsplit(self.product_url)
         query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                  if k != self.subid_param]
         query.append((self.subid_param, click_id))
         return urlunsplit(parts._replace(query=urlencode(query)))
+
+    @functools.cached_property
+    def _redirect_parts(self) -> tuple[str, str]:
+        marker = "KOCBOTCLICKID"
+        head, _, tail = self._build(marker).partition(marker)
+        return head, tail
 
 
 @dataclass(frozen=True)

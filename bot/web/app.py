@@ -24,7 +24,7 @@ from bot.resources import templates_dir
 from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord
-from bot.web.clicks import LinkCache
+from bot.web.clicks import LinkCache, Memo
 
 if TYPE_CHECKING:
     from bot.app import Kocbot
@@ -46,15 +46,19 @@ def build_web_app(kb: Kocbot) -> Starlette:
     def page(request: Request, name: str, status: int, **values: str) -> Response:
         return templates.TemplateResponse(request, f"web/{name}.html", values, status_code=status)
 
+    # Visitors repeat their address and user agent; these memos keep the redirect cheap.
+    ip_hashes = Memo(lambda ip: hash_ip(ip, ip_salt))
+    bot_agents = Memo(is_probable_bot)
+
     def click(request: Request, link_id: int) -> str:
         """Buffer one click and return its id (the merchant's sub-id)."""
         ua = request.headers.get("user-agent")
-        is_bot = request.method == "HEAD" or is_probable_bot(ua)
+        is_bot = request.method == "HEAD" or bot_agents(ua)
         click_id = new_code()
         ip = request.client.host if request.client else None
         kb.clicks.add(ClickRecord(
             id=click_id, link_id=link_id, at=kb.services.now(), is_bot=is_bot,
-            ip_hash=hash_ip(ip, ip_salt) if ip else None, user_agent=crop(ua, UA_MAX),
+            ip_hash=ip_hashes(ip) if ip else None, user_agent=crop(ua, UA_MAX),
             referrer=crop(request.headers.get("referer"), REFERRER_MAX)))
         kb.metrics.clicks.labels(kind="bot" if is_bot else "human").inc()
         return click_id

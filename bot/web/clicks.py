@@ -8,11 +8,14 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 from bot.services.tracking import ClickRecord, ClickTarget
 
 log = logging.getLogger(__name__)
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class ClickBuffer:
@@ -104,3 +107,21 @@ class LinkCache:
         while len(self._items) > self.size:
             self._items.popitem(last=False)
         return target
+
+
+class Memo(Generic[K, V]):
+    """A bounded memo of a pure function (cleared when full: simple and never unbounded)."""
+
+    def __init__(self, func: Callable[[K], V], size: int = 10_000) -> None:
+        self._func = func
+        self._size = size
+        self._items: dict[K, V] = {}
+
+    def __call__(self, key: K) -> V:
+        try:
+            return self._items[key]
+        except KeyError:
+            if len(self._items) >= self._size:
+                self._items.clear()
+            value = self._items[key] = self._func(key)
+            return value

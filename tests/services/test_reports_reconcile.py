@@ -123,7 +123,7 @@ def test_reports_match_raw_totals(db_url: str, seed: int) -> None:
         for days in (7, 30, None):
             since = None if days is None else now - timedelta(days=days)
             report = s.reports.group_report(chat_id, None if days is None else timedelta(days=days))
-            in_window = lambda at: since is None or at >= since  # noqa: E731
+            in_window = lambda at, since=since: since is None or at >= since  # noqa: E731
             gc = [c for c in clicks if c[4] == owner and not c[3] and in_window(c[2])]
             go = [o for o in live if o["owner"] == owner and in_window(o["at"])]
             assert report.total_clicks == len(gc)
