@@ -58,15 +58,30 @@ def command_lines(commands: list[tuple[str, str, str]], lg: str) -> str:
     return "\n".join(f"/{name} — {en if lg == 'en' else zh}" for name, en, zh in commands)
 
 
-def help_text(lg: str, *, is_admin: bool, in_group: bool) -> Html:
-    """The help for this user's roles."""
-    parts = [say("help_intro", lg), "", say("help_private", lg),
-             escape(command_lines(PROMOTER_COMMANDS, lg), quote=False)]
+MEMBER_COMMANDS = [
+    ("commission", "your earnings, sent in private", "私信查看我的佣金"),
+    ("help", "what I do", "帮助"),
+]
+
+
+def help_text(lg: str, *, is_admin: bool, in_group: bool, group_admin: bool = False,
+              owns_groups: bool = False, registered: bool = True) -> Html:
+    """The help for this user's roles: platform admin, group admin, promoter, member."""
+    def section(title: str, commands: list[tuple[str, str, str]]) -> list[str]:
+        return ["", say(title, lg), escape(command_lines(commands, lg), quote=False)]
+
+    parts = [say("help_intro", lg)]
     if in_group:
-        parts += ["", say("help_group", lg), escape(command_lines(GROUP_COMMANDS, lg), quote=False)]
+        parts += ["", say("help_member_intro", lg)]
+        parts += section("help_group", GROUP_COMMANDS) if group_admin else section(
+            "help_member", MEMBER_COMMANDS)
+        return Html("\n".join(parts))
+    parts += section("help_private", PROMOTER_COMMANDS)
+    if owns_groups or group_admin:
+        parts += section("help_group", GROUP_COMMANDS)
     if is_admin:
-        parts += ["", say("help_admin", lg), escape(command_lines(ADMIN_COMMANDS, lg), quote=False)]
-    parts += ["", say("help_add", lg)]
+        parts += section("help_admin", ADMIN_COMMANDS)
+    parts += ["", say("help_add", lg) if registered else say("help_register", lg)]
     return Html("\n".join(parts))
 
 
@@ -89,8 +104,9 @@ async def start(update: Update, context: KocContext) -> None:
         return
     is_admin = person.id in kb.config.telegram.admins
     key = "welcome" if registration.created else "welcome_back"
+    owns = bool(kb.services.groups.owned_by(person.id))
     await reply(update, say(key, lg, name=person.first_name,
-                            help=help_text(lg, is_admin=is_admin, in_group=False)))
+                            help=help_text(lg, is_admin=is_admin, in_group=False, owns_groups=owns)))
 
 
 async def send_link(update: Update, context: KocContext, code: str) -> None:
@@ -135,7 +151,11 @@ async def help_command(update: Update, context: KocContext) -> None:
     in_group = chat is not None and chat.type != ChatType.PRIVATE
     is_admin = user is not None and user.id in kb.config.telegram.admins and not in_group
     group_admin = in_group and user is not None and await is_group_admin(context, chat.id, user.id)
-    await reply(update, help_text(lg, is_admin=is_admin, in_group=bool(group_admin)))
+    known = kb.services.promoters.get(user.id) if user is not None else None
+    owns = user is not None and not in_group and bool(kb.services.groups.owned_by(user.id))
+    await reply(update, help_text(lg, is_admin=is_admin, in_group=in_group,
+                                  group_admin=bool(group_admin), owns_groups=owns,
+                                  registered=known is not None and known.registered_at is not None))
 
 
 @private_only
