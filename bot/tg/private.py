@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from html import escape
 
 from telegram import Update
@@ -188,6 +189,8 @@ async def team(update: Update, context: KocContext) -> None:
     kb = context.kocbot
     lg = lang(update)
     user_id = update.effective_user.id
+    # On demand: the tier shown is computed from data now, not at the last hourly job.
+    await asyncio.to_thread(kb.services.promoters.refresh_tiers)
     info = kb.services.promoters.team(user_id)
     tiers = kb.config.tiers
     where = progress(tier=info.tier, active_invitees=info.active_invitees,
