@@ -68,3 +68,29 @@ def test_payouts_cover_settled_entries_oldest_first(db_url: str) -> None:
     with pytest.raises(ServiceError, match="settled balance is -¥14.40"):
         s.orders.payout(user_id=RO, amount_text="10.00", admin_id=1)
     s.db.dispose()
+
+
+@pytest.mark.parametrize("self_purchase", [True, False])
+def test_self_purchase_rule(sqlite_url: str, self_purchase: bool) -> None:
+    from bot.services.promoters import Person
+
+    s = make_services(sqlite_url, Clock(), commission={"self_purchase": self_purchase})
+    s.catalog.import_feed(FEED, filename="feed.csv")
+    register(s, RO, "Ro")
+    sku1 = product_ids(s)["SKU1"]
+    own = s.tracking.direct_link(product_id=sku1, person=Person(id=RO), promoters=s.promoters)
+    guest = s.tracking.direct_link(product_id=sku1, person=Person(id=77), promoters=s.promoters)
+    for n, link in enumerate((own, guest)):
+        click_id = clicks(s, link.code)[0]
+        s.orders.ingest(OrderReport(order_id=f"S{n}", click_id=click_id, amount=3900, status="pending",
+                                    commission=None, currency="CNY", ts=None),
+                        source="postback", promoters=s.promoters)
+    with s.db.transaction() as session:
+        promoters = dict(session.execute(select(Order.order_id, Order.promoter_id)).all())
+        parties = dict(session.execute(select(LedgerEntry.party, func.sum(LedgerEntry.amount))
+                                       .group_by(LedgerEntry.party)).all())
+    # A registered promoter buying through their own link earns the promoter share; an
+    # unregistered buyer with no referrer leaves the whole pool to the platform.
+    assert promoters == {"S0": RO if self_purchase else None, "S1": None}
+    assert parties == ({"platform": 39 + 390, "promoter": 351} if self_purchase else {"platform": 780})
+    s.db.dispose()
