@@ -3,6 +3,7 @@ ledger) bulk-generated, then the service calls behind the two commands timed, p5
 on SQLite and on PostgreSQL. Generation time is printed but is not the figure.
 
 Run: python bench/bench_reports.py [--orders N] [--clicks N] [--pg URL] [--sqlite-only]
+     python bench/bench_reports.py --measure-only URL   (re-time a database generated before)
 """
 
 from __future__ import annotations
@@ -271,7 +272,11 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=5_000_000)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test_h5")
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--measure-only", metavar="URL", help="time an already generated database")
     args = parser.parse_args()
+    if args.measure_only:
+        measure(args.measure_only, args.measure_only.split(":")[0])
+        return
 
     from bot.storage.db import upgrade
 
