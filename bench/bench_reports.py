@@ -219,7 +219,9 @@ def load_postgres(url: str, rows: Rows) -> None:
                          f"(SELECT COALESCE(MAX(id), 1) FROM {table}))")
         conn.commit()
         conn.autocommit = True
-        conn.execute("ANALYZE")
+        # What autovacuum does to insert-only tables in steady state: statistics, and the
+        # visibility map that lets the covering indexes answer without heap reads.
+        conn.execute("VACUUM ANALYZE")
 
 
 def timed(call: Callable[[], object], runs: list[object]) -> tuple[float, float]:
