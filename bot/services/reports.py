@@ -159,16 +159,18 @@ class ReportService(Service):
             click_filter = [Link.group_id == group.id, Click.is_bot.is_(False)]
             if since is not None:
                 click_filter.append(Click.created_at >= since)
-            for uid, count in session.execute(
-                select(Link.user_id, func.count(Click.id)).join(Link, Link.id == Click.link_id)
-                .where(*click_filter).group_by(Link.user_id)
-            ):
-                row(uid).clicks = count
+            # One pass over the group's clicks, counted per member, link and day, gives the
+            # clicks, the unique clickers and the clicks per day (each was a scan before).
             day = func.date(Click.created_at)
-            uniq = (select(Link.user_id.label("uid"), Click.link_id, day.label("day"))
-                    .join(Link, Link.id == Click.link_id).where(*click_filter).distinct().subquery())
-            for uid, count in session.execute(select(uniq.c.uid, func.count()).group_by(uniq.c.uid)):
-                row(uid).unique_clicks = count
+            per_day: dict[date, int] = defaultdict(int)
+            for uid, d, count in session.execute(
+                select(Link.user_id, day, func.count()).join(Link, Link.id == Click.link_id)
+                .where(*click_filter).group_by(Link.user_id, Click.link_id, day)
+            ):
+                r = row(uid)
+                r.clicks += count
+                r.unique_clicks += 1
+                per_day[d if isinstance(d, date) else date.fromisoformat(str(d))] += count
             order_filter = [Order.group_id == group.id, Order.status.in_(("pending", "confirmed"))]
             if since is not None:
                 order_filter.append(Order.ordered_at >= since)
@@ -187,12 +189,6 @@ class ReportService(Service):
                 .join(Order, Order.id == LedgerEntry.order_id).where(*party_filter)
                 .group_by(LedgerEntry.party)
             ) if amount}
-            per_day: dict[date, int] = defaultdict(int)
-            for d, count in session.execute(
-                select(day, func.count(Click.id)).join(Link, Link.id == Click.link_id)
-                .where(*click_filter).group_by(day)
-            ):
-                per_day[d if isinstance(d, date) else date.fromisoformat(str(d))] += count
             ordered = sorted(rows.values(), key=lambda r: (-r.commission, -r.clicks, r.user_id))
             return GroupReport(
                 title=group.title, rows=ordered, by_party=by_party,
