@@ -2,7 +2,7 @@
 answering a fixed 302, both served by uvicorn with the same settings, both driven by the
 same load generator running in OTHER processes (raw asyncio sockets, HTTP/1.1 keep-alive).
 
-Run: python bench/bench_clicks.py [--seconds 8] [--connections 64] [--procs 1] [--db URL]
+Run: python bench/bench_clicks.py [--seconds 8] [--rounds 3] [--connections 64] [--procs 1] [--db URL]
 Prints requests/s, p50/p99 latency, the ratio, and clicks recorded vs requests sent.
 """
 
@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,6 +133,7 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--procs", type=int, default=1)
     parser.add_argument("--links", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--db", default="", help="database URL (default: a fresh SQLite file)")
     args = parser.parse_args()
 
@@ -165,23 +167,34 @@ async def main() -> None:
 
     print(f"bench_clicks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  db={url.split(':')[0]}  "
           f"{args.connections} connections, {args.procs} generator process(es), {args.seconds:.0f} s each")
-    base_port = free_port()
-    baseline = await serve(bare, base_port, work(base_port))
+    # Rounds alternate bare and kocbot, so drift in a shared machine hits both alike.
     kb.clicks.start()
+    bares, ours_all = [], []
+    for _ in range(args.rounds):
+        base_port = free_port()
+        bares.append(await serve(bare, base_port, work(base_port)))
+        ours_all.append(await serve(kb.web, port, work(port)))
     started = time.perf_counter()
-    ours = await serve(kb.web, port, work(port))
     await kb.clicks.stop()  # the graceful-shutdown flush
     flush_s = time.perf_counter() - started
     with kb.db.transaction() as session:
         recorded = session.scalar(select(func.count()).select_from(Click)) - before
     kb.db.dispose()
 
-    for name, r in (("bare Starlette 302", baseline), ("kocbot /c/<code>", ours)):
-        print(f"  {name:<20} {r['rps']:>8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms"
-              f"   statuses {r['statuses']}")
-    print(f"  ratio kocbot/bare: {ours['rps'] / baseline['rps']:.2f} (goal >= 0.5)")
-    print(f"  clicks recorded {recorded} / requests sent {ours['sent']} "
-          f"({'exact' if recorded == ours['sent'] else 'MISMATCH'}); run+flush {flush_s:.1f} s")
+    for i, (b, o) in enumerate(zip(bares, ours_all, strict=True), 1):
+        for name, r in (("bare Starlette 302", b), ("kocbot /c/<code>", o)):
+            print(f"  round {i} {name:<20} {r['rps']:>7.0f} req/s   p50 {r['p50']:6.2f} ms   "
+                  f"p99 {r['p99']:6.2f} ms   statuses {r['statuses']}")
+        print(f"  round {i} ratio {o['rps'] / b['rps']:.2f}")
+    med = lambda rs, k: statistics.median(r[k] for r in rs)  # noqa: E731
+    print(f"  median: bare {med(bares, 'rps'):.0f} req/s (p99 {med(bares, 'p99'):.1f} ms), kocbot "
+          f"{med(ours_all, 'rps'):.0f} req/s (p99 {med(ours_all, 'p99'):.1f} ms)")
+    print(f"  ratio kocbot/bare (median of rounds): "
+          f"{statistics.median(o['rps'] / b['rps'] for b, o in zip(bares, ours_all, strict=True)):.2f}"
+          f" (goal >= 0.5)")
+    sent = sum(r["sent"] for r in ours_all)
+    print(f"  clicks recorded {recorded} / requests sent {sent} "
+          f"({'exact' if recorded == sent else 'MISMATCH'}); shutdown flush {flush_s:.2f} s")
 
 
 if __name__ == "__main__":

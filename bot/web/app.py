@@ -17,14 +17,14 @@ from starlette.templating import Jinja2Templates
 from telegram import Update
 
 from bot.domain.clicks import REFERRER_MAX, UA_MAX, crop, hash_ip, is_probable_bot
-from bot.domain.links import looks_like_code, new_code
+from bot.domain.links import looks_like_code
 from bot.domain.postback import PostbackError, parse_report, verify
 from bot.domain.telegram_login import LoginError, check_login
 from bot.resources import templates_dir
 from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord
-from bot.web.clicks import LinkCache, Memo
+from bot.web.clicks import ClickIds, LinkCache, Memo
 
 if TYPE_CHECKING:
     from bot.app import Kocbot
@@ -49,12 +49,13 @@ def build_web_app(kb: Kocbot) -> Starlette:
     # Visitors repeat their address and user agent; these memos keep the redirect cheap.
     ip_hashes = Memo(lambda ip: hash_ip(ip, ip_salt))
     bot_agents = Memo(is_probable_bot)
+    click_ids = ClickIds()
 
     def click(request: Request, link_id: int) -> str:
         """Buffer one click and return its id (the merchant's sub-id)."""
         ua = request.headers.get("user-agent")
         is_bot = request.method == "HEAD" or bot_agents(ua)
-        click_id = new_code()
+        click_id = click_ids()
         ip = request.client.host if request.client else None
         kb.clicks.add(ClickRecord(
             id=click_id, link_id=link_id, at=kb.services.now(), is_bot=is_bot,
