@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.domain.money import format_money, to_decimal
 from bot.services import Services
-from bot.storage.models import LedgerEntry, User
+from bot.storage.models import LedgerEntry, Order, User
 
 
 def print_report(services: Services, *, group: int | None, promoter: int | None,
@@ -68,7 +68,9 @@ def _ledger_csv(services: Services, *, promoter: int | None, out: TextIO) -> Non
         ):
             writer.writerow(["balance", uid or "", names.get(uid, ""), party, bucket,
                              to_decimal(int(amount), cur), cur, "", "", "", ""])
+        # The merchant's order id, not our row id: that is what a promoter can check.
+        external = dict(session.execute(select(Order.id, Order.order_id)).all())
         for e in session.scalars(select(LedgerEntry).where(*where).order_by(LedgerEntry.id)):
             writer.writerow(["entry", e.user_id or "", names.get(e.user_id, ""), e.party, e.bucket,
-                             to_decimal(e.amount, e.currency), e.currency, e.order_id or "",
+                             to_decimal(e.amount, e.currency), e.currency, external.get(e.order_id, ""),
                              e.payout_id or "", e.event, e.created_at.isoformat()])

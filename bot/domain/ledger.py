@@ -13,9 +13,14 @@ Buckets:
 - ``reversed``: commission that will never be paid (cancelled or refunded orders).
 
 Order states: ``pending`` → ``confirmed`` → ``refunded``, or ``pending`` → ``cancelled``.
-A first report may also be ``confirmed`` or ``cancelled`` (the latter books nothing). A
-refund needs a confirmed order; ``cancelled`` and ``refunded`` are final. Repeating the
-current state is a no-op; anything else is illegal and changes nothing.
+Networks re-send and reorder reports, so the ledger must end the same whatever order the
+reports of one life arrive in. Hence: a first report may be any state (a first
+``cancelled`` or ``refunded`` books the commission straight into ``reversed``, just as the
+long way round would); a skipped step is allowed (``pending`` → ``refunded``); a report
+of a state the order has already passed (``pending`` after ``confirmed``, ``confirmed``
+after ``refunded``) is ``late`` and changes nothing. Repeating the current state is a
+no-op. Only a change to the other branch (``confirmed`` ↔ ``cancelled``, ``cancelled`` →
+``refunded`` and back) is illegal.
 
 A refund takes the money out of the bucket where it sits now. A refund after payout books
 a negative entry: the money already paid stays in ``paid`` and ``payable`` goes below zero
@@ -34,11 +39,18 @@ BUCKETS = ("pending", "confirmed", "payable", "paid", "reversed")
 
 # Where each state may go next; a repeated state is a no-op, handled separately.
 _NEXT: dict[str | None, frozenset[str]] = {
-    None: frozenset({"pending", "confirmed", "cancelled"}),
-    "pending": frozenset({"confirmed", "cancelled"}),
+    None: frozenset({"pending", "confirmed", "cancelled", "refunded"}),
+    "pending": frozenset({"confirmed", "cancelled", "refunded"}),
     "confirmed": frozenset({"refunded"}),
     "cancelled": frozenset(),
     "refunded": frozenset(),
+}
+# States an order has already passed through: a report of one of them arrives late.
+_PASSED: dict[str, frozenset[str]] = {
+    "pending": frozenset(),
+    "confirmed": frozenset({"pending"}),
+    "cancelled": frozenset({"pending"}),
+    "refunded": frozenset({"pending", "confirmed"}),
 }
 
 # The buckets a confirmed order's money may sit in when it is refunded.
@@ -70,12 +82,15 @@ def _check_state(state: str | None, *, allow_none: bool) -> None:
 
 
 def transition(old: str | None, new: str) -> str:
-    """Classify a state change: ``"apply"``, ``"noop"`` (same state again) or ``"illegal"``."""
+    """Classify a state change: ``"apply"``, ``"noop"`` (same state again), ``"late"`` (a state
+    already passed) or ``"illegal"``."""
     _check_state(old, allow_none=True)
     _check_state(new, allow_none=False)
     if old == new:
         return "noop"
-    return "apply" if new in _NEXT[old] else "illegal"
+    if new in _NEXT[old]:
+        return "apply"
+    return "late" if old is not None and new in _PASSED[old] else "illegal"
 
 
 def _pair(share: Share, source: str, target: str) -> list[Move]:
@@ -112,7 +127,7 @@ def moves_for(
     A no-op gives no moves; an illegal change raises ValueError. Zero shares book nothing.
     """
     verdict = transition(old, new)
-    if verdict == "noop":
+    if verdict in ("noop", "late"):
         return []
     if verdict == "illegal":
         raise ValueError(f"illegal order state change {old} → {new}")
@@ -122,9 +137,9 @@ def moves_for(
     live = [s for s in shares if s.amount]
 
     if old is None:
-        if new == "cancelled":
-            return []
-        return [Move(s.party, s.user_id, new, s.amount) for s in live]
+        # A first cancelled/refunded report lands where pending → cancelled would end.
+        bucket = new if new in ("pending", "confirmed") else "reversed"
+        return [Move(s.party, s.user_id, bucket, s.amount) for s in live]
     if old == "pending":
         target = "confirmed" if new == "confirmed" else "reversed"
         return [m for s in live for m in _pair(s, "pending", target)]

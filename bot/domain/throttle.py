@@ -10,7 +10,7 @@ from collections.abc import Callable
 class Throttle:
     """Allow ``burst`` actions at once and ``rate`` per second after that, per user."""
 
-    def __init__(self, *, rate: float = 2.0, burst: int = 10, max_users: int = 100_000,
+    def __init__(self, *, rate: float = 2.0, burst: int = 20, max_users: int = 100_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
         self.burst = burst

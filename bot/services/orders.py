@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.ledger import Move, moves_for, transition
@@ -63,6 +64,13 @@ class OrderService(Service):
 
     def ingest(self, report: OrderReport, *, source: str, promoters: PromoterService) -> Ingested:
         """Apply one order report idempotently; the whole change is one transaction."""
+        try:
+            return self._ingest(report, source, promoters)
+        except IntegrityError:
+            # Two first reports of one order at once: the other created it; now it is a change.
+            return self._ingest(report, source, promoters)
+
+    def _ingest(self, report: OrderReport, source: str, promoters: PromoterService) -> Ingested:
         with self.db.transaction() as session:
             order = session.scalars(select(Order).where(Order.order_id == report.order_id)).first()
             if order is None:
@@ -70,6 +78,10 @@ class OrderService(Service):
             verdict = transition(order.status, report.status)
             if verdict == "noop":
                 return Ingested(200, "repeated report, no change", order.order_id)
+            if verdict == "late":
+                # The order already went past this state; the report is stale, not wrong.
+                return Ingested(200, f"repeated report, no change (late {report.status}, order is "
+                                     f"{order.status})", order.order_id)
             if verdict == "illegal":
                 return Ingested(409, f"illegal change {order.status} → {report.status}", order.order_id)
             self._move(session, order, report.status)

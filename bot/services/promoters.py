@@ -99,8 +99,17 @@ class PromoterService(Service):
             chain.append(Upline(user_id=current.id, tier=current.tier))
         return chain
 
+    def refresh_tiers(self, *, max_age: timedelta = timedelta(minutes=1)) -> dict[int, str]:
+        """Recompute tiers on demand (for /team), at most once per ``max_age``."""
+        last = getattr(self, "_tiers_at", None)
+        now = self.now()
+        if last is not None and now - last < max_age:
+            return {}
+        return self.recompute_tiers()
+
     def recompute_tiers(self) -> dict[int, str]:
         """Recompute every promoter's tier from data; returns the changed ones."""
+        self._tiers_at = self.now()
         since = self.now() - timedelta(days=30)
         with self.db.transaction() as session:
             invitees: dict[int, list[int]] = {}

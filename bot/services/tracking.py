@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -24,19 +25,43 @@ class ClickTarget:
     product_url: str
     subid_param: str
     url_template: str
-    expired: bool
     title: str
+    active: bool
+    ends_at: datetime | None
+    stock: int | None
+
+    def expired(self, now: datetime) -> bool:
+        """The deal ended, sold out or was withdrawn (410)."""
+        return (not self.active or (self.ends_at is not None and self.ends_at <= now)
+                or (self.stock is not None and self.stock <= 0))
 
     def redirect_url(self, click_id: str) -> str:
         """The merchant URL carrying the click id in the merchant's sub-id parameter."""
         if self.url_template:
             return self.url_template.format(url=quote(self.product_url, safe=""), click_id=click_id,
                                             subid_param=self.subid_param)
+        if self._url_safe(click_id):
+            # The hot path: the URL up to the id is the same for every click on this link.
+            head, tail = self._redirect_parts
+            return f"{head}{click_id}{tail}"
+        return self._build(click_id)
+
+    @staticmethod
+    def _url_safe(text: str) -> bool:
+        return text.isascii() and all(c.isalnum() or c in "-_" for c in text)
+
+    def _build(self, click_id: str) -> str:
         parts = urlsplit(self.product_url)
         query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                  if k != self.subid_param]
         query.append((self.subid_param, click_id))
         return urlunsplit(parts._replace(query=urlencode(query)))
+
+    @functools.cached_property
+    def _redirect_parts(self) -> tuple[str, str]:
+        marker = "KOCBOTCLICKID"
+        head, _, tail = self._build(marker).partition(marker)
+        return head, tail
 
 
 @dataclass(frozen=True)
@@ -153,11 +178,9 @@ class TrackingService(Service):
             if row is None:
                 return None
             link_id, product, subid_param, url_template = row
-            now = self.now()
-            expired = (not product.active or (product.ends_at is not None and product.ends_at <= now)
-                       or (product.stock is not None and product.stock <= 0))
             return ClickTarget(link_id=link_id, product_url=product.url, subid_param=subid_param,
-                               url_template=url_template, expired=expired, title=product.title)
+                               url_template=url_template, title=product.title,
+                               active=product.active, ends_at=product.ends_at, stock=product.stock)
 
     def save_clicks(self, clicks: list[ClickRecord]) -> None:
         """Write a batch of clicks in one transaction."""

@@ -150,7 +150,10 @@ class Tap(Base):
 
 class Click(Base):
     __tablename__ = "clicks"
-    __table_args__ = (Index("ix_clicks_link_created", "link_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_clicks_link_created", "link_id", "created_at"),
+        Index("ix_clicks_link_bot_created", "link_id", "is_bot", "created_at"),  # migration 0003
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the sub-id sent to the merchant
     link_id: Mapped[int] = mapped_column(ForeignKey("links.id"))
     created_at: Mapped[datetime]
@@ -207,7 +210,12 @@ class LedgerEntry(Base):
     """Append-only. A balance is the sum of entries per (party, user, bucket)."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_user_bucket", "user_id", "bucket"),)
+    __table_args__ = (
+        Index("ix_ledger_user_bucket", "user_id", "bucket"),
+        # migration 0003: covering indexes for /commission and /report at scale
+        Index("ix_ledger_user_cover", "user_id", "bucket", "order_id", "amount"),
+        Index("ix_ledger_order_cover", "order_id", "party", "bucket", "amount"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     payout_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"), index=True)

@@ -79,6 +79,7 @@ async def orders_document(update: Update, context: KocContext) -> None:
     if got is None:
         return
     data, _ = got
+    await kb.clicks.flush()  # orders may name clicks still in the buffer
     try:
         summary = await asyncio.to_thread(kb.services.order_import.import_csv, data, source="csv")
     except ServiceError as exc:

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from html import escape
 
 from telegram import Update
 from telegram.constants import ChatType
 
 from bot.domain.money import format_money
-from bot.domain.tiers import progress
+from bot.domain.tiers import Progress, progress
 from bot.services.base import ServiceError
 from bot.tg.common import (
     is_group_admin,
@@ -58,15 +59,30 @@ def command_lines(commands: list[tuple[str, str, str]], lg: str) -> str:
     return "\n".join(f"/{name} — {en if lg == 'en' else zh}" for name, en, zh in commands)
 
 
-def help_text(lg: str, *, is_admin: bool, in_group: bool) -> Html:
-    """The help for this user's roles."""
-    parts = [say("help_intro", lg), "", say("help_private", lg),
-             escape(command_lines(PROMOTER_COMMANDS, lg), quote=False)]
+MEMBER_COMMANDS = [
+    ("commission", "your earnings, sent in private", "私信查看我的佣金"),
+    ("help", "what I do", "帮助"),
+]
+
+
+def help_text(lg: str, *, is_admin: bool, in_group: bool, group_admin: bool = False,
+              owns_groups: bool = False, registered: bool = True) -> Html:
+    """The help for this user's roles: platform admin, group admin, promoter, member."""
+    def section(title: str, commands: list[tuple[str, str, str]]) -> list[str]:
+        return ["", say(title, lg), escape(command_lines(commands, lg), quote=False)]
+
+    parts = [say("help_intro", lg)]
     if in_group:
-        parts += ["", say("help_group", lg), escape(command_lines(GROUP_COMMANDS, lg), quote=False)]
+        parts += ["", say("help_member_intro", lg)]
+        parts += section("help_group", GROUP_COMMANDS) if group_admin else section(
+            "help_member", MEMBER_COMMANDS)
+        return Html("\n".join(parts))
+    parts += section("help_private", PROMOTER_COMMANDS)
+    if owns_groups or group_admin:
+        parts += section("help_group", GROUP_COMMANDS)
     if is_admin:
-        parts += ["", say("help_admin", lg), escape(command_lines(ADMIN_COMMANDS, lg), quote=False)]
-    parts += ["", say("help_add", lg)]
+        parts += section("help_admin", ADMIN_COMMANDS)
+    parts += ["", say("help_add", lg) if registered else say("help_register", lg)]
     return Html("\n".join(parts))
 
 
@@ -89,8 +105,9 @@ async def start(update: Update, context: KocContext) -> None:
         return
     is_admin = person.id in kb.config.telegram.admins
     key = "welcome" if registration.created else "welcome_back"
+    owns = bool(kb.services.groups.owned_by(person.id))
     await reply(update, say(key, lg, name=person.first_name,
-                            help=help_text(lg, is_admin=is_admin, in_group=False)))
+                            help=help_text(lg, is_admin=is_admin, in_group=False, owns_groups=owns)))
 
 
 async def send_link(update: Update, context: KocContext, code: str) -> None:
@@ -135,7 +152,11 @@ async def help_command(update: Update, context: KocContext) -> None:
     in_group = chat is not None and chat.type != ChatType.PRIVATE
     is_admin = user is not None and user.id in kb.config.telegram.admins and not in_group
     group_admin = in_group and user is not None and await is_group_admin(context, chat.id, user.id)
-    await reply(update, help_text(lg, is_admin=is_admin, in_group=bool(group_admin)))
+    known = kb.services.promoters.get(user.id) if user is not None else None
+    owns = user is not None and not in_group and bool(kb.services.groups.owned_by(user.id))
+    await reply(update, help_text(lg, is_admin=is_admin, in_group=in_group,
+                                  group_admin=bool(group_admin), owns_groups=owns,
+                                  registered=known is not None and known.registered_at is not None))
 
 
 @private_only
@@ -154,6 +175,8 @@ def commission_text(context: KocContext, user_id: int, lg: str) -> str:
                payable=m(e.buckets.get("payable", 0)), paid=m(e.buckets.get("paid", 0)),
                reversed=m(e.buckets.get("reversed", 0)), clicks=e.clicks, unique=e.unique_clicks,
                orders=e.orders, d7=m(e.last_7_days), d30=m(e.last_30_days))
+    if e.buckets.get("payable", 0) < 0:
+        text += say("owed", lg, amount=m(e.buckets["payable"]))
     if e.per_group:
         text += say("per_group", lg) + "".join(
             f"\n• {escape(title, quote=False)}: {m(amount)}" for title, amount in e.per_group)
@@ -166,16 +189,31 @@ async def team(update: Update, context: KocContext) -> None:
     kb = context.kocbot
     lg = lang(update)
     user_id = update.effective_user.id
+    # On demand: the tier shown is computed from data now, not at the last hourly job.
+    await asyncio.to_thread(kb.services.promoters.refresh_tiers)
     info = kb.services.promoters.team(user_id)
     tiers = kb.config.tiers
-    missing = progress(tier=info.tier, active_invitees=info.active_invitees,
-                       mentor_invitees=info.mentor_invitees,
-                       mentor_min_active_invitees=tiers.mentor_min_active_invitees,
-                       partner_min_mentors=tiers.partner_min_mentors)
+    where = progress(tier=info.tier, active_invitees=info.active_invitees,
+                     mentor_invitees=info.mentor_invitees,
+                     mentor_min_active_invitees=tiers.mentor_min_active_invitees,
+                     partner_min_mentors=tiers.partner_min_mentors)
     await reply(update, say("team", lg, tier=party(info.tier, lg), count=len(info.invitees),
                             active=info.active_invitees, mentors=info.mentor_invitees,
                             earned=format_money(info.team_earned, kb.config.commission.currency),
-                            progress=missing))
+                            progress=progress_text(where, lg)))
+
+
+def progress_text(where: Progress, lg: str) -> str:
+    """The way to the next tier, in the user's language."""
+    if where.next_tier is None:
+        return say("progress_top", lg)
+    if where.missing == 0:
+        return say("progress_ready", lg, tier=party(where.next_tier, lg))
+    if where.next_tier == "mentor":
+        noun = "invitee" if where.missing == 1 else "invitees"
+        return say("progress_mentor", lg, missing=where.missing, invitees=noun)
+    noun = "invitee who is a mentor" if where.missing == 1 else "invitees who are mentors"
+    return say("progress_partner", lg, missing=where.missing, invitees=noun)
 
 
 @private_only

@@ -150,6 +150,35 @@ TEXTS: dict[str, dict[str, str]] = {
                  "推送：{posts} · 点击购买：{taps} · 链接点击：{clicks}（爬虫 {bots}）\n订单：{orders} · GMV：{gmv}\n"
                  "佣金：{parts}",
     },
+    "progress_top": {"en": "Top tier reached.", "zh_CN": "已是最高等级。"},
+    "progress_mentor": {
+        "en": "Next tier: mentor — {missing} more active {invitees} needed "
+              "(an invitee with a confirmed order in the last 30 days).",
+        "zh_CN": "下一等级：导师 —— 还需 {missing} 位活跃邀请人（近30天有已确认订单）。",
+    },
+    "progress_partner": {
+        "en": "Next tier: partner — {missing} more {invitees} needed.",
+        "zh_CN": "下一等级：合伙人 —— 还需 {missing} 位成为导师的直接邀请人。",
+    },
+    "progress_ready": {
+        "en": "You qualify for {tier}; tiers are recomputed every hour.",
+        "zh_CN": "你已达到{tier}条件，等级每小时更新。",
+    },
+    "owed": {
+        "en": "\n⚠️ A refund after payout: {amount} will be taken from your next earnings.",
+        "zh_CN": "\n⚠️ 已支付订单发生退款：{amount} 将从你之后的收益中扣除。",
+    },
+    "help_member": {"en": "<b>In a group</b>", "zh_CN": "<b>在群里</b>"},
+    "help_member_intro": {
+        "en": "Tap <b>Buy</b> under a deal card to get your personal link. Send me /start in private "
+              "to become a promoter and earn on your own groups and shares.",
+        "zh_CN": "点击优惠卡片下的<b>购买</b>即可获得专属链接。私聊我发送 /start 成为推广员，"
+                 "在自己的群和分享中赚取佣金。",
+    },
+    "help_register": {
+        "en": "Send /start to register as a promoter (free).",
+        "zh_CN": "发送 /start 免费注册成为推广员。",
+    },
     "too_fast": {"en": "Slow down a little, please.", "zh_CN": "操作太频繁，请稍后再试。"},
     "unknown_button": {"en": "This button has expired.", "zh_CN": "该按钮已失效。"},
 }

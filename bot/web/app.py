@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -16,13 +17,14 @@ from starlette.templating import Jinja2Templates
 from telegram import Update
 
 from bot.domain.clicks import REFERRER_MAX, UA_MAX, crop, hash_ip, is_probable_bot
-from bot.domain.links import looks_like_code, new_code
+from bot.domain.links import looks_like_code
 from bot.domain.postback import PostbackError, parse_report, verify
 from bot.domain.telegram_login import LoginError, check_login
 from bot.resources import templates_dir
 from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord
+from bot.web.clicks import ClickIds, LinkCache, Memo
 
 if TYPE_CHECKING:
     from bot.app import Kocbot
@@ -39,28 +41,35 @@ def build_web_app(kb: Kocbot) -> Starlette:
     # deployment already has, so no extra setting is needed and the hash is useless elsewhere.
     ip_salt = hashlib.sha256(b"kocbot-ip-salt:" + kb.config.telegram.token.encode()).digest()
 
+    links = LinkCache(kb.services.tracking.resolve)
+
     def page(request: Request, name: str, status: int, **values: str) -> Response:
         return templates.TemplateResponse(request, f"web/{name}.html", values, status_code=status)
+
+    # Visitors repeat their address and user agent; these memos keep the redirect cheap.
+    ip_hashes = Memo(lambda ip: hash_ip(ip, ip_salt))
+    bot_agents = Memo(is_probable_bot)
+    click_ids = ClickIds()
 
     def click(request: Request, link_id: int) -> str:
         """Buffer one click and return its id (the merchant's sub-id)."""
         ua = request.headers.get("user-agent")
-        is_bot = request.method == "HEAD" or is_probable_bot(ua)
-        click_id = new_code()
+        is_bot = request.method == "HEAD" or bot_agents(ua)
+        click_id = click_ids()
         ip = request.client.host if request.client else None
         kb.clicks.add(ClickRecord(
             id=click_id, link_id=link_id, at=kb.services.now(), is_bot=is_bot,
-            ip_hash=hash_ip(ip, ip_salt) if ip else None, user_agent=crop(ua, UA_MAX),
+            ip_hash=ip_hashes(ip) if ip else None, user_agent=crop(ua, UA_MAX),
             referrer=crop(request.headers.get("referer"), REFERRER_MAX)))
         kb.metrics.clicks.labels(kind="bot" if is_bot else "human").inc()
         return click_id
 
     async def tracked_link(request: Request) -> Response:
         code = request.path_params["code"]
-        target = kb.services.tracking.resolve(code) if looks_like_code(code) else None
+        target = await links.get(code) if looks_like_code(code) else None
         if target is None:
             return page(request, "404", 404)
-        if target.expired:
+        if target.expired(kb.services.now()):
             return page(request, "410", 410, title=target.title)
         return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
 
@@ -76,14 +85,14 @@ def build_web_app(kb: Kocbot) -> Starlette:
         try:
             if not looks_like_code(code):
                 raise ServiceError("unknown deal")
-            link = kb.services.tracking.tap_post(post_code=code, person=person,
-                                                 promoters=kb.services.promoters)
+            link = await asyncio.to_thread(kb.services.tracking.tap_post, post_code=code,
+                                           person=person, promoters=kb.services.promoters)
         except ServiceError:
             return page(request, "404", 404)
         kb.metrics.taps.inc()
-        target = kb.services.tracking.resolve(link.code)
+        target = await links.get(link.code)
         assert target is not None
-        if target.expired:
+        if target.expired(kb.services.now()):
             return page(request, "410", 410, title=target.title)
         return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
 
@@ -111,7 +120,13 @@ def build_web_app(kb: Kocbot) -> Starlette:
         except PostbackError as exc:
             kb.metrics.orders.labels(result="malformed").inc()
             return _problem(400, str(exc))
-        outcome = kb.services.orders.ingest(report, source="postback", promoters=kb.services.promoters)
+        if len(kb.clicks):
+            # The order's click may still sit in the buffer; write it first or the order
+            # would be stored as unattributed for good.
+            await kb.clicks.flush()
+        # In a thread: the bot and the click redirects share this event loop.
+        outcome = await asyncio.to_thread(kb.services.orders.ingest, report, source="postback",
+                                          promoters=kb.services.promoters)
         kb.metrics.orders.labels(result=str(outcome.status)).inc()
         log.info("postback", extra={"order": report.order_id, "status": outcome.status})
         return JSONResponse({"ok": outcome.status < 300, "status": outcome.status,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import httpx
@@ -146,10 +147,11 @@ async def test_hostile_documents_to_import(emulator, kocbot) -> None:
 
 async def test_a_command_flood_is_throttled(emulator, kocbot) -> None:
     emu = emulator
+    kocbot.throttle.clock = lambda: 0.0  # time stands still: no tokens come back during the flood
     emu.add_user(OTHER, "Flood", language_code="en")
     for _ in range(200):
         emu.send_command(OTHER, OTHER, "/help")
-    emu.send_command(OTHER, OTHER, "/help")
     await emu.wait_for(lambda: not emu.pending_updates, timeout=30)
-    replies = len(emu.sent(chat_id=OTHER))
-    assert 0 < replies < 50, replies
+    await emu.wait_for(lambda: len(emu.sent(chat_id=OTHER)) >= kocbot.throttle.burst, timeout=30)
+    await asyncio.sleep(0.5)
+    assert len(emu.sent(chat_id=OTHER)) == kocbot.throttle.burst  # 20 served, 180 dropped
