@@ -1,10 +1,14 @@
 """Posting use cases: plan due slots into the outbox, choose deals, and move posts through states.
 
-The outbox rule (exactly-once posting):
+The outbox rule (exactly-once posting; docs/DELIVERY.md tells the whole story):
 - every post is a ``posts`` row, unique per (group, slot), before anything is sent;
-- a sender claims a row by moving it ``queued → sending`` in its own committed transaction,
-  then sends; the result moves it to ``sent`` (with the message id) or back to ``queued``
-  (retry later) or to ``failed``;
+- the sender reads due ``queued`` rows without changing them, waits for a rate-limit slot,
+  and only then claims them, ``queued → sending``, in a committed transaction that also
+  re-checks the deal. So a row is ``sending`` only once its request is about to go out, and a
+  post that was merely waiting for its turn is still ``queued`` after a crash and goes out
+  after the restart;
+- the answer moves it to ``sent`` (with the message id), back to ``queued`` (Telegram
+  certainly did not post it: 429, 5xx, a connection never made), or to ``failed``;
 - a row still ``sending`` after a crash, or a send whose request went out but got no answer,
   has an unknown outcome. It becomes ``unknown`` and is never sent again: a lost card is
   recoverable by hand (``/post``), a doubled card in a stranger's group is not.
@@ -218,58 +222,92 @@ class PostingService(Service):
             )
             return result.rowcount or 0
 
-    def claim(self, *, limit: int = 50) -> list[PostJob]:
-        """Move due queued posts to ``sending`` and commit, before any send starts."""
-        now = self.now()
+    def due(self, *, limit: int = 200) -> list[PostJob]:
+        """Queued posts whose time has come, oldest first. Nothing changes: ``start`` claims."""
         with self.db.transaction() as session:
-            query = (select(Post, Group).join(Group, Group.id == Post.group_id)
-                     .where(Post.status == "queued", Post.due_at <= now)
-                     .order_by(Post.due_at, Post.id).limit(limit))
-            if not self.db.is_sqlite:
-                query = query.with_for_update(skip_locked=True, of=Post)
-            jobs: list[PostJob] = []
-            for post, group in session.execute(query).all():
-                if not group.active:
-                    post.status, post.error = "failed", "group inactive"
-                    continue
-                post.status = "sending"
-                post.attempts += 1
-                jobs.append(PostJob(post_id=post.id, post_code=post.code, chat_id=group.chat_id,
-                                    topic_id=group.topic_id, product_id=post.product_id,
-                                    price=post.price, attempts=post.attempts))
-            return jobs
+            rows = session.execute(
+                select(Post.id, Post.code, Group.chat_id, Group.topic_id, Post.product_id,
+                       Post.price, Post.attempts)
+                .join(Group, Group.id == Post.group_id)
+                .where(Post.status == "queued", Post.due_at <= self.now())
+                .order_by(Post.due_at, Post.id).limit(limit)
+            ).all()
+        return [PostJob(post_id=r[0], post_code=r[1], chat_id=r[2], topic_id=r[3], product_id=r[4],
+                        price=r[5], attempts=r[6] + 1) for r in rows]
 
-    def recheck(self, job: PostJob) -> PostJob | None:
-        """Just before sending: is the deal still in stock, in its dates and at its price?
+    def start(self, jobs: list[PostJob]) -> list[PostJob]:
+        """Claim posts right before their requests go out: ``queued → sending``, committed.
 
-        If not, switch the post to the next best deal for that group, or fail it when none fits.
+        One transaction for many posts. The conditional UPDATE is the claim (a post another
+        sender took, or that changed meanwhile, is left out). Each deal is re-checked here, a few
+        milliseconds before the send: stock, dates and the price the card shows; a post whose
+        deal lapsed switches to the next best deal for its group, or fails when none fits.
         """
+        if not jobs:
+            return []
+        by_id = {job.post_id: job for job in jobs}
         with self.db.transaction() as session:
-            post = session.get_one(Post, job.post_id)
-            product = session.get_one(Product, post.product_id)
-            if self.catalog.is_available(product) and product.price == post.price:
-                return job
-            group = session.get_one(Group, post.group_id)
-            for pid in self.candidates(session, group, skip={product.id}, limit=5):
-                other = session.get_one(Product, pid)
-                if self.catalog.is_available(other):
-                    post.product_id, post.price = other.id, other.price
-                    return PostJob(**{**job.__dict__, "product_id": other.id, "price": other.price})
-            post.status, post.error = "failed", "deal no longer available and no other deal fits"
-            return None
+            claimed = set(session.scalars(
+                update(Post).where(Post.id.in_(by_id), Post.status == "queued")
+                .values(status="sending", attempts=Post.attempts + 1).returning(Post.id)
+            ))
+            if not claimed:
+                return []
+            inactive = set(session.scalars(
+                select(Post.id).join(Group, Group.id == Post.group_id)
+                .where(Post.id.in_(claimed), Group.active.is_(False))))
+            products = {p.id: p for p in session.scalars(
+                select(Product).where(Product.id.in_({by_id[i].product_id for i in claimed})))}
+            ready: list[PostJob] = []
+            for post_id in sorted(claimed):
+                job = by_id[post_id]
+                product = products[job.product_id]
+                if post_id in inactive:
+                    session.execute(update(Post).where(Post.id == post_id)
+                                    .values(status="failed", error="group inactive"))
+                elif self.catalog.is_available(product) and product.price == job.price:
+                    ready.append(job)
+                elif (other := self._substitute(session, post_id, product.id)) is not None:
+                    ready.append(PostJob(**{**job.__dict__, "product_id": other.id, "price": other.price}))
+            return ready
+
+    def _substitute(self, session: Session, post_id: int, lapsed: int) -> Product | None:
+        """The next best available deal for a post whose deal lapsed (or None, and it fails)."""
+        post = session.get_one(Post, post_id)
+        group = session.get_one(Group, post.group_id)
+        for pid in self.candidates(session, group, skip={lapsed}, limit=5):
+            other = session.get_one(Product, pid)
+            if self.catalog.is_available(other):
+                post.product_id, post.price = other.id, other.price
+                log.info("post switched deal", extra={"post": post_id, "product": other.id})
+                return other
+        post.status, post.error = "failed", "deal no longer available and no other deal fits"
+        log.info("post dropped: deal unavailable", extra={"post": post_id})
+        return None
+
+    def record_sent(self, sent: list[tuple[int, int]]) -> None:
+        """Successful sends, many per transaction: ``(post id, message id)`` pairs."""
+        if not sent:
+            return
+        now = self.now()
+        ids = [post_id for post_id, _ in sent]
+        with self.db.transaction() as session:
+            session.execute(update(Post), [
+                {"id": post_id, "status": "sent", "message_id": message_id, "sent_at": now, "error": None}
+                for post_id, message_id in sent])
+            session.execute(update(Group).where(
+                Group.id.in_(select(Post.group_id).where(Post.id.in_(ids)))).values(last_post_at=now))
 
     def mark_sent(self, post_id: int, message_id: int) -> None:
         """The send succeeded."""
-        with self.db.transaction() as session:
-            post = session.get_one(Post, post_id)
-            post.status, post.message_id, post.sent_at, post.error = "sent", message_id, self.now(), None
-            session.get_one(Group, post.group_id).last_post_at = self.now()
+        self.record_sent([(post_id, message_id)])
 
     def mark_retry(self, post_id: int, *, delay: timedelta, error: str) -> None:
         """The send certainly did not happen (an error answer, 429, 5xx): queue it again later."""
         with self.db.transaction() as session:
             post = session.get_one(Post, post_id)
-            post.status, post.due_at, post.error = "queued", self.now() + delay, error[:512]
+            post.status, post.error = "queued", error[:512]
+            post.due_at = self.now() + delay
 
     def mark_failed(self, post_id: int, error: str, *, status: str = "failed") -> None:
         """Give up on a post (``failed``), or record an unknown outcome (``unknown``)."""
