@@ -239,33 +239,48 @@ class PostingService(Service):
         """Claim posts right before their requests go out: ``queued → sending``, committed.
 
         One transaction for many posts. The conditional UPDATE is the claim (a post another
-        sender took, or that changed meanwhile, is left out). Each deal is re-checked here, a few
-        milliseconds before the send: stock, dates and the price the card shows; a post whose
-        deal lapsed switches to the next best deal for its group, or fails when none fits.
+        sender took meanwhile is left out). Here, a few milliseconds before the send:
+        - a post to a group that got a post less than a minute ago, or has one in flight, waits
+          until that minute is over (the spacing holds however the posts piled up);
+        - each deal is re-checked: stock, dates and the price the card shows; a post whose deal
+          lapsed switches to the next best deal for its group, or fails when none fits.
         """
         if not jobs:
             return []
         by_id = {job.post_id: job for job in jobs}
+        now = self.now()
         with self.db.transaction() as session:
+            rows = session.execute(
+                select(Post.id, Post.group_id, Group.active, Group.last_post_at)
+                .join(Group, Group.id == Post.group_id)
+                .where(Post.id.in_(by_id), Post.status == "queued").order_by(Post.due_at, Post.id)
+            ).all()
+            busy = set(session.scalars(select(Post.group_id).where(
+                Post.group_id.in_({row[1] for row in rows}), Post.status == "sending")))
+            eligible: list[int] = []
+            for post_id, group_id, active, last in rows:
+                if not active:
+                    session.execute(update(Post).where(Post.id == post_id)
+                                    .values(status="failed", error="group inactive"))
+                elif group_id in busy or (last is not None and now - last < MIN_SPACING):
+                    later = max(now, last or now) + MIN_SPACING if group_id in busy else last + MIN_SPACING
+                    session.execute(update(Post).where(Post.id == post_id).values(due_at=later))
+                else:
+                    busy.add(group_id)
+                    eligible.append(post_id)
+            if not eligible:
+                return []
             claimed = set(session.scalars(
-                update(Post).where(Post.id.in_(by_id), Post.status == "queued")
+                update(Post).where(Post.id.in_(eligible), Post.status == "queued")
                 .values(status="sending", attempts=Post.attempts + 1).returning(Post.id)
             ))
-            if not claimed:
-                return []
-            inactive = set(session.scalars(
-                select(Post.id).join(Group, Group.id == Post.group_id)
-                .where(Post.id.in_(claimed), Group.active.is_(False))))
             products = {p.id: p for p in session.scalars(
                 select(Product).where(Product.id.in_({by_id[i].product_id for i in claimed})))}
             ready: list[PostJob] = []
             for post_id in sorted(claimed):
                 job = by_id[post_id]
                 product = products[job.product_id]
-                if post_id in inactive:
-                    session.execute(update(Post).where(Post.id == post_id)
-                                    .values(status="failed", error="group inactive"))
-                elif self.catalog.is_available(product) and product.price == job.price:
+                if self.catalog.is_available(product) and product.price == job.price:
                     ready.append(job)
                 elif (other := self._substitute(session, post_id, product.id)) is not None:
                     ready.append(PostJob(**{**job.__dict__, "product_id": other.id, "price": other.price}))
