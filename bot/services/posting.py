@@ -129,8 +129,12 @@ class PostingService(Service):
             return None  # this slot already has its post: nothing twice
         return post
 
-    def post_now(self, chat_id: int, *, sku: str | None = None) -> Post:
-        """Queue a post for a group right away (/post, /broadcast)."""
+    def post_now(self, chat_id: int, *, sku: str | None = None, key: str | None = None) -> Post:
+        """Queue a post for a group right away (/post).
+
+        ``key`` names the request (the command's message): a command update that Telegram
+        delivers again after a crash finds its post already queued and adds none.
+        """
         with self.db.transaction() as session:
             group = session.scalars(select(Group).where(Group.chat_id == chat_id)).first()
             if group is None or not group.active:
@@ -148,19 +152,25 @@ class PostingService(Service):
                 if not ids:
                     raise ServiceError("no deal fits this group now")
                 product = session.get_one(Product, ids[0])
-            post = self._insert(session, group, product, f"now:{new_code()}", self.now())
-            assert post is not None  # a fresh random slot cannot clash
+            slot = f"now:{key or new_code()}"
+            post = self._insert(session, group, product, slot, self.now())
+            if post is None:  # the same request again
+                post = session.scalars(select(Post).where(Post.group_id == group.id,
+                                                          Post.slot == slot)).one()
             return post
 
-    def broadcast(self, sku: str) -> int:
-        """Queue one deal for every active claimed group; returns how many were queued."""
+    def broadcast(self, sku: str, *, key: str | None = None) -> int:
+        """Queue one deal for every active claimed group; returns how many were queued.
+
+        ``key`` names the request, as in ``post_now``: the same broadcast twice queues nothing new.
+        """
         with self.db.transaction() as session:
             product = self.catalog.find_by_sku(session, sku)
             if product is None:
                 raise ServiceError(f"no product with sku {sku!r}")
             if not self.catalog.is_available(product):
                 raise ServiceError(f"{sku} is not available now")
-            slot = f"broadcast:{product.id}:{self.now().strftime('%Y%m%dT%H%M%S')}"
+            slot = f"broadcast:{key}" if key else f"broadcast:{product.id}:{self.now():%Y%m%dT%H%M%S}"
             count = 0
             groups = session.scalars(select(Group).where(Group.active.is_(True), Group.claimed.is_(True)))
             for group in groups:
