@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.domain.links import new_code
 from bot.domain.ranking import ArmStats, rank_deals
@@ -171,12 +171,22 @@ class PostingService(Service):
             if not self.catalog.is_available(product):
                 raise ServiceError(f"{sku} is not available now")
             slot = f"broadcast:{key}" if key else f"broadcast:{product.id}:{self.now():%Y%m%dT%H%M%S}"
-            count = 0
-            groups = session.scalars(select(Group).where(Group.active.is_(True), Group.claimed.is_(True)))
-            for group in groups:
-                if self._insert(session, group, product, slot, self.now()) is not None:
-                    count += 1
-            return count
+            now = self.now()
+            # Three statements for any number of groups, not three per group: a broadcast to
+            # thousands of groups is queued in a few milliseconds.
+            groups = set(session.scalars(select(Group.id).where(Group.active.is_(True),
+                                                                Group.claimed.is_(True))))
+            groups -= set(session.scalars(select(Post.group_id).where(Post.slot == slot)))
+            last: dict[int, datetime] = {gid: due for gid, due in session.execute(
+                select(Post.group_id, func.max(Post.due_at)).where(Post.status.in_(LIVE_STATES))
+                .group_by(Post.group_id))}
+            rows = [{"code": new_code(), "group_id": gid, "product_id": product.id, "slot": slot,
+                     "due_at": max(now, last[gid] + MIN_SPACING) if gid in last else now,
+                     "price": product.price, "status": "queued", "attempts": 0, "created_at": now}
+                    for gid in sorted(groups)]
+            if rows:
+                session.execute(insert(Post), rows)
+            return len(rows)
 
     def plan_due(self, *, batch: int = 1000) -> int:
         """Scheduler tick: turn every due slot into an outbox row; returns posts queued."""
@@ -259,41 +269,48 @@ class PostingService(Service):
             return []
         by_id = {job.post_id: job for job in jobs}
         now = self.now()
+        other = aliased(Post)
+        in_flight = (select(other.id).where(other.group_id == Post.group_id, other.status == "sending")
+                     .exists().label("in_flight"))
+        # Two statements per chunk (statement building dominates the cost at thousands of posts).
         with self.db.transaction() as session:
             rows = session.execute(
-                select(Post.id, Post.group_id, Group.active, Group.last_post_at)
-                .join(Group, Group.id == Post.group_id)
+                select(Post.id, Post.group_id, Group.active.label("group_active"), Group.last_post_at,
+                       in_flight, Product.active, Product.stock, Product.starts_at, Product.ends_at,
+                       Product.price)
+                .join(Group, Group.id == Post.group_id).join(Product, Product.id == Post.product_id)
                 .where(Post.id.in_(by_id), Post.status == "queued").order_by(Post.due_at, Post.id)
             ).all()
-            busy = set(session.scalars(select(Post.group_id).where(
-                Post.group_id.in_({row[1] for row in rows}), Post.status == "sending")))
+            busy = {row.group_id for row in rows if row.in_flight}
             eligible: list[int] = []
-            for post_id, group_id, active, last in rows:
-                if not active:
-                    session.execute(update(Post).where(Post.id == post_id)
+            lapsed: set[int] = set()
+            for row in rows:
+                last = row.last_post_at
+                if not row.group_active:
+                    session.execute(update(Post).where(Post.id == row.id)
                                     .values(status="failed", error="group inactive"))
-                elif group_id in busy or (last is not None and now - last < MIN_SPACING):
-                    later = max(now, last or now) + MIN_SPACING if group_id in busy else last + MIN_SPACING
-                    session.execute(update(Post).where(Post.id == post_id).values(due_at=later))
+                elif row.group_id in busy or (last is not None and now - last < MIN_SPACING):
+                    later = (max(now, last or now) if row.group_id in busy else last) + MIN_SPACING
+                    session.execute(update(Post).where(Post.id == row.id).values(due_at=later))
                 else:
-                    busy.add(group_id)
-                    eligible.append(post_id)
+                    busy.add(row.group_id)
+                    eligible.append(row.id)
+                    if not (self.catalog.is_available(row) and row.price == by_id[row.id].price):
+                        lapsed.add(row.id)
             if not eligible:
                 return []
             claimed = set(session.scalars(
                 update(Post).where(Post.id.in_(eligible), Post.status == "queued")
                 .values(status="sending", attempts=Post.attempts + 1).returning(Post.id)
             ))
-            products = {p.id: p for p in session.scalars(
-                select(Product).where(Product.id.in_({by_id[i].product_id for i in claimed})))}
             ready: list[PostJob] = []
             for post_id in sorted(claimed):
                 job = by_id[post_id]
-                product = products[job.product_id]
-                if self.catalog.is_available(product) and product.price == job.price:
+                if post_id not in lapsed:
                     ready.append(job)
-                elif (other := self._substitute(session, post_id, product.id)) is not None:
-                    ready.append(PostJob(**{**job.__dict__, "product_id": other.id, "price": other.price}))
+                elif (switched := self._substitute(session, post_id, job.product_id)) is not None:
+                    ready.append(PostJob(**{**job.__dict__, "product_id": switched.id,
+                                            "price": switched.price}))
             return ready
 
     def _substitute(self, session: Session, post_id: int, lapsed: int) -> Product | None:

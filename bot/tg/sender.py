@@ -59,11 +59,12 @@ def outcome_unknown(exc: BaseException) -> bool:
 class Sender:
     """Sends queued posts, many at a time, at the rate limiter's pace."""
 
-    def __init__(self, kocbot: Any, *, batch: int = 200, chunk: int = 32, concurrency: int = 64) -> None:
+    def __init__(self, kocbot: Any, *, batch: int = 200, chunk: int = 32, concurrency: int = 16) -> None:
         self.kb = kocbot
         self.limiter = getattr(kocbot, "limiter", None)
         self.batch = batch
         self.chunk = min(chunk, concurrency)
+        self.min_chunk = max(1, concurrency // 4)
         self.slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -71,6 +72,14 @@ class Sender:
         self._stopping = False
         self._sent: list[tuple[int, int]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self.inline_db = kocbot.services.db.is_sqlite
+
+    async def _db(self, work: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run outbox SQL: inline on SQLite (sub-millisecond; a thread hop costs more than the
+        query on a busy machine), in a worker thread on a server database (a network round trip)."""
+        if self.inline_db:
+            return work(*args, **kwargs)
+        return await asyncio.to_thread(work, *args, **kwargs)
 
     def wake(self) -> None:
         """New posts are due: look now rather than at the next poll."""
@@ -98,7 +107,7 @@ class Sender:
         posting = self.kb.services.posting
         while not self._stopping:
             try:
-                jobs = await asyncio.to_thread(posting.due, limit=self.batch)
+                jobs = await self._db(posting.due, limit=self.batch)
             except Exception:  # noqa: BLE001 - the database may be restarting; try again soon
                 log.exception("outbox read failed")
                 jobs = []
@@ -119,8 +128,10 @@ class Sender:
         for job in jobs:
             if self._stopping:
                 break
-            if self.slots.locked() and chunk:
-                await self._launch(chunk)  # never sit on slots while waiting for more
+            if self.slots.locked() and len(chunk) >= self.min_chunk:
+                # Slots are busy: send what we hold rather than wait for more; but claim a few at
+                # a time, since each claim is a transaction.
+                await self._launch(chunk)
                 chunk = []
             await self.kb.cards.warm(job.product_id, job.price)  # render before the slot, not after it
             await self.slots.acquire()
@@ -153,7 +164,7 @@ class Sender:
         """Claim the chunk in one transaction (re-checking deals), then send each claimed post."""
         jobs = list(chunk)
         try:
-            started = await asyncio.to_thread(self.kb.services.posting.start, jobs)
+            started = await self._db(self.kb.services.posting.start, jobs)
         except Exception:  # noqa: BLE001 - nothing was claimed; the rows stay queued
             log.exception("outbox claim failed")
             started = []
@@ -235,7 +246,7 @@ class Sender:
             batch, self._sent = self._sent, []
             for attempt in range(3):
                 try:
-                    await asyncio.to_thread(self.kb.services.posting.record_sent, batch)
+                    await self._db(self.kb.services.posting.record_sent, batch)
                     break
                 except Exception:  # noqa: BLE001 - retry; never resend, only re-record
                     log.exception("recording sent posts failed", extra={"attempt": attempt})
