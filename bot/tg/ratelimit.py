@@ -63,6 +63,10 @@ class SendLimiter(BaseRateLimiter[int]):
                  margin: float = 0.05, max_retries: int = 2,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.overall = Window(per_second, 1.0 + margin)
+        # Evenly paced, not in bursts: a burst at each window's start plus a little network
+        # jitter spills into the next window; paced sends tolerate jitter up to one interval.
+        self.interval = (1.0 + margin) / per_second
+        self.next_at = 0.0
         self.group_limit, self.group_period = per_group_per_minute, 60.0 + margin
         self.groups: dict[int | str, Window] = {}
         self.max_retries = max_retries
@@ -92,9 +96,10 @@ class SendLimiter(BaseRateLimiter[int]):
         if now < self.paused_until:
             return self.paused_until - now
         group = self._group(chat_id) if chat_id is not None and is_group(chat_id) else None
-        wait = max(self.overall.wait(now), group.wait(now) if group else 0.0)
+        wait = max(self.overall.wait(now), group.wait(now) if group else 0.0, self.next_at - now)
         if wait > 0:
             return wait
+        self.next_at = now + self.interval
         self.overall.times.append(now)
         if group is not None:
             group.times.append(now)
