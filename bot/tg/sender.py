@@ -157,6 +157,7 @@ class Sender:
             if chunk:
                 await self._launch(chunk)  # what already has its slot goes out on time
                 chunk.clear()
+                continue  # the launch took time: ask again rather than sleep a stale wait
             await asyncio.sleep(wait)
         return True
 
