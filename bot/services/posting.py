@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -56,10 +56,18 @@ class PostJob:
 class PostingService(Service):
     """The outbox and the choice of deal."""
 
-    def __init__(self, *, catalog: CatalogService, rng: random.Random, **deps: Any) -> None:
+    def __init__(self, *, catalog: CatalogService, rng: random.Random, bot_id: int | None = None,
+                 **deps: Any) -> None:
         super().__init__(**deps)
         self.catalog = catalog
         self.rng = rng
+        self.bot_id = bot_id
+
+    def _mine(self) -> Any:
+        """Groups this process's bot serves: its own, plus any not yet assigned to a bot."""
+        if self.bot_id is None:
+            return true()
+        return or_(Group.bot_id == self.bot_id, Group.bot_id.is_(None))
 
     # -- choosing --------------------------------------------------------------------------
     def _excluded(self, session: Session, group_id: int) -> set[int]:
@@ -174,6 +182,7 @@ class PostingService(Service):
             now = self.now()
             # Three statements for any number of groups, not three per group: a broadcast to
             # thousands of groups is queued in a few milliseconds.
+            # Every group, whichever bot serves it: each bot's sender sends its own (``due``).
             groups = set(session.scalars(select(Group.id).where(Group.active.is_(True),
                                                                 Group.claimed.is_(True))))
             groups -= set(session.scalars(select(Post.group_id).where(Post.slot == slot)))
@@ -196,7 +205,7 @@ class PostingService(Service):
         with self.db.transaction() as session:
             due = session.scalars(
                 select(Group).where(Group.active.is_(True), Group.claimed.is_(True),
-                                    Group.paused.is_(False), Group.next_slot_at <= now)
+                                    Group.paused.is_(False), Group.next_slot_at <= now, self._mine())
                 .order_by(Group.next_slot_at).limit(batch)
             ).all()
             for group in due:
@@ -233,12 +242,15 @@ class PostingService(Service):
             return group.next_slot_at
 
     # -- the sender's side -----------------------------------------------------------------
-    def recover_unknown(self) -> int:
-        """At start-up: a post left ``sending`` by a crash has an unknown outcome; never resend it."""
+    def recover_unknown(self, *, lease: timedelta = timedelta(minutes=2)) -> int:
+        """A post ``sending`` for longer than the lease was left by a dead sender: its outcome is
+        unknown, so it is never resent. Posts that live senders hold are younger than the lease."""
+        cutoff = self.now() - lease
         with self.db.transaction() as session:
             result = session.execute(
-                update(Post).where(Post.status == "sending")
-                .values(status="unknown", error="process stopped during the send")
+                update(Post).where(Post.status == "sending",
+                                   (Post.claimed_at < cutoff) | Post.claimed_at.is_(None))
+                .values(status="unknown", error="sender stopped during the send")
             )
             return result.rowcount or 0
 
@@ -249,7 +261,7 @@ class PostingService(Service):
                 select(Post.id, Post.code, Group.chat_id, Group.topic_id, Post.product_id,
                        Post.price, Post.attempts)
                 .join(Group, Group.id == Post.group_id)
-                .where(Post.status == "queued", Post.due_at <= self.now())
+                .where(Post.status == "queued", Post.due_at <= self.now(), self._mine())
                 .order_by(Post.due_at, Post.id).limit(limit)
             ).all()
         return [PostJob(post_id=r[0], post_code=r[1], chat_id=r[2], topic_id=r[3], product_id=r[4],
@@ -301,7 +313,8 @@ class PostingService(Service):
                 return []
             claimed = set(session.scalars(
                 update(Post).where(Post.id.in_(eligible), Post.status == "queued")
-                .values(status="sending", attempts=Post.attempts + 1).returning(Post.id)
+                .values(status="sending", claimed_at=now, attempts=Post.attempts + 1)
+                .returning(Post.id)
             ))
             ready: list[PostJob] = []
             for post_id in sorted(claimed):

@@ -1,11 +1,12 @@
 """Telegram's flood limits on our side: 30 messages/s overall and 20/min per group.
 
-Why not PTB's ``AIORateLimiter``: its leaky buckets let a full burst through on top of the
-steady rate, so a strict sliding window (Telegram's, and the emulator's) answers 429 at the
-start of every broadcast. This limiter counts the same sliding windows Telegram counts, with
-a small margin for network jitter, and it lets the sender *reserve* a slot before it marks a
-post ``sending`` (see bot/tg/sender.py): a post is never recorded as started while it is
-still waiting for its turn.
+Why not PTB's ``AIORateLimiter``: its overall leaky bucket lets a full burst through on top of
+the steady rate, so a strict sliding window (Telegram's, and the emulator's) answers 429 at the
+start of every broadcast. Overall, this limiter counts the sliding window Telegram counts and
+paces sends evenly, with a small margin for jitter. Per group it keeps PTB's leaky bucket (20,
+then one every 3 s), so replies in a busy group wait seconds rather than a minute. And it lets
+the sender *reserve* a slot before it marks a post ``sending`` (see bot/tg/sender.py): a post is
+never recorded as started while it is still waiting for its turn.
 """
 
 from __future__ import annotations
@@ -56,6 +57,25 @@ class Window:
         return self.times[len(self.times) - self.limit] + self.period - now
 
 
+class Bucket:
+    """A leaky bucket: ``capacity`` at once, then one every ``period / capacity`` seconds."""
+
+    __slots__ = ("capacity", "rate", "level", "last")
+
+    def __init__(self, capacity: int, period: float) -> None:
+        self.capacity, self.rate = capacity, capacity / period
+        self.level, self.last = 0.0, 0.0
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more event fits (0 = now)."""
+        self.level = max(0.0, self.level - (now - self.last) * self.rate)
+        self.last = now
+        return 0.0 if self.level + 1 <= self.capacity else (self.level + 1 - self.capacity) / self.rate
+
+    def add(self) -> None:
+        self.level += 1
+
+
 class SendLimiter(BaseRateLimiter[int]):
     """Sliding windows overall and per group; a 429 pauses every request for retry_after."""
 
@@ -68,7 +88,9 @@ class SendLimiter(BaseRateLimiter[int]):
         self.interval = (1.0 + margin) / per_second
         self.next_at = 0.0
         self.group_limit, self.group_period = per_group_per_minute, 60.0 + margin
-        self.groups: dict[int | str, Window] = {}
+        # Per group a leaky bucket, as PTB's: a busy group's command replies wait seconds, not
+        # a minute. Scheduled cards are a minute apart anyway (posting.py), so they never queue.
+        self.groups: dict[int | str, Bucket] = {}
         self.max_retries = max_retries
         self.clock = clock
         self.paused_until = 0.0
@@ -80,15 +102,15 @@ class SendLimiter(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         """Nothing to release."""
 
-    def _group(self, chat_id: int | str) -> Window:
-        window = self.groups.get(chat_id)
-        if window is None:
-            if len(self.groups) > 4096:  # forget groups whose window is empty again
+    def _group(self, chat_id: int | str) -> Bucket:
+        bucket = self.groups.get(chat_id)
+        if bucket is None:
+            if len(self.groups) > 4096:  # forget groups whose bucket ran empty
                 now = self.clock()
-                for key in [k for k, w in self.groups.items() if w.wait(now) == 0 and not w.times]:
+                for key in [k for k, b in self.groups.items() if b.wait(now) == 0 and b.level == 0]:
                     del self.groups[key]
-            window = self.groups[chat_id] = Window(self.group_limit, self.group_period)
-        return window
+            bucket = self.groups[chat_id] = Bucket(self.group_limit, self.group_period)
+        return bucket
 
     def try_take(self, chat_id: int | str | None) -> float:
         """Take a slot for a message to ``chat_id`` now and return 0, or return the wait."""
@@ -102,7 +124,7 @@ class SendLimiter(BaseRateLimiter[int]):
         self.next_at = now + self.interval
         self.overall.times.append(now)
         if group is not None:
-            group.times.append(now)
+            group.add()
         return 0.0
 
     def group_wait(self, chat_id: int | str) -> float:

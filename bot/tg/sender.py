@@ -38,6 +38,7 @@ MAX_ATTEMPTS = 6
 MAX_429_ATTEMPTS = 30
 SAFE_TO_RETRY = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 FLUSH_SECONDS = 0.02
+RECOVER_EVERY = 30.0  # seconds between sweeps for posts a dead sender left "sending"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -86,10 +87,18 @@ class Sender:
         self._wake.set()
 
     def start(self) -> None:
-        recovered = self.kb.services.posting.recover_unknown()
-        if recovered:
-            log.warning("posts with unknown outcome after a restart", extra={"count": recovered})
+        self._recover()
         self._task = asyncio.create_task(self._run(), name="kocbot-sender")
+
+    def _recover(self) -> None:
+        """Posts a dead sender left ``sending`` past its lease become ``unknown`` (never resent)."""
+        try:
+            recovered = self.kb.services.posting.recover_unknown()
+        except Exception:  # noqa: BLE001 - the database may be restarting; the next sweep retries
+            log.exception("recovering stale sends failed")
+            return
+        if recovered:
+            log.warning("posts with unknown outcome after a sender stopped", extra={"count": recovered})
 
     async def stop(self) -> None:
         """Stop claiming; let sends in flight finish and record them."""
@@ -105,7 +114,12 @@ class Sender:
 
     async def _run(self) -> None:
         posting = self.kb.services.posting
+        loop = asyncio.get_running_loop()
+        sweep = loop.time() + RECOVER_EVERY
         while not self._stopping:
+            if loop.time() > sweep:
+                self._recover()
+                sweep = loop.time() + RECOVER_EVERY
             try:
                 jobs = await self._db(posting.due, limit=self.batch)
             except Exception:  # noqa: BLE001 - the database may be restarting; try again soon

@@ -3,6 +3,7 @@ restart: no group gets two cards, and every post whose send had not started goes
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -101,8 +102,12 @@ async def test_kill_9_mid_broadcast_then_restart(emulator, db_url: str, tmp_path
     second = start_bot(cfg, log)
     try:
         await wait_started(emu, second, log, 2)
-        await emu.wait_for(lambda: all(s not in ("queued", "sending") for s, _ in outbox(services).values()),
-                           timeout=60)
+        # Every queued post goes out; posts the dead process left "sending" stay so until their
+        # lease runs out (then "unknown"): either way they are never sent again.
+        await emu.wait_for(lambda: all(s != "queued" for s, _ in outbox(services).values())
+                           and len(emu.sent(method="sendPhoto")) >= sum(cards_at_kill.values())
+                           + states["queued"], timeout=60)
+        await asyncio.sleep(1.0)  # time for a (wrong) resend to show up
     finally:
         # Everything is recorded by now; a graceful stop would only wait for the long poll.
         second.send_signal(signal.SIGKILL)
@@ -119,9 +124,9 @@ async def test_kill_9_mid_broadcast_then_restart(emulator, db_url: str, tmp_path
         elif status == "sent":  # sent before the kill: never again
             assert cards[chat] == 1 and cards_at_kill[chat] == 1
         else:  # "sending" at the kill: outcome unknown, never resent
-            assert status == "sending" and final[chat][0] == "unknown"
+            assert status == "sending" and final[chat][0] in ("sending", "unknown")
             assert cards[chat] == cards_at_kill[chat] <= 1
-    unknown = [c for c in chats if final[c][0] == "unknown"]
-    assert len(unknown) <= 64  # at most the sends in flight (the sender's concurrency)
+    unknown = [c for c in chats if final[c][0] in ("sending", "unknown")]
+    assert len(unknown) <= 16  # at most the sends in flight (the sender's concurrency)
     replies = [m for m in emu.sent(chat_id=ADMIN_ID) if "Queued SKU1" in m.get("text", "")]
     assert len(replies) == 1 and f"for {GROUPS} groups" in replies[0]["text"]
