@@ -149,14 +149,14 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
     config = parse_config({"telegram": {"token": TOKEN, "base_url": emu.base_url},
                            "database": {"url": db_url}, "card": {"locale": "zh_CN"}}, env={})
     kb = Kocbot(config, rate_limit=rate_limit, rng=random.Random(1), run_scheduler=False,
-                cache_dir=Path(tempfile.mkdtemp()))
+                cache_dir=Path(tempfile.mkdtemp()), role="sender")
     kb.sender = Sender(kb, concurrency=CONCURRENCY)
     services = kb.services
     services.catalog.import_feed(FEED, filename="feed.csv")
     services.promoters.register(Person(id=1, first_name="Owner"))
     for chat in chats:
         services.groups.bot_added(chat_id=chat, title="G", by_user_id=1)
-    await kb.start(web=False)
+    await kb.start()
     start, cpu0 = time.perf_counter(), cpu()
     queued = services.posting.broadcast("SKU1")
     kb.sender.wake()
