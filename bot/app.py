@@ -15,7 +15,7 @@ from pathlib import Path
 
 import uvicorn
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.config import Config, ConfigError
 from bot.domain.throttle import Throttle
@@ -27,6 +27,7 @@ from bot.storage.leader import LOCK_KEY, Leader
 from bot.tg.cards import CardPipeline
 from bot.tg.context import BotData, KocContext
 from bot.tg.handlers import register_handlers, set_menus
+from bot.tg.ratelimit import SendLimiter
 from bot.tg.sender import Sender
 from bot.web.app import build_web_app
 from bot.web.clicks import ClickBuffer
@@ -73,7 +74,9 @@ class Kocbot:
         self.role = role
         # One scheduler per bot token: each token plans the slots of its own groups.
         self.leader = Leader(self.db.engine, key=LOCK_KEY + (self.bot_id or 0) % 1_000_000_007)
-        self.application = self._build_application(rate_limit, read_timeout)
+        # Telegram's limits, ~30 messages/s overall and 20/min per group (bot/tg/ratelimit.py).
+        self.limiter = SendLimiter() if rate_limit else None
+        self.application = self._build_application(read_timeout)
         self.application.bot_data.kocbot = self
         self.cards = CardPipeline(
             config=config, services=self.services, metrics=self.metrics,
@@ -87,7 +90,7 @@ class Kocbot:
         self._server: uvicorn.Server | None = None
         self._server_task: asyncio.Task[None] | None = None
 
-    def _build_application(self, rate_limit: bool, read_timeout: float) -> Application:
+    def _build_application(self, read_timeout: float) -> Application:
         t = self.config.telegram
         builder = (
             ApplicationBuilder().token(t.token)
@@ -98,10 +101,8 @@ class Kocbot:
         )
         if t.base_url:
             builder = builder.base_url(t.base_url).base_file_url(file_url_for(t.base_url))
-        if rate_limit:
-            # Telegram's limits: ~30 messages/s overall and 20/min per group. After a 429 the
-            # limiter pauses everything for retry_after and tries again up to twice.
-            builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+        if self.limiter is not None:
+            builder = builder.rate_limiter(self.limiter)
         if self.config.telegram.mode == "webhook":
             builder = builder.updater(None)
         app = builder.build()

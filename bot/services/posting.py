@@ -1,10 +1,14 @@
 """Posting use cases: plan due slots into the outbox, choose deals, and move posts through states.
 
-The outbox rule (exactly-once posting):
+The outbox rule (exactly-once posting; docs/DELIVERY.md tells the whole story):
 - every post is a ``posts`` row, unique per (group, slot), before anything is sent;
-- a sender claims a row by moving it ``queued → sending`` in its own committed transaction,
-  then sends; the result moves it to ``sent`` (with the message id) or back to ``queued``
-  (retry later) or to ``failed``;
+- the sender reads due ``queued`` rows without changing them, waits for a rate-limit slot,
+  and only then claims them, ``queued → sending``, in a committed transaction that also
+  re-checks the deal. So a row is ``sending`` only once its request is about to go out, and a
+  post that was merely waiting for its turn is still ``queued`` after a crash and goes out
+  after the restart;
+- the answer moves it to ``sent`` (with the message id), back to ``queued`` (Telegram
+  certainly did not post it: 429, 5xx, a connection never made), or to ``failed``;
 - a row still ``sending`` after a crash, or a send whose request went out but got no answer,
   has an unknown outcome. It becomes ``unknown`` and is never sent again: a lost card is
   recoverable by hand (``/post``), a doubled card in a stranger's group is not.
@@ -19,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, true, update
+from sqlalchemy import func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.domain.links import new_code
 from bot.domain.ranking import ArmStats, rank_deals
@@ -133,8 +137,12 @@ class PostingService(Service):
             return None  # this slot already has its post: nothing twice
         return post
 
-    def post_now(self, chat_id: int, *, sku: str | None = None) -> Post:
-        """Queue a post for a group right away (/post, /broadcast)."""
+    def post_now(self, chat_id: int, *, sku: str | None = None, key: str | None = None) -> Post:
+        """Queue a post for a group right away (/post).
+
+        ``key`` names the request (the command's message): a command update that Telegram
+        delivers again after a crash finds its post already queued and adds none.
+        """
         with self.db.transaction() as session:
             group = session.scalars(select(Group).where(Group.chat_id == chat_id)).first()
             if group is None or not group.active:
@@ -152,25 +160,42 @@ class PostingService(Service):
                 if not ids:
                     raise ServiceError("no deal fits this group now")
                 product = session.get_one(Product, ids[0])
-            post = self._insert(session, group, product, f"now:{new_code()}", self.now())
-            assert post is not None  # a fresh random slot cannot clash
+            slot = f"now:{key or new_code()}"
+            post = self._insert(session, group, product, slot, self.now())
+            if post is None:  # the same request again
+                post = session.scalars(select(Post).where(Post.group_id == group.id,
+                                                          Post.slot == slot)).one()
             return post
 
-    def broadcast(self, sku: str) -> int:
-        """Queue one deal for every active claimed group; returns how many were queued."""
+    def broadcast(self, sku: str, *, key: str | None = None) -> int:
+        """Queue one deal for every active claimed group; returns how many were queued.
+
+        ``key`` names the request, as in ``post_now``: the same broadcast twice queues nothing new.
+        """
         with self.db.transaction() as session:
             product = self.catalog.find_by_sku(session, sku)
             if product is None:
                 raise ServiceError(f"no product with sku {sku!r}")
             if not self.catalog.is_available(product):
                 raise ServiceError(f"{sku} is not available now")
-            slot = f"broadcast:{product.id}:{self.now().strftime('%Y%m%dT%H%M%S')}"
-            count = 0
-            groups = session.scalars(select(Group).where(Group.active.is_(True), Group.claimed.is_(True)))
-            for group in groups:
-                if self._insert(session, group, product, slot, self.now()) is not None:
-                    count += 1
-            return count
+            slot = f"broadcast:{key}" if key else f"broadcast:{product.id}:{self.now():%Y%m%dT%H%M%S}"
+            now = self.now()
+            # Three statements for any number of groups, not three per group: a broadcast to
+            # thousands of groups is queued in a few milliseconds.
+            # Every group, whichever bot serves it: each bot's sender sends its own (``due``).
+            groups = set(session.scalars(select(Group.id).where(Group.active.is_(True),
+                                                                Group.claimed.is_(True))))
+            groups -= set(session.scalars(select(Post.group_id).where(Post.slot == slot)))
+            last: dict[int, datetime] = {gid: due for gid, due in session.execute(
+                select(Post.group_id, func.max(Post.due_at)).where(Post.status.in_(LIVE_STATES))
+                .group_by(Post.group_id))}
+            rows = [{"code": new_code(), "group_id": gid, "product_id": product.id, "slot": slot,
+                     "due_at": max(now, last[gid] + MIN_SPACING) if gid in last else now,
+                     "price": product.price, "status": "queued", "attempts": 0, "created_at": now}
+                    for gid in sorted(groups)]
+            if rows:
+                session.execute(insert(Post), rows)
+            return len(rows)
 
     def plan_due(self, *, batch: int = 1000) -> int:
         """Scheduler tick: turn every due slot into an outbox row; returns posts queued."""
@@ -229,59 +254,115 @@ class PostingService(Service):
             )
             return result.rowcount or 0
 
-    def claim(self, *, limit: int = 50) -> list[PostJob]:
-        """Move due queued posts to ``sending`` and commit, before any send starts."""
-        now = self.now()
+    def due(self, *, limit: int = 200) -> list[PostJob]:
+        """Queued posts whose time has come, oldest first. Nothing changes: ``start`` claims."""
         with self.db.transaction() as session:
-            query = (select(Post, Group).join(Group, Group.id == Post.group_id)
-                     .where(Post.status == "queued", Post.due_at <= now, self._mine())
-                     .order_by(Post.due_at, Post.id).limit(limit))
-            if not self.db.is_sqlite:
-                query = query.with_for_update(skip_locked=True, of=Post)
-            jobs: list[PostJob] = []
-            for post, group in session.execute(query).all():
-                if not group.active:
-                    post.status, post.error = "failed", "group inactive"
-                    continue
-                post.status = "sending"
-                post.claimed_at = now
-                post.attempts += 1
-                jobs.append(PostJob(post_id=post.id, post_code=post.code, chat_id=group.chat_id,
-                                    topic_id=group.topic_id, product_id=post.product_id,
-                                    price=post.price, attempts=post.attempts))
-            return jobs
+            rows = session.execute(
+                select(Post.id, Post.code, Group.chat_id, Group.topic_id, Post.product_id,
+                       Post.price, Post.attempts)
+                .join(Group, Group.id == Post.group_id)
+                .where(Post.status == "queued", Post.due_at <= self.now(), self._mine())
+                .order_by(Post.due_at, Post.id).limit(limit)
+            ).all()
+        return [PostJob(post_id=r[0], post_code=r[1], chat_id=r[2], topic_id=r[3], product_id=r[4],
+                        price=r[5], attempts=r[6] + 1) for r in rows]
 
-    def recheck(self, job: PostJob) -> PostJob | None:
-        """Just before sending: is the deal still in stock, in its dates and at its price?
+    def start(self, jobs: list[PostJob]) -> list[PostJob]:
+        """Claim posts right before their requests go out: ``queued → sending``, committed.
 
-        If not, switch the post to the next best deal for that group, or fail it when none fits.
+        One transaction for many posts. The conditional UPDATE is the claim (a post another
+        sender took meanwhile is left out). Here, a few milliseconds before the send:
+        - a post to a group that got a post less than a minute ago, or has one in flight, waits
+          until that minute is over (the spacing holds however the posts piled up);
+        - each deal is re-checked: stock, dates and the price the card shows; a post whose deal
+          lapsed switches to the next best deal for its group, or fails when none fits.
         """
+        if not jobs:
+            return []
+        by_id = {job.post_id: job for job in jobs}
+        now = self.now()
+        other = aliased(Post)
+        in_flight = (select(other.id).where(other.group_id == Post.group_id, other.status == "sending")
+                     .exists().label("in_flight"))
+        # Two statements per chunk (statement building dominates the cost at thousands of posts).
         with self.db.transaction() as session:
-            post = session.get_one(Post, job.post_id)
-            product = session.get_one(Product, post.product_id)
-            if self.catalog.is_available(product) and product.price == post.price:
-                return job
-            group = session.get_one(Group, post.group_id)
-            for pid in self.candidates(session, group, skip={product.id}, limit=5):
-                other = session.get_one(Product, pid)
-                if self.catalog.is_available(other):
-                    post.product_id, post.price = other.id, other.price
-                    return PostJob(**{**job.__dict__, "product_id": other.id, "price": other.price})
-            post.status, post.error = "failed", "deal no longer available and no other deal fits"
-            return None
+            rows = session.execute(
+                select(Post.id, Post.group_id, Group.active.label("group_active"), Group.last_post_at,
+                       in_flight, Product.active, Product.stock, Product.starts_at, Product.ends_at,
+                       Product.price)
+                .join(Group, Group.id == Post.group_id).join(Product, Product.id == Post.product_id)
+                .where(Post.id.in_(by_id), Post.status == "queued").order_by(Post.due_at, Post.id)
+            ).all()
+            busy = {row.group_id for row in rows if row.in_flight}
+            eligible: list[int] = []
+            lapsed: set[int] = set()
+            for row in rows:
+                last = row.last_post_at
+                if not row.group_active:
+                    session.execute(update(Post).where(Post.id == row.id)
+                                    .values(status="failed", error="group inactive"))
+                elif row.group_id in busy or (last is not None and now - last < MIN_SPACING):
+                    later = (max(now, last or now) if row.group_id in busy else last) + MIN_SPACING
+                    session.execute(update(Post).where(Post.id == row.id).values(due_at=later))
+                else:
+                    busy.add(row.group_id)
+                    eligible.append(row.id)
+                    if not (self.catalog.is_available(row) and row.price == by_id[row.id].price):
+                        lapsed.add(row.id)
+            if not eligible:
+                return []
+            claimed = set(session.scalars(
+                update(Post).where(Post.id.in_(eligible), Post.status == "queued")
+                .values(status="sending", claimed_at=now, attempts=Post.attempts + 1)
+                .returning(Post.id)
+            ))
+            ready: list[PostJob] = []
+            for post_id in sorted(claimed):
+                job = by_id[post_id]
+                if post_id not in lapsed:
+                    ready.append(job)
+                elif (switched := self._substitute(session, post_id, job.product_id)) is not None:
+                    ready.append(PostJob(**{**job.__dict__, "product_id": switched.id,
+                                            "price": switched.price}))
+            return ready
+
+    def _substitute(self, session: Session, post_id: int, lapsed: int) -> Product | None:
+        """The next best available deal for a post whose deal lapsed (or None, and it fails)."""
+        post = session.get_one(Post, post_id)
+        group = session.get_one(Group, post.group_id)
+        for pid in self.candidates(session, group, skip={lapsed}, limit=5):
+            other = session.get_one(Product, pid)
+            if self.catalog.is_available(other):
+                post.product_id, post.price = other.id, other.price
+                log.info("post switched deal", extra={"post": post_id, "product": other.id})
+                return other
+        post.status, post.error = "failed", "deal no longer available and no other deal fits"
+        log.info("post dropped: deal unavailable", extra={"post": post_id})
+        return None
+
+    def record_sent(self, sent: list[tuple[int, int]]) -> None:
+        """Successful sends, many per transaction: ``(post id, message id)`` pairs."""
+        if not sent:
+            return
+        now = self.now()
+        ids = [post_id for post_id, _ in sent]
+        with self.db.transaction() as session:
+            session.execute(update(Post), [
+                {"id": post_id, "status": "sent", "message_id": message_id, "sent_at": now, "error": None}
+                for post_id, message_id in sent])
+            session.execute(update(Group).where(
+                Group.id.in_(select(Post.group_id).where(Post.id.in_(ids)))).values(last_post_at=now))
 
     def mark_sent(self, post_id: int, message_id: int) -> None:
         """The send succeeded."""
-        with self.db.transaction() as session:
-            post = session.get_one(Post, post_id)
-            post.status, post.message_id, post.sent_at, post.error = "sent", message_id, self.now(), None
-            session.get_one(Group, post.group_id).last_post_at = self.now()
+        self.record_sent([(post_id, message_id)])
 
     def mark_retry(self, post_id: int, *, delay: timedelta, error: str) -> None:
         """The send certainly did not happen (an error answer, 429, 5xx): queue it again later."""
         with self.db.transaction() as session:
             post = session.get_one(Post, post_id)
-            post.status, post.due_at, post.error = "queued", self.now() + delay, error[:512]
+            post.status, post.error = "queued", error[:512]
+            post.due_at = self.now() + delay
 
     def mark_failed(self, post_id: int, error: str, *, status: str = "failed") -> None:
         """Give up on a post (``failed``), or record an unknown outcome (``unknown``)."""

@@ -104,7 +104,8 @@ class TrackingService(Service):
         """A member tapped Buy on a card in a group: record the tap, return their personal link."""
         with self.db.transaction() as session:
             post = session.scalars(select(Post).where(Post.code == post_code)).first()
-            if post is None or post.status not in ("sent", "unknown"):
+            # "sending": the card is in the chat; the sender records it a few ms after Telegram answers.
+            if post is None or post.status not in ("sent", "sending", "unknown"):
                 raise ServiceError("this deal is no longer available")
             promoters.touch(session, person)
             group = session.get_one(Group, post.group_id)

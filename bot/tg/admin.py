@@ -128,7 +128,10 @@ async def broadcast(update: Update, context: KocContext) -> None:
         await reply(update, say("usage", lg, usage="/broadcast <sku>"))
         return
     try:
-        count = context.kocbot.services.posting.broadcast(context.args[0])
+        message = update.effective_message
+        # Keyed by the command's message: a redelivered /broadcast queues nothing twice.
+        key = f"{message.chat_id}:{message.message_id}" if message is not None else None
+        count = context.kocbot.services.posting.broadcast(context.args[0], key=key)
     except ServiceError as exc:
         await reply(update, say("error", lg, reason=str(exc)))
         return

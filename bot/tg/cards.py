@@ -3,12 +3,18 @@
 A card's photo is keyed by (product, price, template version, locale). The first send of a
 key uploads the rendered JPEG and remembers Telegram's ``file_id``; every later send of the
 same key reuses it. A per-key lock makes concurrent fan-out wait for that first upload
-instead of rendering and uploading the same card a thousand times.
+instead of rendering and uploading the same card a thousand times. The rendered bytes are
+kept until the upload succeeds, so a failed first upload does not render again.
+
+Cards are also cached in memory per (product, price) for ``CARD_TTL`` seconds: a broadcast to
+a thousand groups reads the product once, not a thousand times. The sender re-checks the
+price before each send, so a cached card never shows a stale price.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +32,7 @@ from bot.services import Services
 from bot.storage.models import CardFile, Merchant, Product
 
 TEMPLATE_VERSION = "1"
+CARD_TTL = 60.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,8 @@ class CardPipeline:
         self.env = make_environment()
         self._locks: dict[str, asyncio.Lock] = {}
         self._file_ids: dict[str, str] = {}
+        self._cards: dict[tuple[int, int], tuple[float, Card]] = {}
+        self._bytes: dict[str, bytes] = {}
 
     def _key(self, product_id: int, price: int) -> str:
         # A file_id belongs to the bot that uploaded it, so each token caches its own.
@@ -67,8 +76,31 @@ class CardPipeline:
                 select(CardFile.file_id).where(CardFile.key == key))
             return product, merchant, file_id
 
-    async def prepare(self, product_id: int) -> Card:
-        """Caption and cached file id (if any) of a product's card."""
+    async def prepare(self, product_id: int, price: int | None = None) -> Card:
+        """Caption and cached file id (if any) of a product's card (``price``: use the cache)."""
+        if price is not None:
+            cached = self._cards.get((product_id, price))
+            if cached is not None and time.monotonic() - cached[0] < CARD_TTL:
+                card = cached[1]
+                if card.file_id is None and card.key in self._file_ids:
+                    card = Card(**{**card.__dict__, "file_id": self._file_ids[card.key]})
+                    self._cards[(product_id, price)] = (cached[0], card)
+                return card
+        card = await self._prepare(product_id)
+        if len(self._cards) > 4096:
+            self._cards.clear()
+        self._cards[(card.product_id, card.price)] = (time.monotonic(), card)
+        return card
+
+    async def warm(self, product_id: int, price: int) -> None:
+        """Render a card that has no file id yet, before its first send is timed."""
+        card = await self.prepare(product_id, price)
+        if card.file_id is None and card.key not in self._file_ids and card.key not in self._bytes:
+            async with self._locks.setdefault(card.key, asyncio.Lock()):
+                if card.key not in self._file_ids and card.key not in self._bytes:
+                    self._bytes[card.key] = await self.render(product_id)
+
+    async def _prepare(self, product_id: int) -> Card:
         product, merchant, file_id = self._load(product_id)
         locale = self.config.card.locale
         caption = render_caption(locale=locale, title=product.title, merchant=merchant.name,
@@ -107,7 +139,9 @@ class CardPipeline:
             if known:
                 yield known
             else:
-                yield await self.render(card.product_id)
+                data = self._bytes.get(card.key) or await self.render(card.product_id)
+                self._bytes[card.key] = data
+                yield data
 
     def remember(self, card: Card, message: Message) -> None:
         """Keep the file id of the largest size Telegram made of an uploaded card."""
@@ -115,6 +149,7 @@ class CardPipeline:
             return
         file_id = message.photo[-1].file_id
         self._file_ids[card.key] = file_id
+        self._bytes.pop(card.key, None)
         self._locks.pop(card.key, None)
         self.metrics.uploads.inc()
         with self.services.db.transaction() as session:

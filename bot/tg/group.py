@@ -105,7 +105,9 @@ async def post(update: Update, context: KocContext) -> None:
         await reply(update, say("usage", lang(update), usage="/post [sku]"))
         return
     try:
-        kb.services.posting.post_now(_chat_id(update), sku=args[0] if args else None)
+        message = update.effective_message
+        key = f"m{message.message_id}" if message is not None else None  # a redelivered /post adds nothing
+        kb.services.posting.post_now(_chat_id(update), sku=args[0] if args else None, key=key)
     except ServiceError as exc:
         await _fail(update, str(exc))
         return

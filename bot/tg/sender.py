@@ -1,8 +1,14 @@
-"""The sender drains the outbox: claim due posts, re-check the deal, send the card, record it.
+"""The sender drains the outbox: read due posts, take a rate slot, claim, send, record.
+
+Exactly once (see bot/services/posting.py and docs/DELIVERY.md): a post is claimed
+(``queued → sending``, committed) only after its rate-limit slot and its concurrency slot are
+taken, a few milliseconds before its request leaves. After a ``kill -9`` a ``sending`` row has an
+unknown outcome and is never resent; every post still ``queued`` had not started and goes out.
 
 Error rules (each decided by whether Telegram can have posted the card):
-- 429: not posted. Queue again after ``retry_after``.
-- 5xx, or a connection that never reached Telegram: not posted. Retry with backoff.
+- 429: not posted. Every send pauses for ``retry_after``; the post is queued again after it.
+- 5xx, or a connection that never reached Telegram (connect or pool timeout): not posted.
+  Retried with backoff 1 s, 2 s, 4 s … (capped at 60 s), at most ``MAX_ATTEMPTS`` times.
 - A timeout after the request went out (read/write timeout, connection dropped mid-answer):
   the outcome is unknown. The post becomes ``unknown`` and is never resent blindly.
 - 403 (kicked, blocked, deleted) or 400 "chat not found": the group is marked inactive.
@@ -17,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -24,11 +31,14 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot.domain.money import format_money
 from bot.services.posting import PostJob
 from bot.tg.keyboards import card_keyboard
+from bot.tg.ratelimit import RESERVED, retry_seconds
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
-RECOVER_EVERY = 30.0  # seconds between sweeps for posts a dead sender left "sending"
+MAX_429_ATTEMPTS = 30
 SAFE_TO_RETRY = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+FLUSH_SECONDS = 0.02
+RECOVER_EVERY = 30.0  # seconds between sweeps for posts a dead sender left "sending"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -48,16 +58,29 @@ def outcome_unknown(exc: BaseException) -> bool:
 
 
 class Sender:
-    """Sends queued posts, many at a time, within the rate limiter's pace."""
+    """Sends queued posts, many at a time, at the rate limiter's pace."""
 
-    def __init__(self, kocbot, *, batch: int = 100, concurrency: int = 64) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, kocbot: Any, *, batch: int = 200, chunk: int = 32, concurrency: int = 16) -> None:
         self.kb = kocbot
+        self.limiter = getattr(kocbot, "limiter", None)
         self.batch = batch
-        self.limit = concurrency
+        self.chunk = min(chunk, concurrency)
+        self.min_chunk = max(1, concurrency // 4)
+        self.slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._sent: list[tuple[int, int]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self.inline_db = kocbot.services.db.is_sqlite
+
+    async def _db(self, work: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run outbox SQL: inline on SQLite (sub-millisecond; a thread hop costs more than the
+        query on a busy machine), in a worker thread on a server database (a network round trip)."""
+        if self.inline_db:
+            return work(*args, **kwargs)
+        return await asyncio.to_thread(work, *args, **kwargs)
 
     def wake(self) -> None:
         """New posts are due: look now rather than at the next poll."""
@@ -67,17 +90,8 @@ class Sender:
         self._recover()
         self._task = asyncio.create_task(self._run(), name="kocbot-sender")
 
-    async def stop(self) -> None:
-        """Stop claiming; let sends in flight finish."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
-
     def _recover(self) -> None:
-        """Posts a dead sender left ``sending`` become ``unknown`` (never resent)."""
+        """Posts a dead sender left ``sending`` past its lease become ``unknown`` (never resent)."""
         try:
             recovered = self.kb.services.posting.recover_unknown()
         except Exception:  # noqa: BLE001 - the database may be restarting; the next sweep retries
@@ -86,68 +100,130 @@ class Sender:
         if recovered:
             log.warning("posts with unknown outcome after a sender stopped", extra={"count": recovered})
 
+    async def stop(self) -> None:
+        """Stop claiming; let sends in flight finish and record them."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._flusher is not None:
+            await self._flusher
+        await self._flush()
+
     async def _run(self) -> None:
-        sweep = asyncio.get_running_loop().time() + RECOVER_EVERY
+        posting = self.kb.services.posting
+        loop = asyncio.get_running_loop()
+        sweep = loop.time() + RECOVER_EVERY
         while not self._stopping:
-            if asyncio.get_running_loop().time() > sweep:
+            if loop.time() > sweep:
                 self._recover()
-                sweep = asyncio.get_running_loop().time() + RECOVER_EVERY
-            # Claim only what can start now: a claimed post is "sending", and a post that is
-            # claimed but not started would be lost (never resent) if this process died.
-            free = min(self.batch, self.limit - len(self._in_flight))
-            jobs: list[PostJob] = []
-            if free > 0:
-                try:
-                    jobs = self.kb.services.posting.claim(limit=free)
-                except Exception:  # noqa: BLE001 - the database may be restarting; try again soon
-                    log.exception("outbox claim failed")
+                sweep = loop.time() + RECOVER_EVERY
+            try:
+                jobs = await self._db(posting.due, limit=self.batch)
+            except Exception:  # noqa: BLE001 - the database may be restarting; try again soon
+                log.exception("outbox read failed")
+                jobs = []
             if not jobs:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=0.5)
                 continue
-            for job in jobs:
-                task = asyncio.create_task(self._send_safely(job))
-                self._in_flight.add(task)
-                task.add_done_callback(self._done)
+            try:
+                await self._dispatch(jobs)
+            except Exception:  # noqa: BLE001 - keep draining; the rows stay queued
+                log.exception("outbox dispatch failed")
+                await asyncio.sleep(0.5)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
-        self._wake.set()  # a slot is free: claim more
+    async def _dispatch(self, jobs: list[PostJob]) -> None:
+        """Take a concurrency slot and a rate slot per post; claim and launch them in chunks."""
+        chunk: list[PostJob] = []
+        for job in jobs:
+            if self._stopping:
+                break
+            if self.slots.locked() and len(chunk) >= self.min_chunk:
+                # Slots are busy: send what we hold rather than wait for more; but claim a few at
+                # a time, since each claim is a transaction.
+                await self._launch(chunk)
+                chunk = []
+            await self.kb.cards.warm(job.product_id, job.price)  # render before the slot, not after it
+            await self.slots.acquire()
+            if self.limiter is not None and not await self._rate_slot(job, chunk):
+                self.slots.release()
+                continue
+            chunk.append(job)
+            if len(chunk) >= self.chunk:
+                await self._launch(chunk)
+                chunk = []
+        if chunk:
+            await self._launch(chunk)
 
-    async def _send_safely(self, job: PostJob) -> None:
+    async def _rate_slot(self, job: PostJob, chunk: list[PostJob]) -> bool:
+        """Wait for the overall limit; a group at its per-minute limit is put back for later."""
+        limiter = self.limiter
+        group_wait = limiter.group_wait(job.chat_id)
+        if group_wait > 1:
+            self.kb.services.posting.mark_retry(job.post_id, delay=timedelta(seconds=group_wait),
+                                                error="group at 20 messages a minute")
+            return False
+        while (wait := limiter.try_take(job.chat_id)) > 0:
+            if chunk:
+                await self._launch(chunk)  # what already has its slot goes out on time
+                chunk.clear()
+                continue  # the launch took time: ask again rather than sleep a stale wait
+            await asyncio.sleep(wait)
+        return True
+
+    async def _launch(self, chunk: list[PostJob]) -> None:
+        """Claim the chunk in one transaction (re-checking deals), then send each claimed post."""
+        jobs = list(chunk)
+        try:
+            started = await self._db(self.kb.services.posting.start, jobs)
+        except Exception:  # noqa: BLE001 - nothing was claimed; the rows stay queued
+            log.exception("outbox claim failed")
+            started = []
+        for _ in range(len(jobs) - len(started)):
+            self.slots.release()
+        for job in started:
+            task = asyncio.create_task(self._send_released(job))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _send_released(self, job: PostJob) -> None:
         try:
             await self.send(job)
         except Exception:  # noqa: BLE001 - one bad post must not stop the sender
             log.exception("send crashed", extra={"post": job.post_id, "group": job.chat_id})
             self.kb.services.posting.mark_failed(job.post_id, "internal error", status="unknown")
+        finally:
+            self.slots.release()
 
     async def send(self, job: PostJob) -> None:
         """Send one claimed post and record what happened."""
         posting = self.kb.services.posting
-        checked = posting.recheck(job)
-        if checked is None:
-            log.info("post dropped: deal unavailable", extra={"post": job.post_id})
-            return
-        job = checked
         cards = self.kb.cards
-        card = await cards.prepare(job.product_id)
+        card = await cards.prepare(job.product_id, job.price)
         keyboard = card_keyboard(
             lang=self.kb.config.card.locale, sku=card.sku, post_code=job.post_code,
             price_text=format_money(card.price, card.currency),
             login_url=(f"{self.kb.config.web.public_url.rstrip('/')}/b/{job.post_code}"
                        if self.kb.config.card.buy_button == "login_url" else None))
+        extra = {"rate_limit_args": RESERVED} if self.limiter is not None else {}
         try:
             async with cards.photo(card) as photo:
                 message = await self.kb.application.bot.send_photo(
                     chat_id=job.chat_id, photo=photo, caption=card.caption, parse_mode="HTML",
-                    reply_markup=keyboard, message_thread_id=job.topic_id)
+                    reply_markup=keyboard, message_thread_id=job.topic_id, **extra)
                 if isinstance(photo, bytes):
                     cards.remember(card, message)
         except RetryAfter as exc:
-            self._count("429")
-            seconds = exc.retry_after if isinstance(exc.retry_after, int) else exc.retry_after.total_seconds()
-            posting.mark_retry(job.post_id, delay=timedelta(seconds=seconds), error=str(exc))
+            self._count("429")  # the limiter already paused every send for retry_after
+            if job.attempts >= MAX_429_ATTEMPTS:
+                posting.mark_failed(job.post_id, f"429 {job.attempts} times: {exc}")
+            else:
+                posting.mark_retry(job.post_id, delay=timedelta(seconds=retry_seconds(exc)),
+                                   error=str(exc))
         except ChatMigrated as exc:
             self._count("migrated")
             self.kb.services.groups.migrate(job.chat_id, exc.new_chat_id)
@@ -163,12 +239,33 @@ class Sender:
         except NetworkError as exc:
             self._network(job, exc, "network")
         else:
-            posting.mark_sent(job.post_id, message.message_id)
-            self.kb.metrics.posts.inc()
-            log.info("post sent", extra={"post": job.post_id, "group": job.chat_id,
-                                          "product": job.product_id})
+            self._record(job, message.message_id)
             return
         self.wake()
+
+    def _record(self, job: PostJob, message_id: int) -> None:
+        """Queue a success for the next batched write (many posts per transaction)."""
+        self._sent.append((job.post_id, message_id))
+        self.kb.metrics.posts.inc()
+        log.info("post sent", extra={"post": job.post_id, "group": job.chat_id, "product": job.product_id})
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """Write recorded successes; if the database fails, the rows stay ``sending`` (unknown)."""
+        while self._sent:
+            batch, self._sent = self._sent, []
+            for attempt in range(3):
+                try:
+                    await self._db(self.kb.services.posting.record_sent, batch)
+                    break
+                except Exception:  # noqa: BLE001 - retry; never resend, only re-record
+                    log.exception("recording sent posts failed", extra={"attempt": attempt})
+                    await asyncio.sleep(0.5)
 
     def _bad_request(self, job: PostJob, exc: BadRequest) -> None:
         text = str(exc).lower()

@@ -36,7 +36,19 @@ async def post_card(emu, kb, *, admin: int, chat_id: int, sku: str | None = None
     before = len(emu.sent(chat_id=chat_id, method="sendPhoto"))
     emu.send_command(admin, chat_id, f"/post {sku}" if sku else "/post")
     await emu.wait_for(lambda: len(emu.sent(chat_id=chat_id, method="sendPhoto")) > before, timeout=15)
+    # The sender records successes in small batches: wait until this one is recorded, so a
+    # test that moves the clock on does not find the post still "sending".
+    await emu.wait_for(lambda: not _sending(kb), timeout=15)
     return emu.sent(chat_id=chat_id, method="sendPhoto")[-1]
+
+
+def _sending(kb) -> bool:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from bot.storage.models import Post
+
+    with kb.db.transaction() as session:
+        return bool(session.scalar(select(func.count(Post.id)).where(Post.status == "sending")))
 
 
 async def tap_buy(emu, *, member: int, card: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]

@@ -1,0 +1,260 @@
+"""Fan-out of one deal to many groups through the Bot API emulator, against baselines in the same run.
+
+Run from the repository root: ``python bench/bench_fanout.py [--groups 1000] [--skip-limited]``.
+The emulator runs in a child process (``--serve``), so the CPU measured here is kocbot's own.
+Prints only; asserts nothing.
+
+1. No rate limit: kocbot's messages/s and CPU seconds per 1,000 posts; baseline: raw PTB
+   ``send_photo`` by file_id in a tight concurrent loop against the same emulator.
+2. The emulator enforcing 30/s and 20/min per group: kocbot's achieved rate ÷ 30, 429s received
+   and left unrecovered; baseline: raw PTB sends through PTB's ``AIORateLimiter``.
+3. Renders and uploads per fan-out (must be 1 and 1), and one card's render time p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a plain checkout
+
+CONCURRENCY = 16  # requests in flight, for kocbot's sender and the raw PTB baseline alike
+TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"
+FEED = ("merchant,sku,title,url,price,original_price,commission_rate,category,image_url,"
+        "starts_at,ends_at,stock,featured,currency\n"
+        "acme,SKU1,保温杯 Thermos 500ml 不锈钢,https://shop.example/p/1,39.00,59.00,10%,home,,,,,,CNY\n"
+        ).encode()
+
+
+# -- the emulator, in its own process ---------------------------------------------------------
+async def serve() -> None:
+    """Run an emulator; answer line commands on stdin with one JSON line on stdout."""
+    from bot.emulator import Emulator
+
+    emu = Emulator(token=TOKEN, bot_username="kocbot_bench_bot")
+    await emu.start()
+    emu.add_user(1, "Owner")
+    loop = asyncio.get_running_loop()
+    print(json.dumps({"base_url": emu.base_url}), flush=True)
+    while line := (await loop.run_in_executor(None, sys.stdin.readline)).split():
+        cmd, args = line[0], line[1:]
+        answer: object = None
+        if cmd == "groups":
+            chats = [emu.create_group(f"G{i}", admins=[1]) for i in range(int(args[0]))]
+            for chat in chats:
+                emu.add_bot_to_group(chat, 1)
+            emu.core.world.confirm(emu.core.world.next_update_id)
+            answer = chats
+        elif cmd == "limits":
+            emu.set_rate_limits(args[0] == "on")
+            answer = "ok"
+        elif cmd == "reset":
+            emu.reset_observations()
+            emu.core.rate.reset()
+            answer = "ok"
+        elif cmd == "stats":
+            calls = [c for c in emu.calls if c.method == "sendPhoto"]
+            per_chat: dict[int, int] = {}
+            for m in emu.sent(method="sendPhoto"):
+                per_chat[m["chat"]["id"]] = per_chat.get(m["chat"]["id"], 0) + 1
+            answer = {"ok": sum(c.status == 200 for c in calls), "429": sum(c.status == 429 for c in calls),
+                      "uploads": emu.uploads, "violations": len(emu.violations),
+                      "max_per_chat": max(per_chat.values(), default=0), "chats": len(per_chat)}
+        print(json.dumps(answer), flush=True)
+    await emu.stop()
+
+
+class EmulatorProcess:
+    """Talk to the emulator child process."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        self.base_url = json.loads(self.proc.stdout.readline())["base_url"]  # type: ignore[union-attr]
+
+    def ask(self, *words: object) -> object:
+        self.proc.stdin.write(" ".join(map(str, words)) + "\n")  # type: ignore[union-attr]
+        self.proc.stdin.flush()  # type: ignore[union-attr]
+        return json.loads(self.proc.stdout.readline())  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        self.proc.stdin.close()  # type: ignore[union-attr]
+        self.proc.wait(timeout=10)
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# -- baselines ----------------------------------------------------------------------------------
+async def raw_ptb(emu: EmulatorProcess, chats: list[int], *, aio_limiter: bool) -> dict[str, float]:
+    """Plain PTB: upload once, then send_photo by file_id to every chat, 64 at a time."""
+    from telegram.error import RetryAfter
+    from telegram.ext import AIORateLimiter, ApplicationBuilder
+
+    from bot.cards.render import CardInput, render_card
+
+    builder = ApplicationBuilder().token(TOKEN).base_url(emu.base_url).connection_pool_size(128)
+    if aio_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=5))
+    app = builder.updater(None).build()
+    await app.initialize()
+    photo = render_card(CardInput("Thermos", "acme", 3900, 5900, "CNY"))
+    first = await app.bot.send_photo(chats[0], photo=photo, caption="<b>Thermos</b>", parse_mode="HTML")
+    file_id = first.photo[-1].file_id
+    gate = asyncio.Semaphore(CONCURRENCY)
+    failed = 0
+
+    async def one(chat: int) -> None:
+        nonlocal failed
+        async with gate:
+            try:
+                await app.bot.send_photo(chat, photo=file_id, caption="<b>Thermos</b>", parse_mode="HTML")
+            except RetryAfter:
+                failed += 1
+
+    start, cpu0 = time.perf_counter(), cpu()
+    await asyncio.gather(*(one(chat) for chat in chats[1:]))
+    elapsed, used = time.perf_counter() - start, cpu() - cpu0
+    await app.shutdown()
+    n = len(chats) - 1
+    return {"rate": n / elapsed, "cpu_per_1000": used * 1000 / n, "elapsed": elapsed, "unsent": failed}
+
+
+# -- kocbot ---------------------------------------------------------------------------------------
+async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: bool,
+                        db_url: str) -> dict[str, float]:
+    """The real bot: /broadcast's use case queues N posts; the sender drains them."""
+    from sqlalchemy import func, select
+
+    from bot.app import Kocbot
+    from bot.config import parse_config
+    from bot.services.promoters import Person
+    from bot.storage.db import upgrade
+    from bot.storage.models import Post
+    from bot.tg.sender import Sender
+
+    upgrade(db_url)
+    config = parse_config({"telegram": {"token": TOKEN, "base_url": emu.base_url},
+                           "database": {"url": db_url}, "card": {"locale": "zh_CN"}}, env={})
+    kb = Kocbot(config, rate_limit=rate_limit, rng=random.Random(1), run_scheduler=False,
+                cache_dir=Path(tempfile.mkdtemp()), role="sender")
+    kb.sender = Sender(kb, concurrency=CONCURRENCY)
+    services = kb.services
+    services.catalog.import_feed(FEED, filename="feed.csv")
+    services.promoters.register(Person(id=1, first_name="Owner"))
+    for chat in chats:
+        services.groups.bot_added(chat_id=chat, title="G", by_user_id=1)
+    await kb.start()
+    start, cpu0 = time.perf_counter(), cpu()
+    queued = services.posting.broadcast("SKU1")
+    kb.sender.wake()
+    while kb.metrics.posts._value.get() < queued:  # noqa: SLF001 - an in-memory read, no DB polling
+        await asyncio.sleep(0.005)
+        if time.perf_counter() - start > 600:
+            break
+    elapsed, used = time.perf_counter() - start, cpu() - cpu0
+    await kb.stop()
+    with services.db.transaction() as session:
+        sent = session.scalar(select(func.count(Post.id)).where(Post.status == "sent"))
+    services.db.dispose()
+    return {"rate": queued / elapsed, "cpu_per_1000": used * 1000 / queued, "elapsed": elapsed,
+            "renders": kb.metrics.renders._value.get(), "uploads": kb.metrics.uploads._value.get(),  # noqa: SLF001
+            "unsent": queued - sent, "429_seen": sum(
+                s.value for m in kb.metrics.send_errors.collect() for s in m.samples
+                if s.labels.get("kind") == "429" and s.name.endswith("_total"))}
+
+
+def render_p50(runs: int = 30) -> float:
+    from bot.cards.render import CardInput, render_card
+
+    card = CardInput("保温杯 Thermos 500ml 不锈钢 真空保温 大容量 户外便携", "acme", 3900, 5900, "CNY")
+    render_card(card)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        render_card(card)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+async def main(groups: int, limited: bool, db: str, repeat: int) -> None:
+    emu = EmulatorProcess()
+    try:
+        tmp = Path(tempfile.mkdtemp())
+        print(f"fan-out of one deal to {groups} groups; emulator in its own process; database {db}")
+        chats = emu.ask("groups", groups + 1)
+        bases, runs = [], []
+        for run in range(repeat):  # interleaved, so a busy machine weighs on both alike
+            emu.ask("reset")
+            bases.append(await raw_ptb(emu, chats, aio_limiter=False))  # type: ignore[arg-type]
+            emu.ask("reset")
+            url = db if db != "sqlite" else f"sqlite:///{tmp / f'nolimit{run}.db'}"
+            if db != "sqlite":
+                from tests.support.databases import fresh_postgres
+                fresh_postgres(db)
+            runs.append(await kocbot_fanout(emu, chats[1:], rate_limit=False, db_url=url))  # type: ignore[index]
+            stats = emu.ask("stats")
+            b, r = bases[-1], runs[-1]
+            print(f"  run {run + 1}: raw PTB {b['rate']:5.0f} msg/s, {b['cpu_per_1000']:.2f} s CPU"
+                  f" per 1,000 | kocbot {r['rate']:5.0f} msg/s, {r['cpu_per_1000']:.2f} s CPU"
+                  f" per 1,000 | renders {r['renders']:.0f} uploads {r['uploads']:.0f}"
+                  f" (emulator {stats['uploads']}) max/group {stats['max_per_chat']}"
+                  f" groups {stats['chats']} unsent {r['unsent']} violations {stats['violations']}")
+        med = {k: statistics.median(r[k] for r in runs) for k in ("rate", "cpu_per_1000")}
+        bmed = {k: statistics.median(r[k] for r in bases) for k in ("rate", "cpu_per_1000")}
+        print(f"  median baseline raw PTB send_photo by file_id: {bmed['rate']:6.0f} msg/s   "
+              f"CPU {bmed['cpu_per_1000']:.2f} s per 1,000 (CPU-bound ceiling "
+              f"{1000 / bmed['cpu_per_1000']:.0f}/s)")
+        print(f"  median kocbot, no rate limit:                  {med['rate']:6.0f} msg/s   "
+              f"CPU {med['cpu_per_1000']:.2f} s per 1,000 (CPU-bound ceiling "
+              f"{1000 / med['cpu_per_1000']:.0f}/s)")
+        if limited:
+            emu.ask("limits", "on")
+            emu.ask("reset")
+            url = db if db != "sqlite" else f"sqlite:///{tmp / 'limited.db'}"
+            if db != "sqlite":
+                from tests.support.databases import fresh_postgres
+                fresh_postgres(db)
+            ours = await kocbot_fanout(emu, chats[1:], rate_limit=True, db_url=url)  # type: ignore[index]
+            stats = emu.ask("stats")
+            print("emulator enforcing 30 msg/s overall and 20/min per group:")
+            print(f"  kocbot SendLimiter: {ours['rate']:5.1f} msg/s = {ours['rate'] / 30:.2f} of 30/s   "
+                  f"429s received {stats['429']}   left unrecovered {ours['unsent']:.0f}   "
+                  f"max cards per group {stats['max_per_chat']}")
+            emu.ask("reset")
+            aio = await raw_ptb(emu, chats, aio_limiter=True)  # type: ignore[arg-type]
+            stats = emu.ask("stats")
+            print(f"  baseline raw PTB + AIORateLimiter(max_retries=5): {aio['rate']:5.1f} msg/s = "
+                  f"{aio['rate'] / 30:.2f} of 30/s   429s received {stats['429']}   "
+                  f"left unrecovered {aio['unsent']}")
+        print(f"card render p50: {render_p50():.1f} ms")
+    finally:
+        emu.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--groups", type=int, default=1000)
+    parser.add_argument("--skip-limited", action="store_true", help="skip the 30/s runs (~70 s)")
+    parser.add_argument("--repeat", type=int, default=3, help="no-limit runs (median printed)")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="requests in flight")
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL URL to use (emptied!)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve())
+    else:
+        CONCURRENCY = args.concurrency
+        asyncio.run(main(args.groups, not args.skip_limited, args.db, args.repeat))
