@@ -8,6 +8,7 @@ import contextlib
 import logging
 import random
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from bot.metrics import Metrics
 from bot.services import Services
 from bot.services.container import utc_now
 from bot.storage.db import Database, upgrade
+from bot.storage.leader import LOCK_KEY, Leader
 from bot.tg.cards import CardPipeline
 from bot.tg.context import BotData, KocContext
 from bot.tg.handlers import register_handlers, set_menus
@@ -31,6 +33,14 @@ from bot.web.clicks import ClickBuffer
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 20
+# What each ``kocbot run --role`` does. Several "sender" and "web" processes can run side by
+# side on PostgreSQL; "scheduler" work is done only by the leader (bot/storage/leader.py).
+ROLES: dict[str, frozenset[str]] = {
+    "all": frozenset({"updates", "scheduler", "sender", "web"}),
+    "bot": frozenset({"updates", "scheduler"}),
+    "web": frozenset({"web"}),
+    "sender": frozenset({"sender"}),
+}
 SETTLE_SECONDS = 3600
 
 
@@ -46,16 +56,23 @@ class Kocbot:
     def __init__(self, config: Config, *, now: Callable[[], datetime] | None = None,
                  rng: random.Random | None = None, rate_limit: bool = True,
                  cards_dir: Path | None = None, cache_dir: Path | None = None,
-                 read_timeout: float = 10.0, run_scheduler: bool = True) -> None:
+                 read_timeout: float = 10.0, run_scheduler: bool = True, role: str = "all") -> None:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
         if not config.telegram.token:
             raise ConfigError("config key telegram.token: missing (get one from @BotFather)")
         self.config = config
         self.db = Database.from_url(config.database.url)
+        prefix = config.telegram.token.split(":", 1)[0]
+        self.bot_id = int(prefix) if prefix.isdigit() else None
         self.services = Services(config=config, db=self.db, now=now or utc_now,
-                                 rng=rng or random.Random())
+                                 rng=rng or random.Random(), bot_id=self.bot_id)
         self.metrics = Metrics()
         self.throttle = Throttle()
         self.run_scheduler = run_scheduler
+        self.role = role
+        # One scheduler per bot token: each token plans the slots of its own groups.
+        self.leader = Leader(self.db.engine, key=LOCK_KEY + (self.bot_id or 0) % 1_000_000_007)
         self.application = self._build_application(rate_limit, read_timeout)
         self.application.bot_data.kocbot = self
         self.cards = CardPipeline(
@@ -66,6 +83,7 @@ class Kocbot:
                                   on_depth=self.metrics.click_buffer.set)
         self.metrics.watch_queue(self.services.posting.depth)
         self.web = build_web_app(self)
+        self._bot_checked: tuple[float, bool] = (-1e9, False)
         self._server: uvicorn.Server | None = None
         self._server_task: asyncio.Task[None] | None = None
 
@@ -90,8 +108,23 @@ class Kocbot:
         register_handlers(app)
         return app
 
+    async def bot_api_ok(self) -> bool:
+        """Whether the Bot API answers getMe (remembered for 15 s so health checks stay cheap)."""
+        now = time.monotonic()
+        if now - self._bot_checked[0] < 15:
+            return self._bot_checked[1]
+        try:
+            await asyncio.wait_for(self.application.bot.get_me(), timeout=5)
+            ok = True
+        except Exception:  # noqa: BLE001 - any failure means "not healthy"
+            ok = False
+        self._bot_checked = (now, ok)
+        return ok
+
     async def tick(self) -> int:
         """One scheduler pass: queue every due slot, wake the sender."""
+        if not await asyncio.to_thread(self.leader.is_leader):
+            return 0
         queued = await asyncio.to_thread(self.services.posting.plan_due)
         if queued:
             self.sender.wake()
@@ -104,33 +137,43 @@ class Kocbot:
             log.exception("scheduler tick failed")
 
     async def _settle_job(self, _context: KocContext) -> None:
+        if not await asyncio.to_thread(self.leader.is_leader):
+            return
         try:
             await asyncio.to_thread(self.services.orders.settle)
             await asyncio.to_thread(self.services.promoters.recompute_tiers)
         except Exception:  # noqa: BLE001
             log.exception("settle job failed")
 
-    async def start(self, *, web: bool = True) -> None:
-        """Start everything; returns once the bot polls (or the webhook is set) and the web answers."""
+    async def start(self) -> None:
+        """Start this process's role; returns once it polls (or the webhook is set) and the web answers."""
         app = self.application
+        parts = ROLES[self.role]
+        webhook = self.config.telegram.mode == "webhook"
         await app.initialize()
-        await set_menus(app)
-        await app.start()
-        if self.config.telegram.mode == "webhook":
-            await app.bot.set_webhook(
-                url=f"{self.config.web.public_url.rstrip('/')}/telegram",
-                secret_token=self.config.telegram.webhook_secret, allowed_updates=Update.ALL_TYPES)
-        else:
-            await app.updater.start_polling(poll_interval=0, timeout=10,
-                                            allowed_updates=Update.ALL_TYPES)
-        if self.run_scheduler and app.job_queue is not None:
+        if "updates" in parts or (webhook and "web" in parts):
+            await app.start()  # handlers consume the update queue
+        if "updates" in parts:
+            await set_menus(app)
+            if webhook:
+                await app.bot.set_webhook(
+                    url=f"{self.config.web.public_url.rstrip('/')}/telegram",
+                    secret_token=self.config.telegram.webhook_secret, allowed_updates=Update.ALL_TYPES)
+            else:
+                await app.updater.start_polling(poll_interval=0, timeout=10,
+                                                allowed_updates=Update.ALL_TYPES)
+        if "scheduler" in parts and self.run_scheduler and app.job_queue is not None:
+            if not app.job_queue.scheduler.running:
+                await app.job_queue.start()
             app.job_queue.run_repeating(self._tick_job, interval=TICK_SECONDS, first=1)
             app.job_queue.run_repeating(self._settle_job, interval=SETTLE_SECONDS, first=5)
-        self.sender.start()
-        self.clicks.start()
-        if web:
+        if "sender" in parts:
+            self.sender.start()
+        if "web" in parts:
+            self.clicks.start()
             await self._start_web()
-        log.info("kocbot started", extra={"bot": app.bot.username, "mode": self.config.telegram.mode})
+        log.info("kocbot started", extra={"bot": app.bot.username, "mode": self.config.telegram.mode,
+                                           "role": self.role})
 
     async def _start_web(self) -> None:
         config = uvicorn.Config(self.web, host=self.config.web.host, port=self.config.web.port,
@@ -156,7 +199,10 @@ class Kocbot:
         await self.clicks.stop()
         if app.running:
             await app.stop()
+        elif app.job_queue is not None and app.job_queue.scheduler.running:
+            await app.job_queue.stop()
         await app.shutdown()
+        self.leader.release()
         self.db.dispose()
 
     async def run_forever(self, stop: asyncio.Event) -> None:

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if not config.telegram.token:
         raise ConfigError("config key telegram.token: missing (get one from @BotFather)")
     prepare_database(config)
-    kocbot = Kocbot(config)
+    kocbot = Kocbot(config, role=args.role)
     run_until_signal(kocbot.run_forever)
     return 0
 

@@ -236,11 +236,11 @@ async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datet
     story.say(f"💬 小潘 in {titles[groups[0]]} → /report all\n{_indent(report['text'])}")
     await emu.wait_for(lambda: len(emu.sent(chat_id=groups[0], method="sendPhoto")) > charts, timeout=20)
     chart = emu.sent(chat_id=groups[0], method="sendPhoto")[-1]
-    data = emu.download(chart["photo"][-1]["file_id"]) if hasattr(emu, "download") else None
+    data = emu.file_bytes(chart["photo"][-1]["file_id"])
     if data:
-        (out_dir := Path(kb.cards.out_dir or ".")).mkdir(parents=True, exist_ok=True)
-        (out_dir / "report-chart.png").write_bytes(data)
-        story.say(f"📊 the /report chart image is {out_dir / 'report-chart.png'}")
+        target = (kb.cards.out_dir or Path(".")) / "report-chart.png"
+        target.write_bytes(data)
+        story.say(f"📊 the /report chart image is {target}")
 
 
 async def _postback(http: httpx.AsyncClient, kb: Kocbot, click_id: str, order_id: str, amount: str,

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 CONTEXT_KEYS = ("group", "old_group", "post", "order", "user", "product", "slot", "status", "count",
-                "error", "bot", "mode", "claimed", "recovered")
+                "error", "bot", "mode", "role", "claimed", "recovered")
 
 
 class JsonLines(logging.Formatter):

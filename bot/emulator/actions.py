@@ -228,11 +228,16 @@ def inline_message_id_of(core: Core, message: dict[str, Any]) -> str | None:
     return next((i for i, loc in core.world.inline_messages.items() if loc == key), None)
 
 
-def tap_button(core: Core, user_id: int, message: dict[str, Any], data: str) -> str:
-    """A callback_query for a button of `message` (inline-mode messages work too)."""
+def tap_button(core: Core, user_id: int, message: dict[str, Any], data: str, *,
+               forged: bool = False) -> str:
+    """A callback_query for a button of `message` (inline-mode messages work too).
+
+    ``forged=True`` skips the check that the button exists: a modified client can send any
+    callback data for any message it sees, and the bot must cope.
+    """
     inline_id = inline_message_id_of(core, message)
     if inline_id is not None:
-        return tap_inline_button(core, user_id, inline_id, data)
+        return tap_inline_button(core, user_id, inline_id, data, forged=forged)
     world = core.world
     user = world.user(user_id)
     chat_id = message["chat"]["id"]
@@ -242,7 +247,7 @@ def tap_button(core: Core, user_id: int, message: dict[str, Any], data: str) -> 
     _require_member(world.chat(chat_id), user_id)
     if world.chat(chat_id).type == "private" and chat_id != user_id:
         raise EmulatorError("a user can only tap buttons in their own private chat")
-    if not _has_button(current, data):
+    if not forged and not _has_button(current, data):
         raise EmulatorError(f"no button with callback_data {data!r}; buttons: {_buttons(current)}")
     qid = _query_id(core, user_id)
     world.callback_queries[qid] = {"answered": False, "user_id": user_id}
@@ -251,7 +256,8 @@ def tap_button(core: Core, user_id: int, message: dict[str, Any], data: str) -> 
     return qid
 
 
-def tap_inline_button(core: Core, user_id: int, inline_message_id: str, data: str) -> str:
+def tap_inline_button(core: Core, user_id: int, inline_message_id: str, data: str, *,
+                      forged: bool = False) -> str:
     """A callback_query for a button of a message sent in inline mode."""
     world = core.world
     user = world.user(user_id)
@@ -259,7 +265,7 @@ def tap_inline_button(core: Core, user_id: int, inline_message_id: str, data: st
     current = world.message(*location) if location else None
     if current is None:
         raise EmulatorError(f"unknown inline message {inline_message_id!r}")
-    if not _has_button(current, data):
+    if not forged and not _has_button(current, data):
         raise EmulatorError(f"no button with callback_data {data!r}; buttons: {_buttons(current)}")
     qid = _query_id(core, user_id)
     world.callback_queries[qid] = {"answered": False, "user_id": user_id}

@@ -194,6 +194,10 @@ class Emulator:
         """Tap a callback button of a message (also inline-mode ones); returns the query id."""
         return actions.tap_button(self.core, user_id, message, callback_data)
 
+    def forge_callback(self, user_id: int, message: dict[str, Any], callback_data: str) -> str:
+        """A callback query with arbitrary data, as a modified client could send."""
+        return actions.tap_button(self.core, user_id, message, callback_data, forged=True)
+
     def tap_inline_button(self, user_id: int, inline_message_id: str, callback_data: str) -> str:
         """Tap a callback button of an inline-mode message by its inline_message_id."""
         return actions.tap_inline_button(self.core, user_id, inline_message_id, callback_data)
@@ -260,6 +264,11 @@ class Emulator:
     def sent(self, chat_id: int | None = None, method: str | None = None) -> list[dict[str, Any]]:
         """Messages the bot sent (edits applied, deleted ones left out), oldest first."""
         return self.core.sent(chat_id, method)
+
+    def file_bytes(self, file_id: str) -> bytes | None:
+        """The bytes behind a file id the bot uploaded (None for unknown or URL-sent files)."""
+        stored = self.core.world.files.get(file_id)
+        return stored.data if stored is not None else None
 
     def messages_in(self, chat_id: int) -> list[dict[str, Any]]:
         """Every existing message of a chat (users', bot's, service), oldest first."""

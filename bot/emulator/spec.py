@@ -119,7 +119,8 @@ class Spec:
                 fields = {}
                 for token in spec.split():
                     pname = token.rstrip("!")
-                    types = _BUILTIN_PARAM_TYPES.get(pname, ("String",))
+                    types = _BUILTIN_PARAM_TYPES.get(pname) or (
+                        ("JSON",) if pname in _JSON_PARAMS else ("String",))
                     fields[pname] = Field(pname, types, token.endswith("!"))
                 self._methods[name] = fields
         self._lower = {name.lower(): name for name in self._methods}

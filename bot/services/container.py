@@ -32,13 +32,15 @@ class Services:
     db: Database
     now: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
+    # The bot (token) this process speaks for; None in a single-token deployment.
+    bot_id: int | None = None
 
     def __post_init__(self) -> None:
         deps = {"config": self.config, "db": self.db, "now": self._now}
         self.catalog = CatalogService(**deps)
         self.promoters = PromoterService(**deps)
         self.groups = GroupService(**deps)
-        self.posting = PostingService(**deps, catalog=self.catalog, rng=self.rng)
+        self.posting = PostingService(**deps, catalog=self.catalog, rng=self.rng, bot_id=self.bot_id)
         self.tracking = TrackingService(**deps)
         self.orders = OrderService(**deps)
         self.reports = ReportService(**deps)

@@ -26,7 +26,7 @@ class GroupService(Service):
     def get(self, session: Session, chat_id: int) -> Group | None:
         return session.scalars(select(Group).where(Group.chat_id == chat_id)).first()
 
-    def bot_added(self, *, chat_id: int, title: str, by_user_id: int) -> Added:
+    def bot_added(self, *, chat_id: int, title: str, by_user_id: int, bot_id: int | None = None) -> Added:
         """Register (or re-activate) a group; owned by the adder if the adder is a promoter."""
         with self.db.transaction() as session:
             group = self.get(session, chat_id)
@@ -42,6 +42,7 @@ class GroupService(Service):
             group.title = title[:256]
             group.active = True
             group.added_by = by_user_id
+            group.bot_id = bot_id if bot_id is not None else group.bot_id
             if registered and not group.claimed:
                 group.owner_id = by_user_id
                 group.claimed = True

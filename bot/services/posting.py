@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,10 +52,18 @@ class PostJob:
 class PostingService(Service):
     """The outbox and the choice of deal."""
 
-    def __init__(self, *, catalog: CatalogService, rng: random.Random, **deps: Any) -> None:
+    def __init__(self, *, catalog: CatalogService, rng: random.Random, bot_id: int | None = None,
+                 **deps: Any) -> None:
         super().__init__(**deps)
         self.catalog = catalog
         self.rng = rng
+        self.bot_id = bot_id
+
+    def _mine(self) -> Any:
+        """Groups this process's bot serves: its own, plus any not yet assigned to a bot."""
+        if self.bot_id is None:
+            return true()
+        return or_(Group.bot_id == self.bot_id, Group.bot_id.is_(None))
 
     # -- choosing --------------------------------------------------------------------------
     def _excluded(self, session: Session, group_id: int) -> set[int]:
@@ -172,7 +180,7 @@ class PostingService(Service):
         with self.db.transaction() as session:
             due = session.scalars(
                 select(Group).where(Group.active.is_(True), Group.claimed.is_(True),
-                                    Group.paused.is_(False), Group.next_slot_at <= now)
+                                    Group.paused.is_(False), Group.next_slot_at <= now, self._mine())
                 .order_by(Group.next_slot_at).limit(batch)
             ).all()
             for group in due:
@@ -209,12 +217,15 @@ class PostingService(Service):
             return group.next_slot_at
 
     # -- the sender's side -----------------------------------------------------------------
-    def recover_unknown(self) -> int:
-        """At start-up: a post left ``sending`` by a crash has an unknown outcome; never resend it."""
+    def recover_unknown(self, *, lease: timedelta = timedelta(minutes=2)) -> int:
+        """A post ``sending`` for longer than the lease was left by a dead sender: its outcome is
+        unknown, so it is never resent. Posts that live senders hold are younger than the lease."""
+        cutoff = self.now() - lease
         with self.db.transaction() as session:
             result = session.execute(
-                update(Post).where(Post.status == "sending")
-                .values(status="unknown", error="process stopped during the send")
+                update(Post).where(Post.status == "sending",
+                                   (Post.claimed_at < cutoff) | Post.claimed_at.is_(None))
+                .values(status="unknown", error="sender stopped during the send")
             )
             return result.rowcount or 0
 
@@ -223,7 +234,7 @@ class PostingService(Service):
         now = self.now()
         with self.db.transaction() as session:
             query = (select(Post, Group).join(Group, Group.id == Post.group_id)
-                     .where(Post.status == "queued", Post.due_at <= now)
+                     .where(Post.status == "queued", Post.due_at <= now, self._mine())
                      .order_by(Post.due_at, Post.id).limit(limit))
             if not self.db.is_sqlite:
                 query = query.with_for_update(skip_locked=True, of=Post)
@@ -233,6 +244,7 @@ class PostingService(Service):
                     post.status, post.error = "failed", "group inactive"
                     continue
                 post.status = "sending"
+                post.claimed_at = now
                 post.attempts += 1
                 jobs.append(PostJob(post_id=post.id, post_code=post.code, chat_id=group.chat_id,
                                     topic_id=group.topic_id, product_id=post.product_id,

@@ -62,6 +62,9 @@ class Group(Base):
     __tablename__ = "groups"
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(unique=True)
+    # The bot (token) the group belongs to: the one that was added to it. One deployment can
+    # run several tokens to pass Telegram's per-bot rate limit (docs/SCALING.md).
+    bot_id: Mapped[int | None] = mapped_column(index=True)
     title: Mapped[str] = mapped_column(String(256), default="")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     added_by: Mapped[int | None]
@@ -96,6 +99,9 @@ class Post(Base):
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
+    # When a sender moved the post to "sending": a lease, so a restarted sender recovers only
+    # posts that a dead sender left behind, never those a live one is sending.
+    claimed_at: Mapped[datetime | None]
     price: Mapped[int]
     message_id: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(String(512))

@@ -53,12 +53,16 @@ class CardPipeline:
         self._locks: dict[str, asyncio.Lock] = {}
         self._file_ids: dict[str, str] = {}
 
+    def _key(self, product_id: int, price: int) -> str:
+        # A file_id belongs to the bot that uploaded it, so each token caches its own.
+        bot = self.services.bot_id or 0
+        return f"{bot}:{product_id}:{price}:{TEMPLATE_VERSION}:{self.config.card.locale}"
+
     def _load(self, product_id: int) -> tuple[Product, Merchant, str | None]:
-        locale = self.config.card.locale
         with self.services.db.transaction() as session:
             product = session.get_one(Product, product_id)
             merchant = session.get_one(Merchant, product.merchant_id)
-            key = f"{product.id}:{product.price}:{TEMPLATE_VERSION}:{locale}"
+            key = self._key(product.id, product.price)
             file_id = self._file_ids.get(key) or session.scalar(
                 select(CardFile.file_id).where(CardFile.key == key))
             return product, merchant, file_id
@@ -71,7 +75,7 @@ class CardPipeline:
                                  price=product.price, original_price=product.original_price,
                                  currency=product.currency, category=product.category,
                                  ends_at=product.ends_at, env=self.env)
-        key = f"{product.id}:{product.price}:{TEMPLATE_VERSION}:{locale}"
+        key = self._key(product.id, product.price)
         return Card(product_id=product.id, key=key, caption=caption, sku=product.sku,
                     price=product.price, currency=product.currency, file_id=file_id)
 

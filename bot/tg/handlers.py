@@ -13,12 +13,14 @@ from telegram import (
 )
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     ChosenInlineResultHandler,
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -34,8 +36,21 @@ PRIVATE = filters.ChatType.PRIVATE
 GROUPS = filters.ChatType.GROUPS
 
 
+async def gate(update: Update, context: KocContext) -> None:
+    """Before any handler: count the update, and drop messages from a user who floods the bot."""
+    kind = next((name for name in ("message", "callback_query", "inline_query", "my_chat_member",
+                                   "chosen_inline_result", "edited_message")
+                 if getattr(update, name, None) is not None), "other")
+    context.kocbot.metrics.updates.labels(kind=kind).inc()
+    user = update.effective_user
+    if kind == "message" and user is not None and not context.kocbot.throttle.allow(user.id):
+        log.info("update throttled", extra={"user": user.id})
+        raise ApplicationHandlerStop
+
+
 def register_handlers(app: Application) -> None:
     """Attach every handler to the application."""
+    app.add_handler(TypeHandler(Update, gate), group=-1)
     app.add_handlers([
         # private chat
         CommandHandler("start", private.start),

@@ -27,7 +27,7 @@ async def my_chat_member(update: Update, context: KocContext) -> None:
     was = change.old_chat_member.status in PRESENT
     now = change.new_chat_member.status in PRESENT
     if now and not was:
-        added = kb.services.groups.bot_added(chat_id=chat.id, title=chat.title or "",
+        added = kb.services.groups.bot_added(chat_id=chat.id, title=chat.title or "", bot_id=context.bot.id,
                                              by_user_id=change.from_user.id)
         log.info("bot added to group", extra={"group": chat.id, "user": change.from_user.id,
                                                "claimed": not added.needs_claim})

@@ -27,6 +27,7 @@ from bot.tg.keyboards import card_keyboard
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
+RECOVER_EVERY = 30.0  # seconds between sweeps for posts a dead sender left "sending"
 SAFE_TO_RETRY = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
@@ -52,7 +53,7 @@ class Sender:
     def __init__(self, kocbot, *, batch: int = 100, concurrency: int = 64) -> None:  # type: ignore[no-untyped-def]
         self.kb = kocbot
         self.batch = batch
-        self.concurrency = asyncio.Semaphore(concurrency)
+        self.limit = concurrency
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -63,9 +64,7 @@ class Sender:
         self._wake.set()
 
     def start(self) -> None:
-        recovered = self.kb.services.posting.recover_unknown()
-        if recovered:
-            log.warning("posts with unknown outcome after a restart", extra={"count": recovered})
+        self._recover()
         self._task = asyncio.create_task(self._run(), name="kocbot-sender")
 
     async def stop(self) -> None:
@@ -77,32 +76,51 @@ class Sender:
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
+    def _recover(self) -> None:
+        """Posts a dead sender left ``sending`` become ``unknown`` (never resent)."""
+        try:
+            recovered = self.kb.services.posting.recover_unknown()
+        except Exception:  # noqa: BLE001 - the database may be restarting; the next sweep retries
+            log.exception("recovering stale sends failed")
+            return
+        if recovered:
+            log.warning("posts with unknown outcome after a sender stopped", extra={"count": recovered})
+
     async def _run(self) -> None:
+        sweep = asyncio.get_running_loop().time() + RECOVER_EVERY
         while not self._stopping:
-            try:
-                jobs = self.kb.services.posting.claim(limit=self.batch)
-            except Exception:  # noqa: BLE001 - the database may be restarting; try again soon
-                log.exception("outbox claim failed")
-                jobs = []
+            if asyncio.get_running_loop().time() > sweep:
+                self._recover()
+                sweep = asyncio.get_running_loop().time() + RECOVER_EVERY
+            # Claim only what can start now: a claimed post is "sending", and a post that is
+            # claimed but not started would be lost (never resent) if this process died.
+            free = min(self.batch, self.limit - len(self._in_flight))
+            jobs: list[PostJob] = []
+            if free > 0:
+                try:
+                    jobs = self.kb.services.posting.claim(limit=free)
+                except Exception:  # noqa: BLE001 - the database may be restarting; try again soon
+                    log.exception("outbox claim failed")
             if not jobs:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=0.5)
                 continue
             for job in jobs:
-                await self.concurrency.acquire()
-                task = asyncio.create_task(self._send_released(job))
+                task = asyncio.create_task(self._send_safely(job))
                 self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
+                task.add_done_callback(self._done)
 
-    async def _send_released(self, job: PostJob) -> None:
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._wake.set()  # a slot is free: claim more
+
+    async def _send_safely(self, job: PostJob) -> None:
         try:
             await self.send(job)
         except Exception:  # noqa: BLE001 - one bad post must not stop the sender
             log.exception("send crashed", extra={"post": job.post_id, "group": job.chat_id})
             self.kb.services.posting.mark_failed(job.post_id, "internal error", status="unknown")
-        finally:
-            self.concurrency.release()
 
     async def send(self, job: PostJob) -> None:
         """Send one claimed post and record what happened."""

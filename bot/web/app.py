@@ -118,8 +118,12 @@ def build_web_app(kb: Kocbot) -> Starlette:
                              "reason": outcome.reason}, status_code=outcome.status)
 
     async def healthz(request: Request) -> Response:
-        ok = kb.services.db.ping()
-        return PlainTextResponse("ok" if ok else "database unavailable", status_code=200 if ok else 503)
+        problems = []
+        if not kb.services.db.ping():
+            problems.append("database unavailable")
+        if not await kb.bot_api_ok():
+            problems.append("Bot API unavailable")
+        return PlainTextResponse("; ".join(problems) or "ok", status_code=503 if problems else 200)
 
     async def metrics(request: Request) -> Response:
         return Response(kb.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -2,12 +2,12 @@
 scanning every group's sent posts (ix_posts_status_due), O(all posts) per choice.
 
 Revision ID: 0004
-Revises: 0001 (the lead re-chains it after the other issues' migrations)
+Revises: 0005
 """
 from alembic import op
 
 revision = '0004'
-down_revision = '0001'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
