@@ -32,6 +32,7 @@ from bot.domain.money import format_money
 from bot.services.posting import PostJob
 from bot.tg.keyboards import card_keyboard
 from bot.tg.ratelimit import RESERVED, retry_seconds
+from bot.tg.transport import MaybeSent
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
@@ -49,11 +50,13 @@ def backoff(attempts: int) -> timedelta:
 def outcome_unknown(exc: BaseException) -> bool:
     """True when the request may have reached Telegram but no answer came back.
 
-    PTB raises NetworkError without an httpx cause for an HTTP error status (5xx: Telegram
+    PTB raises NetworkError without a transport cause for an HTTP error status (5xx: Telegram
     answered, so nothing was posted); with a cause, the transport failed, and only a failure
-    to connect proves the request never went out.
+    to connect proves the request never went out (bot/tg/transport.py marks which it was).
     """
     cause = exc.__cause__
+    if isinstance(cause, MaybeSent):
+        return True
     return isinstance(cause, httpx.HTTPError) and not isinstance(cause, SAFE_TO_RETRY)
 
 

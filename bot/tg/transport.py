@@ -15,7 +15,6 @@ cause: Telegram may have posted it, so the sender must not resend it blindly.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -36,13 +35,11 @@ class AiohttpRequest(BaseRequest):
     """A PTB request backed by one aiohttp session with a bounded connection pool."""
 
     def __init__(self, *, connection_pool_size: int = 64, read_timeout: float | None = 10.0,
-                 connect_timeout: float | None = 5.0, pool_timeout: float | None = 5.0,
-                 media_read_timeout: float | None = 30.0) -> None:
+                 connect_timeout: float | None = 5.0, pool_timeout: float | None = 5.0) -> None:
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
-        self._media_read_timeout = media_read_timeout
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -79,7 +76,7 @@ class AiohttpRequest(BaseRequest):
         files = request_data.multipart_data if request_data else {}
         fields = request_data.json_parameters if request_data else {}
         if isinstance(read_timeout, DefaultValue):
-            read_timeout = self._media_read_timeout if files else self._read_timeout
+            read_timeout = self._read_timeout
         if isinstance(connect_timeout, DefaultValue):
             connect_timeout = self._connect_timeout
         if isinstance(pool_timeout, DefaultValue):
@@ -104,7 +101,7 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut("Timed out connecting; the request was not sent") from NotSent(str(err))
         except aiohttp.ClientConnectorError as err:
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from NotSent(str(err))
-        except (TimeoutError, asyncio.TimeoutError) as err:
+        except TimeoutError as err:
             raise TimedOut("Timed out waiting for the answer") from MaybeSent(str(err))
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from MaybeSent(str(err))
