@@ -17,8 +17,10 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.ranking import ArmStats, CatalogIndex, rank_deals
-from bot.services.posting import LIVE_STATES
 from bot.storage.models import Group, Link, Order, Pick, Post, Product, Tap
+
+# Post states that count as "posted" for the repeat window (posting.py imports this).
+LIVE_STATES = ("queued", "sending", "sent", "unknown")
 
 BATCH = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
