@@ -23,17 +23,13 @@ from bench.bench_feed import generate_feed  # noqa: E402
 
 
 def _fresh(url: str) -> None:
-    from sqlalchemy import create_engine, text
+    from bot.storage.db import upgrade
+    from tests.support.databases import fresh_postgres
 
-    from bot.storage.db import normalize_url, upgrade
-
-    if not url.startswith("sqlite"):
-        engine = create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
+    if url.startswith("sqlite"):
+        upgrade(url)
+    else:
+        fresh_postgres(url)  # wipes the schema and migrates it
 
 
 def _child(kind: str, path: Path, url: str) -> dict[str, object]:
