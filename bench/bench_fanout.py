@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a plain checkout
 
-CONCURRENCY = 16  # requests in flight, for kocbot's sender and the raw PTB baseline alike
+CONCURRENCY = 64  # requests in flight, for kocbot's sender and the raw PTB baseline alike
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"
 FEED = ("merchant,sku,title,url,price,original_price,commission_rate,category,image_url,"
         "starts_at,ends_at,stock,featured,currency\n"

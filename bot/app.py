@@ -99,7 +99,7 @@ class Kocbot:
             .concurrent_updates(32)
             # aiohttp instead of PTB's default httpx: a quarter of the CPU per request
             # (bot/tg/transport.py). Long polls get a connection of their own.
-            .request(AiohttpRequest(connection_pool_size=64, read_timeout=read_timeout))
+            .request(AiohttpRequest(connection_pool_size=128, read_timeout=read_timeout))
             .get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=30))
         )
         if t.base_url:

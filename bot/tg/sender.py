@@ -63,7 +63,7 @@ def outcome_unknown(exc: BaseException) -> bool:
 class Sender:
     """Sends queued posts, many at a time, at the rate limiter's pace."""
 
-    def __init__(self, kocbot: Any, *, batch: int = 200, chunk: int = 32, concurrency: int = 16) -> None:
+    def __init__(self, kocbot: Any, *, batch: int = 200, chunk: int = 32, concurrency: int = 64) -> None:
         self.kb = kocbot
         self.limiter = getattr(kocbot, "limiter", None)
         self.batch = batch
