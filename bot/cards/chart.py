@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 
 from bot.cards.fonts import drawable, find_font, load_font
 from bot.cards.layout import ellipsize
+from bot.cards.palette import ACCENT, INK, MUTED, WHITE
 from bot.cards.render import LOCALES
 from bot.domain.money import format_money
 
@@ -19,12 +20,9 @@ ROW_HEIGHT = 78
 BAR_HEIGHT = 34
 PLOT_HEIGHT = 250
 
-BACKGROUND = (255, 255, 255)
-INK = (29, 33, 41)
-MUTED = (134, 144, 156)
+BACKGROUND = WHITE
 TRACK = (243, 244, 247)
 GRID = (229, 231, 236)
-ACCENT = (234, 53, 37)
 ACCENT_SOFT = (246, 150, 138)
 CLICKS = (64, 112, 232)
 CLICKS_SOFT = (172, 194, 246)

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from bot.cards.fonts import drawable, find_font, has_glyph, load_font
 from bot.cards.layout import ellipsize, wrap_text
+from bot.cards.palette import ACCENT, INK, MUTED, WHITE
 from bot.domain.money import format_money
 
 LOCALES = ("en", "zh_CN")
@@ -22,13 +23,9 @@ JPEG_QUALITY = 88
 # Refuse to decode absurd images (decompression bombs) and use the placeholder instead.
 MAX_SOURCE_PIXELS = 40_000_000
 
-INK = (29, 33, 41)
-MUTED = (134, 144, 156)
 SOFT = (78, 89, 105)
-ACCENT = (234, 53, 37)
 ACCENT_TINT = (253, 236, 234)
 RULE = (236, 238, 242)
-WHITE = (255, 255, 255)
 # Placeholder backgrounds with a darker ink each: calm enough to read as "no photo", not an error.
 PLACEHOLDER_PALETTE = (
     ((255, 239, 229), (222, 112, 60)),
