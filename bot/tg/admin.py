@@ -36,6 +36,15 @@ def _crop(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _error_lines(errors: list[str]) -> str:
+    """The first errors, one per line, escaped and cropped so ten long ones still fit one
+    message (4096 characters), then how many more there are."""
+    text = "".join(f"\n{escape(_crop(e), quote=False)}" for e in errors[:SHOW_ERRORS])
+    if len(errors) > SHOW_ERRORS:
+        text += f"\n… +{len(errors) - SHOW_ERRORS}"
+    return text
+
+
 @platform_admin
 async def import_document(update: Update, context: KocContext) -> None:
     """A CSV or JSON feed sent with caption /import [--strict] [--deactivate-missing]."""
@@ -63,10 +72,7 @@ async def import_document(update: Update, context: KocContext) -> None:
     if result.deactivation_skipped:
         text += "\n" + say("import_deactivation_skipped", lg)
     # str(e) is "line N: reason" for CSV and "item N: reason" for JSON.
-    # Cropped, so ten long reasons still fit one message (4096 characters).
-    text += "".join(f"\n{escape(_crop(str(e)), quote=False)}" for e in result.errors[:SHOW_ERRORS])
-    if len(result.errors) > SHOW_ERRORS:
-        text += f"\n… +{len(result.errors) - SHOW_ERRORS}"
+    text += _error_lines([str(e) for e in result.errors])
     await reply(update, text)
 
 
@@ -88,8 +94,7 @@ async def orders_document(update: Update, context: KocContext) -> None:
     text = say("orders_done", lg, total=summary.total, applied=summary.applied,
                repeated=summary.repeated, unattributed=summary.unattributed,
                errors=len(summary.errors))
-    text += "".join(f"\nline {line}: {escape(reason, quote=False)}"
-                    for line, reason in summary.errors[:SHOW_ERRORS])
+    text += _error_lines([f"line {line}: {reason}" for line, reason in summary.errors])
     await reply(update, text)
 
 
