@@ -2,9 +2,10 @@
 
 The bot runs as a real ``kocbot run`` process (polling, SQLite); the emulator runs in this
 process, so each has its own core. Each tap is a real update fetched by long polling, handled
-by the real handler (one transaction: record the tap, create the member's link) and answered
-with answerCallbackQuery. Baseline in the same run: a child process running a bare PTB
-application whose handler only answers the query (no database, no logic).
+by the real handler (record the tap, create the member's link; the taps that arrive together
+share one transaction, bot/tg/tapqueue.py) and answered with answerCallbackQuery. Baseline
+in the same run: a child process running a bare PTB application, PTB's defaults, whose
+handler only answers the query (no database, no logic).
 
     python bench/bench_updates.py [--users 3000]
 """
@@ -54,14 +55,18 @@ def baseline_child(token: str, base_url: str) -> None:
     app.run_polling(poll_interval=0, timeout=10, close_loop=False)
 
 
-async def run(users: int, baseline: bool, tmp: Path) -> tuple[float, float]:
-    """Start the bot process, tap Buy once per user; returns (updates/s, bot CPU seconds)."""
+async def run(users: int, baseline: bool, tmp: Path) -> tuple[float, float, float]:
+    """Start the bot process, tap Buy once per user.
+
+    Returns (updates/s, bot CPU seconds, mean taps per transaction from the bot's /metrics).
+    """
     members = list(range(100_000, 100_000 + users))
     async with Emulator(token="777:BENCH", bot_username="bench_bot") as emu:  # noqa: S106
         emu.add_user(OWNER, "Owner")
         for uid in members:
             emu.add_user(uid, f"M{uid}")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        port = 0
         if baseline:
             cmd = [sys.executable, __file__, "--baseline-child", emu.token, emu.base_url]
         else:
@@ -108,10 +113,22 @@ async def run(users: int, baseline: bool, tmp: Path) -> tuple[float, float]:
             await emu.wait_for(lambda: all(q in emu.callback_answers for q in queries), timeout=900)
             seconds = time.perf_counter() - started
             cpu = _cpu(proc.pid) - cpu0
+            burst = 0.0 if baseline else await _mean_burst(port)
         finally:
             proc.terminate()
             await asyncio.to_thread(proc.wait, 30)
-    return users / seconds, cpu
+    return users / seconds, cpu, burst
+
+
+async def _mean_burst(port: int) -> float:
+    """Taps per tap transaction, read from the bot's own /metrics."""
+    import httpx
+
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line.startswith(("kocbot_taps_total", "kocbot_tap_batches_total"))}
+    return values["kocbot_taps_total"] / max(values["kocbot_tap_batches_total"], 1)
 
 
 def _cpu(pid: int) -> float:
@@ -129,11 +146,12 @@ def main() -> None:
         baseline_child(*args.baseline_child)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        rate, cpu = asyncio.run(run(args.users, False, Path(tmp)))
+        rate, cpu, burst = asyncio.run(run(args.users, False, Path(tmp)))
     with tempfile.TemporaryDirectory() as tmp:
-        base, base_cpu = asyncio.run(run(args.users, True, Path(tmp)))
+        base, base_cpu, _ = asyncio.run(run(args.users, True, Path(tmp)))
     print(f"Buy taps handled end to end, {args.users} users, bot in its own process (polling):")
-    print(f"  kocbot run: {rate:7.0f} updates/s   bot CPU {cpu / args.users * 1000:.2f} ms/update")
+    print(f"  kocbot run: {rate:7.0f} updates/s   bot CPU {cpu / args.users * 1000:.2f} ms/update"
+          f"   {burst:.1f} taps per transaction")
     print(f"  bare PTB:   {base:7.0f} updates/s   bot CPU {base_cpu / args.users * 1000:.2f} ms/update")
     print(f"  ratio kocbot/bare PTB: {rate / base:.2f}    goal: ≥ 500 updates/s")
 

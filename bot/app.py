@@ -29,6 +29,7 @@ from bot.tg.context import BotData, KocContext
 from bot.tg.handlers import register_handlers, set_menus
 from bot.tg.ratelimit import SendLimiter
 from bot.tg.sender import Sender
+from bot.tg.tapqueue import TapQueue
 from bot.tg.transport import AiohttpRequest
 from bot.web.app import build_web_app
 from bot.web.clicks import ClickBuffer
@@ -71,6 +72,8 @@ class Kocbot:
                                  rng=rng or random.Random(), bot_id=self.bot_id)
         self.metrics = Metrics()
         self.throttle = Throttle()
+        self.taps = TapQueue(self.services.tracking, self.services.promoters,
+                             on_batch=self.metrics.tap_batches.inc)
         self.run_scheduler = run_scheduler
         self.role = role
         # One scheduler per bot token: each token plans the slots of its own groups.
@@ -96,7 +99,9 @@ class Kocbot:
         builder = (
             ApplicationBuilder().token(t.token)
             .context_types(ContextTypes(context=KocContext, bot_data=BotData))
-            .concurrent_updates(32)
+            # As many handlers at once as one getUpdates answer brings, so that a burst of
+            # Buy taps shares one transaction (bot/tg/tapqueue.py).
+            .concurrent_updates(100)
             # aiohttp instead of PTB's default httpx: a quarter of the CPU per request
             # (bot/tg/transport.py). Long polls get a connection of their own.
             .request(AiohttpRequest(connection_pool_size=128, read_timeout=read_timeout))

@@ -16,6 +16,8 @@ class Metrics:
         self.updates = Counter("kocbot_updates", "Telegram updates handled", ["kind"], registry=r)
         self.posts = Counter("kocbot_posts_sent", "Cards posted to groups", registry=r)
         self.taps = Counter("kocbot_taps", "Buy taps", registry=r)
+        self.tap_batches = Counter("kocbot_tap_batches", "Transactions that recorded Buy taps",
+                                   registry=r)
         self.clicks = Counter("kocbot_clicks", "Tracked-link clicks", ["kind"], registry=r)
         self.orders = Counter("kocbot_orders", "Order reports", ["result"], registry=r)
         self.send_errors = Counter("kocbot_send_errors", "Errors from Telegram on send", ["kind"],

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.links import new_code
@@ -57,6 +58,31 @@ class PromoterService(Service):
             user.username = person.username
             user.language_code = person.language_code or user.language_code
         return user
+
+    def touch_many(self, session: Session, people: Iterable[Person]) -> None:
+        """``touch`` for a burst of people at once, in set-wise statements (the tap path)."""
+        latest = {person.id: person for person in people}  # the newest facts win
+        known = {row.id: row for row in session.execute(
+            select(User.id, User.first_name, User.username, User.language_code)
+            .where(User.id.in_(latest)))}
+        fresh, changed = [], []
+        for person in latest.values():
+            row = known.get(person.id)
+            if row is None:
+                fresh.append({"id": person.id, "first_name": person.first_name[:128],
+                              "username": person.username, "language_code": person.language_code,
+                              "created_at": self.now(), "tier": "promoter"})
+                continue
+            facts = {"first_name": person.first_name[:128] or row.first_name,
+                     "username": person.username,
+                     "language_code": person.language_code or row.language_code}
+            if facts != {"first_name": row.first_name, "username": row.username,
+                         "language_code": row.language_code}:
+                changed.append({"id": person.id, **facts})
+        if fresh:
+            session.execute(insert(User), fresh)
+        if changed:
+            session.execute(update(User), changed)  # ORM bulk update by primary key
 
     def register(self, person: Person, *, invite_code: str | None = None) -> Registration:
         """Register as a promoter (idempotent); the inviter becomes upline on first registration only."""

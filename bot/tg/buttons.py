@@ -35,7 +35,7 @@ async def on_button(update: Update, context: KocContext) -> None:
     promoters = kb.services.promoters
     try:
         if kind == "buy":
-            link = kb.services.tracking.tap_post(post_code=value, person=person, promoters=promoters)
+            link = await kb.taps.tap(value, person)
         elif kind == "sbuy":
             link = kb.services.tracking.tap_share(share_code=value, person=person, promoters=promoters)
         elif kind == "gl" and value.isdigit():
