@@ -15,12 +15,15 @@ cause: Telegram may have posted it, so the sender must not resend it blindly.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class NotSent(Exception):
@@ -74,7 +77,6 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             raise RuntimeError("AiohttpRequest is not initialized")
         files = request_data.multipart_data if request_data else {}
-        fields = request_data.json_parameters if request_data else {}
         if isinstance(read_timeout, DefaultValue):
             read_timeout = self._read_timeout
         if isinstance(connect_timeout, DefaultValue):
@@ -86,16 +88,23 @@ class AiohttpRequest(BaseRequest):
             (connect_timeout or 0) + (pool_timeout or 0)
         timeout = aiohttp.ClientTimeout(total=None, connect=waiting, sock_connect=connect_timeout,
                                         sock_read=read_timeout)
-        body: Any = fields or None
+        body: Any = None
+        headers = None
         if files:
             form = aiohttp.FormData()
-            for name, value in fields.items():
+            for name, value in request_data.json_parameters.items():  # type: ignore[union-attr]
                 form.add_field(name, value)
             for name, (filename, content, mime) in files.items():
                 form.add_field(name, content, filename=filename, content_type=mime)
             body = form
+        elif request_data is not None and (parameters := request_data.parameters):
+            # One JSON document, as the Bot API accepts: a single C-speed json.dumps instead of
+            # a JSON string per field and then a form encoding (PTB's documented tip).
+            body = json.dumps(parameters).encode()
+            headers = JSON_HEADERS
         try:
-            async with self._session.request(method, url, data=body, timeout=timeout) as response:
+            async with self._session.request(method, url, data=body, headers=headers,
+                                             timeout=timeout) as response:
                 return response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as err:
             raise TimedOut("Timed out connecting; the request was not sent") from NotSent(str(err))
