@@ -25,11 +25,12 @@ from typing import Any
 
 from sqlalchemy import exists, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot.domain.links import new_code
 from bot.domain.ranking import ArmStats, rank_deals
 from bot.domain.schedule import is_missed, next_slot, slot_key, times_from_text
+from bot.services import outbox
 from bot.services.base import Service, ServiceError
 from bot.services.catalog import CatalogService
 from bot.services.selection import LIVE_STATES, choose_for_groups
@@ -292,18 +293,10 @@ class PostingService(Service):
             return []
         by_id = {job.post_id: job for job in jobs}
         now = self.now()
-        other = aliased(Post)
-        in_flight = (select(other.id).where(other.group_id == Post.group_id, other.status == "sending")
-                     .exists().label("in_flight"))
-        # Two statements per chunk (statement building dominates the cost at thousands of posts).
+        # Two prebuilt statements per chunk (bot/services/outbox.py).
         with self.db.transaction() as session:
-            rows = session.execute(
-                select(Post.id, Post.group_id, Group.active.label("group_active"), Group.last_post_at,
-                       in_flight, Product.active, Product.stock, Product.starts_at, Product.ends_at,
-                       Product.price)
-                .join(Group, Group.id == Post.group_id).join(Product, Product.id == Post.product_id)
-                .where(Post.id.in_(by_id), Post.status == "queued").order_by(Post.due_at, Post.id)
-            ).all()
+            conn = session.connection()
+            rows = conn.execute(outbox.CLAIM_CHECK, {"ids": list(by_id)}).all()
             busy = {row.group_id for row in rows if row.in_flight}
             eligible: list[int] = []
             lapsed: set[int] = set()
@@ -322,11 +315,7 @@ class PostingService(Service):
                         lapsed.add(row.id)
             if not eligible:
                 return []
-            claimed = set(session.scalars(
-                update(Post).where(Post.id.in_(eligible), Post.status == "queued")
-                .values(status="sending", claimed_at=now, attempts=Post.attempts + 1)
-                .returning(Post.id)
-            ))
+            claimed = set(conn.execute(outbox.CLAIM, {"ids": eligible, "now": now}).scalars())
             ready: list[PostJob] = []
             for post_id in sorted(claimed):
                 job = by_id[post_id]
@@ -356,13 +345,11 @@ class PostingService(Service):
         if not sent:
             return
         now = self.now()
-        ids = [post_id for post_id, _ in sent]
         with self.db.transaction() as session:
-            session.execute(update(Post), [
-                {"id": post_id, "status": "sent", "message_id": message_id, "sent_at": now, "error": None}
-                for post_id, message_id in sent])
-            session.execute(update(Group).where(
-                Group.id.in_(select(Post.group_id).where(Post.id.in_(ids)))).values(last_post_at=now))
+            conn = session.connection()
+            conn.execute(outbox.RECORD_SENT, [{"post_id": post_id, "message_id": message_id, "now": now}
+                                              for post_id, message_id in sent])
+            conn.execute(outbox.TOUCH_GROUPS, {"ids": [post_id for post_id, _ in sent], "now": now})
 
     def mark_sent(self, post_id: int, message_id: int) -> None:
         """The send succeeded."""
