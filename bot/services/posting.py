@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from bot.domain.links import new_code
 from bot.domain.ranking import ArmStats, rank_deals
 from bot.domain.schedule import is_missed, next_slot, slot_key, times_from_text
-from bot.services import outbox
+from bot.services import statements as sql
 from bot.services.base import Service, ServiceError
 from bot.services.catalog import CatalogService
 from bot.services.selection import LIVE_STATES, choose_for_groups
@@ -293,10 +293,10 @@ class PostingService(Service):
             return []
         by_id = {job.post_id: job for job in jobs}
         now = self.now()
-        # Two prebuilt statements per chunk (bot/services/outbox.py).
+        # Two prebuilt statements per chunk (bot/services/statements.py).
         with self.db.transaction() as session:
             conn = session.connection()
-            rows = conn.execute(outbox.CLAIM_CHECK, {"ids": list(by_id)}).all()
+            rows = conn.execute(sql.CLAIM_CHECK, {"ids": list(by_id)}).all()
             busy = {row.group_id for row in rows if row.in_flight}
             eligible: list[int] = []
             lapsed: set[int] = set()
@@ -315,7 +315,7 @@ class PostingService(Service):
                         lapsed.add(row.id)
             if not eligible:
                 return []
-            claimed = set(conn.execute(outbox.CLAIM, {"ids": eligible, "now": now}).scalars())
+            claimed = set(conn.execute(sql.CLAIM, {"ids": eligible, "now": now}).scalars())
             ready: list[PostJob] = []
             for post_id in sorted(claimed):
                 job = by_id[post_id]
@@ -347,9 +347,9 @@ class PostingService(Service):
         now = self.now()
         with self.db.transaction() as session:
             conn = session.connection()
-            conn.execute(outbox.RECORD_SENT, [{"post_id": post_id, "message_id": message_id, "now": now}
+            conn.execute(sql.RECORD_SENT, [{"post_id": post_id, "message_id": message_id, "now": now}
                                               for post_id, message_id in sent])
-            conn.execute(outbox.TOUCH_GROUPS, {"ids": [post_id for post_id, _ in sent], "now": now})
+            conn.execute(sql.TOUCH_GROUPS, {"ids": [post_id for post_id, _ in sent], "now": now})
 
     def mark_sent(self, post_id: int, message_id: int) -> None:
         """The send succeeded."""

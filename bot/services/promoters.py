@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.links import new_code
 from bot.domain.split import Upline
 from bot.domain.tiers import compute_tiers, would_cycle
+from bot.services import statements as sql
 from bot.services.base import Service
 from bot.storage.models import LedgerEntry, Order, User
 
@@ -62,9 +63,8 @@ class PromoterService(Service):
     def touch_many(self, session: Session, people: Iterable[Person]) -> None:
         """``touch`` for a burst of people at once, in set-wise statements (the tap path)."""
         latest = {person.id: person for person in people}  # the newest facts win
-        known = {row.id: row for row in session.execute(
-            select(User.id, User.first_name, User.username, User.language_code)
-            .where(User.id.in_(latest)))}
+        conn = session.connection()
+        known = {row.id: row for row in conn.execute(sql.KNOWN_USERS, {"ids": list(latest)})}
         fresh, changed = [], []
         for person in latest.values():
             row = known.get(person.id)
@@ -73,16 +73,15 @@ class PromoterService(Service):
                               "username": person.username, "language_code": person.language_code,
                               "created_at": self.now(), "tier": "promoter"})
                 continue
-            facts = {"first_name": person.first_name[:128] or row.first_name,
-                     "username": person.username,
-                     "language_code": person.language_code or row.language_code}
-            if facts != {"first_name": row.first_name, "username": row.username,
-                         "language_code": row.language_code}:
-                changed.append({"id": person.id, **facts})
+            facts = (person.first_name[:128] or row.first_name, person.username,
+                     person.language_code or row.language_code)
+            if facts != (row.first_name, row.username, row.language_code):
+                changed.append({"user_id": person.id, "new_first_name": facts[0],
+                                "new_username": facts[1], "new_language_code": facts[2]})
         if fresh:
-            session.execute(insert(User), fresh)
+            conn.execute(sql.ADD_USER, fresh)
         if changed:
-            session.execute(update(User), changed)  # ORM bulk update by primary key
+            conn.execute(sql.UPDATE_USER, changed)
 
     def register(self, person: Person, *, invite_code: str | None = None) -> Registration:
         """Register as a promoter (idempotent); the inviter becomes upline on first registration only."""

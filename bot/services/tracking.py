@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.links import new_code
+from bot.services import statements as sql
 from bot.services.base import Service, ServiceError
 from bot.services.promoters import Person, PromoterService
-from bot.storage.models import Click, Group, Link, Merchant, Post, Product, Share, Tap
+from bot.storage.models import Click, Link, Merchant, Product, Share, Tap
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,6 @@ class ClickTarget:
         marker = "KOCBOTCLICKID"
         head, _, tail = self._build(marker).partition(marker)
         return head, tail
-
-
-# A card can be tapped once it is in the chat: "sending" too, since the sender records the
-# success a few ms after Telegram answers, and "unknown" (delivered but not recorded).
-TAPPABLE = ("sent", "sending", "unknown")
 
 
 @dataclass(frozen=True)
@@ -141,20 +137,16 @@ class TrackingService(Service):
                    promoters: PromoterService) -> list[IssuedLink | ServiceError]:
         now = self.now()
         with self.db.transaction() as session:
-            posts = {row.code: row for row in session.execute(
-                select(Post.id, Post.code, Post.product_id, Post.group_id, Group.owner_id)
-                .join(Group, Group.id == Post.group_id)
-                .where(Post.code.in_({code for code, _ in taps}), Post.status.in_(TAPPABLE))
-            )}
+            conn = session.connection()
+            posts = {row.code: row for row in conn.execute(
+                sql.TAPPED_POSTS, {"codes": list({code for code, _ in taps})})}
             live = [(posts[code], person) for code, person in taps if code in posts]
             if not live:
                 return [ServiceError("this deal is no longer available") for _ in taps]
             promoters.touch_many(session, [person for _, person in live])
-            links = {(row.user_id, row.post_id): IssuedLink(row.id, row.code) for row in session.execute(
-                select(Link.id, Link.code, Link.user_id, Link.post_id)
-                .where(Link.post_id.in_({post.id for post, _ in live}),
-                       Link.user_id.in_({person.id for _, person in live}))
-            )}
+            links = {(row.user_id, row.post_id): IssuedLink(row.id, row.code) for row in conn.execute(
+                sql.POST_LINKS, {"posts": list({post.id for post, _ in live}),
+                                 "users": list({person.id for _, person in live})})}
             new = {}
             for post, person in live:
                 key = (person.id, post.id)
@@ -163,19 +155,13 @@ class TrackingService(Service):
                                 "post_id": post.id, "share_id": None, "group_id": post.group_id,
                                 "promoter_id": post.owner_id, "created_at": now}
             if new:
-                rows = list(new.values())
-                created = session.execute(insert(Link).returning(Link.id, sort_by_parameter_order=True),
-                                          rows).scalars().all()
+                created = conn.execute(sql.ADD_LINK, list(new.values())).scalars().all()
                 for (key, row), link_id in zip(new.items(), created, strict=True):
                     links[key] = IssuedLink(link_id, row["code"])
-            issued = [links[(person.id, post.id)] for post, person in live]
-            session.execute(insert(Tap), [{"link_id": link.id, "created_at": now} for link in issued])
-        outcomes: list[IssuedLink | ServiceError] = []
-        for code, person in taps:
-            post = posts.get(code)
-            outcomes.append(links[(person.id, post.id)] if post is not None
-                            else ServiceError("this deal is no longer available"))
-        return outcomes
+            conn.execute(sql.ADD_TAP, [{"link_id": links[(person.id, post.id)].id, "created_at": now}
+                                       for post, person in live])
+        return [links[(person.id, posts[code].id)] if code in posts
+                else ServiceError("this deal is no longer available") for code, person in taps]
 
     def new_share(self, *, sharer: Person, product_id: int, promoters: PromoterService) -> Share:
         """The sharer's share of a deal (one per sharer and product), offered as an inline result."""

@@ -1,0 +1,86 @@
+"""Statements of the two hot paths, built once: the sender's outbox and Buy taps.
+
+A 1,000-group fan-out or a burst of taps runs these hundreds of times a minute. Building a
+SELECT with a correlated subquery, or going through the ORM's bulk machinery, costs more CPU
+than the database spends on the query, so they are Core statements with bound parameters,
+made at import and executed on the session's connection (same transaction, same rules).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import aliased
+
+from bot.storage.models import Group, Link, Post, Product, Tap, User
+
+_other = aliased(Post)
+_posts, _groups, _links, _users = Post.__table__, Group.__table__, Link.__table__, User.__table__
+
+# -- the outbox ---------------------------------------------------------------------------------
+
+# The posts of a chunk still queued, with what the claim re-checks: the group (active, last
+# post, a send in flight) and the deal (available, same price as the card).
+CLAIM_CHECK = (
+    select(Post.id, Post.group_id, Group.active.label("group_active"), Group.last_post_at,
+           select(_other.id).where(_other.group_id == Post.group_id, _other.status == "sending")
+           .exists().label("in_flight"),
+           Product.active, Product.stock, Product.starts_at, Product.ends_at, Product.price)
+    .join(Group, Group.id == Post.group_id).join(Product, Product.id == Post.product_id)
+    .where(Post.id.in_(bindparam("ids", expanding=True)), Post.status == "queued")
+    .order_by(Post.due_at, Post.id)
+)
+
+# The claim itself: only rows still queued move, so a post another sender took is left out.
+CLAIM = (
+    update(_posts)
+    .where(_posts.c.id.in_(bindparam("ids", expanding=True)),
+           _posts.c.status == "queued")
+    .values(status="sending", claimed_at=bindparam("now"), attempts=_posts.c.attempts + 1)
+    .returning(_posts.c.id)
+)
+
+# Successes, executemany: one row per (post, message id).
+RECORD_SENT = (
+    update(_posts)
+    .where(_posts.c.id == bindparam("post_id"))
+    .values(status="sent", message_id=bindparam("message_id"), sent_at=bindparam("now"), error=None)
+)
+
+# The groups of those posts got a post now (the one-minute spacing reads it).
+TOUCH_GROUPS = (
+    update(_groups)
+    .where(_groups.c.id.in_(
+        select(_posts.c.group_id).where(_posts.c.id.in_(bindparam("ids", expanding=True)))))
+    .values(last_post_at=bindparam("now"))
+)
+
+
+# -- Buy taps -----------------------------------------------------------------------------------
+# A card can be tapped once it is in the chat: "sending" too, since the sender records the
+# success a few ms after Telegram answers, and "unknown" (delivered but not recorded).
+TAPPABLE = ("sent", "sending", "unknown")
+
+TAPPED_POSTS = (
+    select(_posts.c.id, _posts.c.code, _posts.c.product_id, _posts.c.group_id, _groups.c.owner_id)
+    .join(_groups, _groups.c.id == _posts.c.group_id)
+    .where(_posts.c.code.in_(bindparam("codes", expanding=True)), _posts.c.status.in_(TAPPABLE))
+)
+
+KNOWN_USERS = (
+    select(_users.c.id, _users.c.first_name, _users.c.username, _users.c.language_code)
+    .where(_users.c.id.in_(bindparam("ids", expanding=True)))
+)
+ADD_USER = _users.insert()
+UPDATE_USER = (
+    update(_users).where(_users.c.id == bindparam("user_id"))
+    .values(first_name=bindparam("new_first_name"), username=bindparam("new_username"),
+            language_code=bindparam("new_language_code"))
+)
+
+POST_LINKS = (
+    select(_links.c.id, _links.c.code, _links.c.user_id, _links.c.post_id)
+    .where(_links.c.post_id.in_(bindparam("posts", expanding=True)),
+           _links.c.user_id.in_(bindparam("users", expanding=True)))
+)
+ADD_LINK = _links.insert().returning(_links.c.id, sort_by_parameter_order=True)
+ADD_TAP = Tap.__table__.insert()
