@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from pathlib import Path
 
@@ -29,8 +30,23 @@ def run(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError("config key telegram.token: missing (get one from @BotFather)")
     prepare_database(config)
     kocbot = Kocbot(config, role=args.role)
+    tune_gc()
     run_until_signal(kocbot.run_forever)
     return 0
+
+
+def tune_gc() -> None:
+    """Make Python's cycle collector run rarely in a long-lived bot process.
+
+    Every update or send allocates hundreds of short-lived objects (PTB's Update, SQLAlchemy
+    rows), so the default thresholds (700, 10, 10) collect young objects thousands of times
+    a second. Larger thresholds cost a few MB of garbage held a little longer; freezing moves
+    what startup built (modules, the app, the handlers) out of every later collection. In
+    bench/bench_updates.py this took the bot from 1.6-1.8 to 1.1-1.3 ms of CPU per update.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def db_upgrade(args: argparse.Namespace, config: Config) -> int:
