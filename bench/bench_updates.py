@@ -7,7 +7,7 @@ share one transaction, bot/tg/tapqueue.py) and answered with answerCallbackQuery
 in the same run: a child process running a bare PTB application, PTB's defaults, whose
 handler only answers the query (no database, no logic).
 
-    python bench/bench_updates.py [--users 3000]
+    python bench/bench_updates.py [--users 3000] [--db postgresql+psycopg://…/db (emptied!)]
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def baseline_child(token: str, base_url: str) -> None:
     app.run_polling(poll_interval=0, timeout=10, close_loop=False)
 
 
-async def run(users: int, baseline: bool, tmp: Path) -> tuple[float, float, float]:
+async def run(users: int, baseline: bool, tmp: Path, db: str = "sqlite") -> tuple[float, float, float]:
     """Start the bot process, tap Buy once per user.
 
     Returns (updates/s, bot CPU seconds, mean taps per transaction from the bot's /metrics).
@@ -70,8 +70,13 @@ async def run(users: int, baseline: bool, tmp: Path) -> tuple[float, float, floa
         if baseline:
             cmd = [sys.executable, __file__, "--baseline-child", emu.token, emu.base_url]
         else:
-            db_url = f"sqlite:///{tmp / 'bench.db'}"
-            upgrade(db_url)
+            if db == "sqlite":
+                db_url = f"sqlite:///{tmp / 'bench.db'}"
+                upgrade(db_url)
+            else:
+                from tests.support.databases import fresh_postgres
+
+                db_url = fresh_postgres(db)
             port = free_port()
             raw = {"telegram": {"token": emu.token, "base_url": emu.base_url},
                    "database": {"url": db_url},
@@ -140,16 +145,19 @@ def _cpu(pid: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=3000)
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL URL to use (emptied!)")
     parser.add_argument("--baseline-child", nargs=2)
     args = parser.parse_args()
     if args.baseline_child:
         baseline_child(*args.baseline_child)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        rate, cpu, burst = asyncio.run(run(args.users, False, Path(tmp)))
+        rate, cpu, burst = asyncio.run(run(args.users, False, Path(tmp), args.db))
     with tempfile.TemporaryDirectory() as tmp:
         base, base_cpu, _ = asyncio.run(run(args.users, True, Path(tmp)))
-    print(f"Buy taps handled end to end, {args.users} users, bot in its own process (polling):")
+    where = "SQLite" if args.db == "sqlite" else "PostgreSQL"
+    print(f"Buy taps handled end to end, {args.users} users, bot in its own process (polling, "
+          f"{where}):")
     print(f"  kocbot run: {rate:7.0f} updates/s   bot CPU {cpu / args.users * 1000:.2f} ms/update"
           f"   {burst:.1f} taps per transaction")
     print(f"  bare PTB:   {base:7.0f} updates/s   bot CPU {base_cpu / args.users * 1000:.2f} ms/update")

@@ -73,7 +73,7 @@ class Kocbot:
         self.metrics = Metrics()
         self.throttle = Throttle()
         self.taps = TapQueue(self.services.tracking, self.services.promoters,
-                             on_batch=self.metrics.tap_batches.inc)
+                             inline=self.db.is_sqlite, on_batch=self.metrics.tap_batches.inc)
         self.run_scheduler = run_scheduler
         self.role = role
         # One scheduler per bot token: each token plans the slots of its own groups.
