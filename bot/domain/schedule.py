@@ -57,6 +57,11 @@ def slot_key(slot: datetime) -> str:
     return slot.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
+def is_scheduled(slot_key_text: str) -> bool:
+    """True for a scheduled slot's key; False for ``/post`` (``now:…``) and ``/broadcast``."""
+    return not slot_key_text.startswith(("now:", "broadcast:"))
+
+
 def is_missed(slot: datetime, now: datetime, grace: timedelta) -> bool:
     """A slot older than the grace period (downtime) is skipped rather than posted late."""
     return now - slot > grace

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.links import new_code
 from bot.domain.ranking import ArmStats, rank_deals
-from bot.domain.schedule import is_missed, next_slot, slot_key, times_from_text
+from bot.domain.schedule import is_missed, is_scheduled, next_slot, slot_key, times_from_text
 from bot.services import statements as sql
 from bot.services.base import Service, ServiceError
 from bot.services.catalog import CatalogService
@@ -287,7 +287,8 @@ class PostingService(Service):
         - a post to a group that got a post less than a minute ago, or has one in flight, waits
           until that minute is over (the spacing holds however the posts piled up);
         - each deal is re-checked: stock, dates and the price the card shows; a post whose deal
-          lapsed switches to the next best deal for its group, or fails when none fits.
+          lapsed switches to the next best deal for its group, or fails when none fits;
+        - a scheduled post to a group paused since it was queued fails ("group paused").
         """
         if not jobs:
             return []
@@ -302,9 +303,12 @@ class PostingService(Service):
             lapsed: set[int] = set()
             for row in rows:
                 last = row.last_post_at
-                if not row.group_active:
+                if not row.group_active or (row.paused and is_scheduled(row.slot)):
+                    # /pause stops scheduled posts already queued too; /post and /broadcast
+                    # are someone's explicit request and still go out.
+                    reason = "group inactive" if not row.group_active else "group paused"
                     session.execute(update(Post).where(Post.id == row.id)
-                                    .values(status="failed", error="group inactive"))
+                                    .values(status="failed", error=reason))
                 elif row.group_id in busy or (last is not None and now - last < MIN_SPACING):
                     later = (max(now, last or now) if row.group_id in busy else last) + MIN_SPACING
                     session.execute(update(Post).where(Post.id == row.id).values(due_at=later))

@@ -18,10 +18,11 @@ _posts, _groups, _links, _users = Post.__table__, Group.__table__, Link.__table_
 
 # -- the outbox ---------------------------------------------------------------------------------
 
-# The posts of a chunk still queued, with what the claim re-checks: the group (active, last
-# post, a send in flight) and the deal (available, same price as the card).
+# The posts of a chunk still queued, with what the claim re-checks: the group (active, paused,
+# last post, a send in flight) and the deal (available, same price as the card).
 CLAIM_CHECK = (
-    select(Post.id, Post.group_id, Group.active.label("group_active"), Group.last_post_at,
+    select(Post.id, Post.group_id, Post.slot, Group.active.label("group_active"), Group.paused,
+           Group.last_post_at,
            select(_other.id).where(_other.group_id == Post.group_id, _other.status == "sending")
            .exists().label("in_flight"),
            Product.active, Product.stock, Product.starts_at, Product.ends_at, Product.price)

@@ -77,6 +77,27 @@ async def test_pause_and_resume(emulator, kocbot_factory, clock) -> None:
     await emu.wait_for(lambda: len(cards(emu, chat)) == 1, timeout=10)
 
 
+async def test_pause_stops_scheduled_posts_already_queued(emulator, kocbot_factory, clock) -> None:
+    """Slots queued before /pause do not go out after it; an admin's /post still does."""
+    emu = emulator
+    kb = await kocbot_factory()
+    owner, chat = await one_group(emu, kb, THREE)
+    await command_reply(emu, user=owner, chat_id=chat, text="/schedule 09:00 09:10 09:20")
+    # Three slots due at once: one goes out, two wait for the one-minute spacing.
+    assert await at(kb, clock, datetime(2026, 11, 25, 1, 25, tzinfo=UTC)) == 3
+    await emu.wait_for(lambda: len(cards(emu, chat)) == 1, timeout=10)
+    await emu.wait_for(lambda: posts_of(kb.services, chat)[0].status == "sent", timeout=5)
+    await command_reply(emu, user=owner, chat_id=chat, text="/pause")
+    clock.advance(minutes=3)
+    kb.sender.wake()
+    await emu.wait_for(lambda: [p.status for p in posts_of(kb.services, chat)]
+                       == ["sent", "failed", "failed"], timeout=10)
+    assert {p.error for p in posts_of(kb.services, chat)[1:]} == {"group paused"}
+    assert len(cards(emu, chat)) == 1
+    emu.send_command(owner, chat, "/post A3")
+    await emu.wait_for(lambda: len(cards(emu, chat)) == 2, timeout=10)
+
+
 async def test_the_repeat_window_keeps_a_product_away_for_its_days(emulator, kocbot_factory, clock) -> None:
     emu = emulator
     kb = await kocbot_factory(config={"schedule": {"repeat_window_days": 7}})
