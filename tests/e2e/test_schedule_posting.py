@@ -30,6 +30,16 @@ async def at(kb, clock, when: datetime) -> int:  # type: ignore[no-untyped-def]
     return await kb.tick()
 
 
+async def three_slots_piled_up(emu, kb, clock):  # type: ignore[no-untyped-def]
+    """The bot was down from before 09:00 to 09:25 Shanghai time: three slots are due at once.
+    The first card goes out; the other two wait for the one-minute spacing."""
+    owner, chat = await one_group(emu, kb, THREE)
+    await command_reply(emu, user=owner, chat_id=chat, text="/schedule 09:00 09:10 09:20")
+    assert await at(kb, clock, datetime(2026, 11, 25, 1, 25, tzinfo=UTC)) == 3
+    await emu.wait_for(lambda: len(cards(emu, chat)) == 1, timeout=10)
+    return owner, chat
+
+
 async def test_a_schedule_fires_at_its_time_in_the_groups_zone(emulator, kocbot_factory, clock) -> None:
     emu = emulator
     kb = await kocbot_factory()
@@ -81,11 +91,7 @@ async def test_pause_stops_scheduled_posts_already_queued(emulator, kocbot_facto
     """Slots queued before /pause do not go out after it; an admin's /post still does."""
     emu = emulator
     kb = await kocbot_factory()
-    owner, chat = await one_group(emu, kb, THREE)
-    await command_reply(emu, user=owner, chat_id=chat, text="/schedule 09:00 09:10 09:20")
-    # Three slots due at once: one goes out, two wait for the one-minute spacing.
-    assert await at(kb, clock, datetime(2026, 11, 25, 1, 25, tzinfo=UTC)) == 3
-    await emu.wait_for(lambda: len(cards(emu, chat)) == 1, timeout=10)
+    owner, chat = await three_slots_piled_up(emu, kb, clock)
     await emu.wait_for(lambda: posts_of(kb.services, chat)[0].status == "sent", timeout=5)
     await command_reply(emu, user=owner, chat_id=chat, text="/pause")
     clock.advance(minutes=3)
@@ -115,11 +121,7 @@ async def test_the_repeat_window_keeps_a_product_away_for_its_days(emulator, koc
 async def test_piled_up_slots_go_out_a_minute_apart(emulator, kocbot_factory, clock) -> None:
     emu = emulator
     kb = await kocbot_factory()
-    owner, chat = await one_group(emu, kb, THREE)
-    await command_reply(emu, user=owner, chat_id=chat, text="/schedule 09:00 09:10 09:20")
-    # The bot was down from before 09:00 to 09:25 Shanghai time: three slots are due at once.
-    assert await at(kb, clock, datetime(2026, 11, 25, 1, 25, tzinfo=UTC)) == 3
-    await emu.wait_for(lambda: len(cards(emu, chat)) == 1, timeout=10)
+    _, chat = await three_slots_piled_up(emu, kb, clock)
     await asyncio.sleep(1.0)
     assert len(cards(emu, chat)) == 1
     for n in (2, 3):
