@@ -344,20 +344,19 @@ class PostingService(Service):
         log.info("post dropped: deal unavailable", extra={"post": post_id})
         return None
 
-    def record_sent(self, sent: list[tuple[int, int]]) -> None:
-        """Successful sends, many per transaction: ``(post id, message id)`` pairs."""
+    def record_sent(self, sent: list[tuple[int, int, datetime]]) -> None:
+        """Successful sends, many per transaction: ``(post id, message id, answered at)``.
+
+        The time is the sender's, taken when Telegram answered, not when the batch is written:
+        the one-minute spacing must count from the send itself."""
         if not sent:
             return
-        now = self.now()
+        rows = [{"post_id": post_id, "message_id": message_id, "sent_at": sent_at}
+                for post_id, message_id, sent_at in sent]
         with self.db.transaction() as session:
             conn = session.connection()
-            conn.execute(sql.RECORD_SENT, [{"post_id": post_id, "message_id": message_id, "now": now}
-                                              for post_id, message_id in sent])
-            conn.execute(sql.TOUCH_GROUPS, {"ids": [post_id for post_id, _ in sent], "now": now})
-
-    def mark_sent(self, post_id: int, message_id: int) -> None:
-        """The send succeeded."""
-        self.record_sent([(post_id, message_id)])
+            conn.execute(sql.RECORD_SENT, rows)
+            conn.execute(sql.TOUCH_GROUP, rows)
 
     def mark_retry(self, post_id: int, *, delay: timedelta, error: str) -> None:
         """The send certainly did not happen (an error answer, 429, 5xx): queue it again later."""

@@ -40,19 +40,20 @@ CLAIM = (
     .returning(_posts.c.id)
 )
 
-# Successes, executemany: one row per (post, message id).
+# Successes, executemany: one row per (post, message id, time Telegram answered).
 RECORD_SENT = (
     update(_posts)
     .where(_posts.c.id == bindparam("post_id"))
-    .values(status="sent", message_id=bindparam("message_id"), sent_at=bindparam("now"), error=None)
+    .values(status="sent", message_id=bindparam("message_id"), sent_at=bindparam("sent_at"),
+            error=None)
 )
 
-# The groups of those posts got a post now (the one-minute spacing reads it).
-TOUCH_GROUPS = (
+# The group of each of those posts got a post then (the one-minute spacing reads it).
+TOUCH_GROUP = (
     update(_groups)
-    .where(_groups.c.id.in_(
-        select(_posts.c.group_id).where(_posts.c.id.in_(bindparam("ids", expanding=True)))))
-    .values(last_post_at=bindparam("now"))
+    .where(_groups.c.id == select(_posts.c.group_id)
+           .where(_posts.c.id == bindparam("post_id")).scalar_subquery())
+    .values(last_post_at=bindparam("sent_at"))
 )
 
 

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import warnings
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -78,7 +78,7 @@ class Sender:
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = False
-        self._sent: list[tuple[int, int]] = []
+        self._sent: list[tuple[int, int, datetime]] = []
         self._flusher: asyncio.Task[None] | None = None
         self.inline_db = kocbot.services.db.is_sqlite
 
@@ -263,7 +263,7 @@ class Sender:
 
     def _record(self, job: PostJob, message_id: int) -> None:
         """Queue a success for the next batched write (many posts per transaction)."""
-        self._sent.append((job.post_id, message_id))
+        self._sent.append((job.post_id, message_id, self.kb.services.posting.now()))
         self.kb.metrics.posts.inc()
         log.info("post sent", extra={"post": job.post_id, "group": job.chat_id, "product": job.product_id})
         if self._flusher is None or self._flusher.done():
