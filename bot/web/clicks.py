@@ -86,7 +86,9 @@ class LinkCache:
 
     A click must not wait on the database: a link's target never changes, and a product's
     stock/end/active state may lag by at most ``ttl`` seconds, which a 410 page can afford.
-    Misses resolve in a worker thread so the event loop keeps answering.
+    Misses resolve in a worker thread so the event loop keeps answering, and clicks on a code
+    that is already being resolved wait for that one lookup: a link shared in a busy group
+    is opened by many members at once, and each must not become its own query.
     """
 
     def __init__(self, resolve: Callable[[str], ClickTarget | None], *, ttl: float = 10.0,
@@ -95,16 +97,27 @@ class LinkCache:
         self.ttl = ttl
         self.size = size
         self._items: OrderedDict[str, tuple[float, ClickTarget | None]] = OrderedDict()
+        self._loading: dict[str, asyncio.Task[ClickTarget | None]] = {}
 
     async def get(self, code: str) -> ClickTarget | None:
         """The target of ``code`` (None for an unknown code)."""
-        now = time.monotonic()
         hit = self._items.get(code)
-        if hit is not None and now - hit[0] < self.ttl:
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
             self._items.move_to_end(code)
             return hit[1]
-        target = await asyncio.to_thread(self._resolve, code)
-        self._items[code] = (now, target)
+        task = self._loading.get(code)
+        if task is None:
+            task = self._loading[code] = asyncio.create_task(self._load(code))
+        # shield: a click whose client went away must not cancel the lookup the others await
+        return await asyncio.shield(task)
+
+    async def _load(self, code: str) -> ClickTarget | None:
+        started = time.monotonic()
+        try:
+            target = await asyncio.to_thread(self._resolve, code)
+        finally:
+            del self._loading[code]
+        self._items[code] = (started, target)
         self._items.move_to_end(code)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
