@@ -30,6 +30,7 @@ class ClickBuffer:
         self.size = size
         self._pending: list[ClickRecord] = []
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._full = asyncio.Event()
         self._lock = asyncio.Lock()
         self._on_depth = on_depth or (lambda _n: None)
@@ -48,7 +49,7 @@ class ClickBuffer:
         self._task = asyncio.create_task(self._run(), name="kocbot-clicks")
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._full.wait(), timeout=self.interval)
             self._full.clear()
@@ -68,11 +69,15 @@ class ClickBuffer:
             self._on_depth(len(self._pending))
 
     async def stop(self) -> None:
-        """Stop the timer and flush what is left (retrying a few times)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop the timer and flush what is left (retrying a few times).
+
+        The timer is not cancelled but told to finish: cancelling it in the middle of a write
+        would return before that batch is committed (the thread cannot be cancelled), and a
+        process exiting then loses it."""
+        if self._task is not None and not self._task.done():
+            self._stopping = True
+            self._full.set()
+            await self._task
         for _ in range(20):
             await self.flush()
             if not self._pending:
