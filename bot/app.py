@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import tempfile
@@ -86,7 +87,9 @@ class Kocbot:
             config=config, services=self.services, metrics=self.metrics,
             cache_dir=cache_dir or Path(tempfile.gettempdir()) / "kocbot-cache", out_dir=cards_dir)
         self.sender = Sender(self)
-        self.clicks = ClickBuffer(self.services.tracking.save_clicks,
+        self.clicks = ClickBuffer(functools.partial(self.services.tracking.save_clicks,
+                                                    orders=self.services.orders,
+                                                    promoters=self.services.promoters),
                                   on_depth=self.metrics.click_buffer.set)
         self.metrics.watch_queue(self.services.posting.depth)
         self.web = build_web_app(self)

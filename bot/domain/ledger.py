@@ -147,6 +147,26 @@ def moves_for(
     return [m for s in live for m in _pair(s, _refund_source(s, money_bucket), "reversed")]
 
 
+def reattribute_moves(held: Sequence[Move], shares: Sequence[Share], bucket: str) -> list[Move]:
+    """Hand an order's commission to new ``shares`` once its click is known.
+
+    An order reported before its click was written went wholly to the platform. When the
+    click turns up while the money still sits in ``pending`` or ``confirmed`` (not settled),
+    each account's holding there (``held``, positive moves in ``bucket``) is taken out and
+    the new shares are booked into the same bucket.
+    """
+    if bucket not in ("pending", "confirmed"):
+        raise ValueError(f"only pending or confirmed money can be re-attributed, not {bucket!r}")
+    for move in held:
+        if move.bucket != bucket or move.amount < 0:
+            raise ValueError(f"held money must be positive and in {bucket!r}, got {move}")
+    for share in shares:
+        if share.amount < 0:
+            raise ValueError(f"negative share {share}")
+    return ([Move(m.party, m.user_id, bucket, -m.amount) for m in held if m.amount]
+            + [Move(s.party, s.user_id, bucket, s.amount) for s in shares if s.amount])
+
+
 def settle_moves(shares_in_confirmed: Sequence[Move]) -> list[Move]:
     """Move settled entries (positive, in ``confirmed``) to ``payable``."""
     moves: list[Move] = []

@@ -4,6 +4,7 @@ settle, and pay out. The ledger is append-only: every change is a new entry."""
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.domain.ledger import Move, moves_for, transition
+from bot.domain.ledger import Move, moves_for, reattribute_moves, transition
 from bot.domain.money import format_money, parse_amount
 from bot.domain.postback import OrderReport
 from bot.domain.split import Share, commission_pool, split_commission
@@ -21,6 +22,7 @@ from bot.services.base import Service, ServiceError
 from bot.services.promoters import PromoterService
 from bot.storage.models import Click, LedgerEntry, Link, Order, OrderEvent, Payout, Product, User
 
+log = logging.getLogger(__name__)
 HELD = ("pending", "confirmed", "payable", "paid")
 
 
@@ -93,29 +95,20 @@ class OrderService(Service):
                 promoters: PromoterService) -> Ingested:
         if transition(None, report.status) != "apply":
             return Ingested(409, f"a new order cannot start as {report.status}", report.order_id)
-        click = session.get(Click, report.click_id)
-        link = session.get(Link, click.link_id) if click is not None else None
-        product = session.get(Product, link.product_id) if link is not None else None
+        link, product, promoter_id = self._attribution(session, report.click_id, promoters)
         if report.commission is not None:
             pool = report.commission
         elif product is not None:
             pool = commission_pool(report.amount, product.commission_rate)
         else:
             pool = 0  # nothing to split until the network tells us the commission
-        promoter_id = link.promoter_id if link is not None else None
-        if link is not None and promoter_id is None and self.config.commission.self_purchase:
-            # Self-purchase: a registered buyer with no other referrer is their own promoter.
-            if promoters.is_registered(session, link.user_id):
-                promoter_id = link.user_id
         now = self.now()
-        order = Order(order_id=report.order_id, click_id=report.click_id,
-                      link_id=link.id if link else None, group_id=link.group_id if link else None,
-                      promoter_id=promoter_id, buyer_id=link.user_id if link else None,
-                      product_id=product.id if product else None, amount=report.amount, pool=pool,
-                      currency=report.currency, status=report.status,
+        order = Order(order_id=report.order_id, click_id=report.click_id, amount=report.amount,
+                      pool=pool, currency=report.currency, status=report.status,
                       ordered_at=report.ts or now,
                       confirmed_at=now if report.status == "confirmed" else None,
                       settled_at=None, created_at=now, updated_at=now)
+        _attach(order, link, product, promoter_id)
         session.add(order)
         session.flush()
         shares = self._split(session, pool, promoter_id, promoters)
@@ -125,6 +118,61 @@ class OrderService(Service):
         if link is None:
             return Ingested(202, "unknown click_id: stored as unattributed", report.order_id)
         return Ingested(200, report.status, report.order_id)
+
+    def _attribution(self, session: Session, click_id: str | None, promoters: PromoterService,
+                     ) -> tuple[Link | None, Product | None, int | None]:
+        """The link, product and promoter behind a click id (Nones for an unknown click)."""
+        click = session.get(Click, click_id) if click_id else None
+        link = session.get(Link, click.link_id) if click is not None else None
+        if link is None:
+            return None, None, None
+        product = session.get(Product, link.product_id)
+        promoter_id = link.promoter_id
+        if promoter_id is None and self.config.commission.self_purchase:
+            # Self-purchase: a registered buyer with no other referrer is their own promoter.
+            if promoters.is_registered(session, link.user_id):
+                promoter_id = link.user_id
+        return link, product, promoter_id
+
+    def attribute_late(self, session: Session, click_ids: list[str],
+                       promoters: PromoterService) -> int:
+        """Attribute orders that were reported before their click was written.
+
+        A web process buffers clicks for a fraction of a second, so in a deployment with
+        several web processes a postback can name a click another process has not written
+        yet; the order is then stored unattributed, all commission to the platform. When the
+        click is written (in the same transaction as this call), an order whose money still
+        sits in ``pending`` or unsettled ``confirmed`` is handed to its promoter and upline.
+        Settled, cancelled and refunded orders stay as they are. Returns how many moved."""
+        if not click_ids:
+            return 0
+        orders = session.scalars(select(Order).where(Order.click_id.in_(click_ids),
+                                                     Order.link_id.is_(None))).all()
+        moved = 0
+        for order in orders:
+            if order.status not in ("pending", "confirmed") or order.settled_at is not None:
+                continue
+            link, product, promoter_id = self._attribution(session, order.click_id, promoters)
+            if link is None:
+                continue
+            if product is not None and not self._network_set_commission(session, order):
+                order.pool = commission_pool(order.amount, product.commission_rate)
+            held = [Move(party, user_id, bucket, amount)
+                    for (party, user_id, bucket), amount in self._holdings(session, order.id).items()
+                    if bucket == order.status]
+            shares = self._split(session, order.pool, promoter_id, promoters)
+            self._book(session, order, reattribute_moves(held, shares, order.status), "attribute")
+            _attach(order, link, product, promoter_id)
+            order.updated_at = self.now()
+            moved += 1
+            log.info("order attributed late", extra={"order": order.order_id, "user": promoter_id})
+        return moved
+
+    def _network_set_commission(self, session: Session, order: Order) -> bool:
+        """Whether the report that created ``order`` named its commission."""
+        first = session.scalars(select(OrderEvent.payload).where(OrderEvent.order_id == order.id)
+                                .order_by(OrderEvent.id).limit(1)).first()
+        return first is not None and json.loads(first).get("commission") is not None
 
     def _move(self, session: Session, order: Order, new: str) -> None:
         holdings = self._holdings(session, order.id)
@@ -217,6 +265,16 @@ class OrderService(Service):
             left -= take
         if left > 0:
             raise ServiceError("the balance changed during the payout; try again")
+
+
+def _attach(order: Order, link: Link | None, product: Product | None,
+            promoter_id: int | None) -> None:
+    """Point ``order`` at the link, group, buyer, product and promoter its click leads to."""
+    order.link_id = link.id if link else None
+    order.group_id = link.group_id if link else None
+    order.buyer_id = link.user_id if link else None
+    order.product_id = product.id if product else None
+    order.promoter_id = promoter_id
 
 
 def _payload(report: OrderReport) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.domain.links import new_code
 from bot.services import statements as sql
 from bot.services.base import Service, ServiceError
+from bot.services.orders import OrderService
 from bot.services.promoters import Person, PromoterService
 from bot.storage.models import Click, Link, Merchant, Product, Share, Tap
 
@@ -232,8 +233,10 @@ class TrackingService(Service):
                                url_template=url_template, title=product.title,
                                active=product.active, ends_at=product.ends_at, stock=product.stock)
 
-    def save_clicks(self, clicks: list[ClickRecord]) -> None:
-        """Write a batch of clicks in one transaction."""
+    def save_clicks(self, clicks: list[ClickRecord], *, orders: OrderService,
+                    promoters: PromoterService) -> None:
+        """Write a batch of clicks in one transaction, attributing any order that was
+        reported before its click got here (``OrderService.attribute_late``)."""
         if not clicks:
             return
         with self.db.transaction() as session:
@@ -242,3 +245,4 @@ class TrackingService(Service):
                  "ip_hash": c.ip_hash, "user_agent": c.user_agent, "referrer": c.referrer}
                 for c in clicks
             ])
+            orders.attribute_late(session, [c.id for c in clicks], promoters)

@@ -11,6 +11,7 @@ from bot.domain.ledger import (
     balances,
     moves_for,
     payout_moves,
+    reattribute_moves,
     settle_moves,
     transition,
 )
@@ -147,6 +148,31 @@ def test_balances_sums_per_account() -> None:
     assert set(totals[("mentor", 2)]) == set(BUCKETS)
     with pytest.raises(ValueError):
         balances([Move("mentor", 2, "limbo", 5)])
+
+
+def test_reattribution_takes_the_platforms_holding_and_books_the_split() -> None:
+    held = [Move("platform", None, "confirmed", 390)]
+    moves = reattribute_moves(held, SHARES, "confirmed")
+    assert moves == [Move("platform", None, "confirmed", -390),
+                     Move("platform", None, "confirmed", 39), Move("promoter", 7, "confirmed", 351)]
+    assert balances(held + moves) == balances([Move("platform", None, "confirmed", 39),
+                                               Move("promoter", 7, "confirmed", 351)])
+    # nothing held yet (no commission known when the order came): the split is a first booking
+    assert reattribute_moves([], SHARES, "pending") == [Move("platform", None, "pending", 39),
+                                                        Move("promoter", 7, "pending", 351)]
+
+
+@pytest.mark.parametrize("bucket", ["payable", "paid", "reversed"])
+def test_settled_or_reversed_money_is_not_reattributed(bucket: str) -> None:
+    with pytest.raises(ValueError, match="only pending or confirmed"):
+        reattribute_moves([Move("platform", None, bucket, 390)], SHARES, bucket)
+
+
+def test_reattribution_refuses_holdings_from_another_bucket() -> None:
+    with pytest.raises(ValueError, match="held money"):
+        reattribute_moves([Move("platform", None, "payable", 390)], SHARES, "confirmed")
+    with pytest.raises(ValueError, match="negative share"):
+        reattribute_moves([], [Share("promoter", 7, -1)], "pending")
 
 
 # --- properties -------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def test_reports_match_raw_totals(db_url: str, seed: int) -> None:
             records.append(ClickRecord(id=new_code(), link_id=link_id, at=at, is_bot=bot,
                                        ip_hash=None, user_agent=None, referrer=None))
             clicks.append((link_id, buyer, at, bot, owner))
-        s.tracking.save_clicks(records)
+        s.tracking.save_clicks(records, orders=s.orders, promoters=s.promoters)
         if not records or rng.random() < 0.3:
             continue
         life = rng.choice(LIVES)

@@ -84,5 +84,5 @@ def clicks(services: Services, link_code: str, count: int = 1, *, at: datetime |
     records = [ClickRecord(id=new_code(), link_id=target.link_id, at=at or services.now(),
                            is_bot=is_bot, ip_hash=None, user_agent="test", referrer=None)
                for _ in range(count)]
-    services.tracking.save_clicks(records)
+    services.tracking.save_clicks(records, orders=services.orders, promoters=services.promoters)
     return [r.id for r in records]
