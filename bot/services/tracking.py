@@ -164,19 +164,23 @@ class TrackingService(Service):
         return [links[(person.id, posts[code].id)] if code in posts
                 else ServiceError("this deal is no longer available") for code, person in taps]
 
-    def new_share(self, *, sharer: Person, product_id: int, promoters: PromoterService) -> Share:
-        """The sharer's share of a deal (one per sharer and product), offered as an inline result."""
+    def shares_for(self, *, sharer: Person, product_ids: Sequence[int],
+                   promoters: PromoterService) -> dict[int, str]:
+        """The sharer's share code of each deal offered as an inline result (one share per
+        sharer and product, created on first offer), in one transaction per inline query."""
+        if not product_ids:
+            return {}
         with self.db.transaction() as session:
             promoters.touch(session, sharer)
-            share = session.scalars(select(Share).where(Share.sharer_id == sharer.id,
-                                                        Share.product_id == product_id)).first()
-            if share is not None:
-                return share
-            share = Share(code=new_code(), sharer_id=sharer.id, product_id=product_id,
-                          created_at=self.now())
-            session.add(share)
-            session.flush()
-            return share
+            codes = {product_id: code for product_id, code in session.execute(
+                select(Share.product_id, Share.code)
+                .where(Share.sharer_id == sharer.id, Share.product_id.in_(product_ids))
+                .order_by(Share.id.desc()))}  # the oldest share wins if two were ever made
+            new = [Share(code=new_code(), sharer_id=sharer.id, product_id=pid, created_at=self.now())
+                   for pid in dict.fromkeys(product_ids) if pid not in codes]
+            session.add_all(new)
+            codes.update((share.product_id, share.code) for share in new)
+            return codes
 
     def share_chosen(self, *, share_code: str, inline_message_id: str | None) -> None:
         """Record ``chosen_inline_result``: the card was really posted somewhere."""

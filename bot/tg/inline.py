@@ -24,21 +24,22 @@ async def inline_query(update: Update, context: KocContext) -> None:
     sharer = person_of(update)
     offset = int(query.offset) if query.offset.isdigit() else 0
     products = kb.services.catalog.search(query.query[:100], limit=MAX_RESULTS, offset=offset)
+    shares = kb.services.tracking.shares_for(sharer=sharer, product_ids=[p.id for p in products],
+                                             promoters=kb.services.promoters)
     results = []
     for product in products:
-        share = kb.services.tracking.new_share(sharer=sharer, product_id=product.id,
-                                               promoters=kb.services.promoters)
+        code = shares[product.id]
         card = await kb.cards.prepare(product.id)
-        keyboard = card_keyboard(lang=kb.config.card.locale, sku=product.sku, share_code=share.code,
+        keyboard = card_keyboard(lang=kb.config.card.locale, sku=product.sku, share_code=code,
                                  price_text=format_money(product.price, product.currency))
         if card.file_id:
             results.append(InlineQueryResultCachedPhoto(
-                id=share.code, photo_file_id=card.file_id, caption=card.caption, parse_mode="HTML",
+                id=code, photo_file_id=card.file_id, caption=card.caption, parse_mode="HTML",
                 reply_markup=keyboard))
         else:
             url = f"{kb.config.web.public_url.rstrip('/')}/card/{product.id}.jpg"
             results.append(InlineQueryResultPhoto(
-                id=share.code, photo_url=url, thumbnail_url=url, caption=card.caption,
+                id=code, photo_url=url, thumbnail_url=url, caption=card.caption,
                 parse_mode="HTML", reply_markup=keyboard))
     next_offset = str(offset + MAX_RESULTS) if len(products) == MAX_RESULTS else ""
     await query.answer(results, cache_time=0, is_personal=True, next_offset=next_offset)
