@@ -209,19 +209,24 @@ class ReportService(Service):
         with self.db.transaction() as session:
             count = lambda model, *where: session.scalar(  # noqa: E731
                 select(func.count()).select_from(model).where(*where)) or 0
+            # Clicks are the biggest table: people and bots in one pass, not two.
+            people, bots = session.execute(
+                select(func.count(case((Click.is_bot.is_(False), 1))),
+                       func.count(case((Click.is_bot.is_(True), 1))))
+                .where(*when(Click.created_at))).one()
+            orders, gmv = session.execute(
+                select(func.count(), func.coalesce(func.sum(Order.amount), 0))
+                .where(Order.status.in_(("pending", "confirmed")), *when(Order.ordered_at))).one()
             return Stats(
                 groups=count(Group),
                 active_groups=count(Group, Group.active.is_(True), Group.claimed.is_(True)),
                 promoters=count(User, User.registered_at.is_not(None)),
                 posts=count(Post, Post.status == "sent", *when(Post.created_at)),
                 taps=count(Tap, *when(Tap.created_at)),
-                clicks=count(Click, Click.is_bot.is_(False), *when(Click.created_at)),
-                bot_hits=count(Click, Click.is_bot.is_(True), *when(Click.created_at)),
-                orders=count(Order, Order.status.in_(("pending", "confirmed")), *when(Order.ordered_at)),
-                gmv=int(session.scalar(
-                    select(func.coalesce(func.sum(Order.amount), 0)).where(
-                        Order.status.in_(("pending", "confirmed")), *when(Order.ordered_at))
-                ) or 0),
+                clicks=int(people or 0),
+                bot_hits=int(bots or 0),
+                orders=int(orders or 0),
+                gmv=int(gmv or 0),
                 commission_by_party={p: int(a) for p, a in session.execute(
                     select(LedgerEntry.party, func.sum(LedgerEntry.amount))
                     .join(Order, Order.id == LedgerEntry.order_id)
