@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from bot.config import Config
 from bot.storage.db import Database
+
+T = TypeVar("T")
+
+IN_LIST = 500  # values per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+
+
+def in_chunks(items: Sequence[T], size: int | None = None) -> Iterator[list[T]]:
+    """``items`` in slices small enough for one ``IN (...)`` list each (``IN_LIST``)."""
+    size = size or IN_LIST
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
 
 
 class ServiceError(Exception):

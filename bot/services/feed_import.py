@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.domain.feed import ProductRow, RowError, iter_feed
+from bot.services.base import in_chunks
 from bot.storage.models import Merchant, Product
 
 BATCH = 5000
@@ -138,8 +139,7 @@ class FeedWriter:
         """Mark active products that this (full) feed did not mention as inactive."""
         missing = [pid for key, (pid, active) in self.existing.items()
                    if active and key not in self.seen]
-        for start in range(0, len(missing), 500):
-            chunk = missing[start:start + 500]
+        for chunk in in_chunks(missing):
             self.session.execute(update(Product).where(Product.id.in_(chunk))
                                  .values(active=False, updated_at=self.now))
         return len(missing)

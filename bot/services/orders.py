@@ -18,7 +18,7 @@ from bot.domain.ledger import Move, moves_for, reattribute_moves, transition
 from bot.domain.money import format_money, parse_amount
 from bot.domain.postback import OrderReport
 from bot.domain.split import Share, commission_pool, split_commission
-from bot.services.base import Service, ServiceError
+from bot.services.base import Service, ServiceError, in_chunks
 from bot.services.promoters import PromoterService
 from bot.storage.models import Click, LedgerEntry, Link, Order, OrderEvent, Payout, Product, User
 
@@ -144,10 +144,9 @@ class OrderService(Service):
         click is written (in the same transaction as this call), an order whose money still
         sits in ``pending`` or unsettled ``confirmed`` is handed to its promoter and upline.
         Settled, cancelled and refunded orders stay as they are. Returns how many moved."""
-        if not click_ids:
-            return 0
-        orders = session.scalars(select(Order).where(Order.click_id.in_(click_ids),
-                                                     Order.link_id.is_(None))).all()
+        orders = [order for chunk in in_chunks(click_ids)
+                  for order in session.scalars(select(Order).where(Order.click_id.in_(chunk),
+                                                                   Order.link_id.is_(None)))]
         moved = 0
         for order in orders:
             if order.status not in ("pending", "confirmed") or order.settled_at is not None:

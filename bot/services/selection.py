@@ -10,30 +10,23 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.ranking import ArmStats, CatalogIndex, rank_deals
+from bot.services.base import in_chunks
 from bot.storage.models import Group, Link, Order, Pick, Post, Product, Tap
 
 # Post states that count as "posted" for the repeat window (posting.py imports this).
 LIVE_STATES = ("queued", "sending", "sent", "unknown")
 
-BATCH = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
-
-
-def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield list(items[start:start + size])
-
-
 def batch_excluded(session: Session, group_ids: Sequence[int], since: datetime) -> dict[int, set[int]]:
     """Products each group got within the repeat window (live posts only)."""
     out: dict[int, set[int]] = defaultdict(set)
-    for chunk in _chunks(group_ids, BATCH):
+    for chunk in in_chunks(group_ids):
         for gid, pid in session.execute(
             select(Post.group_id, Post.product_id).where(
                 Post.group_id.in_(chunk), Post.created_at >= since, Post.status.in_(LIVE_STATES))
@@ -45,7 +38,7 @@ def batch_excluded(session: Session, group_ids: Sequence[int], since: datetime) 
 def batch_stats(session: Session, group_ids: Sequence[int]) -> dict[int, dict[str, ArmStats]]:
     """Each group's posts, tapped links and live orders per category (as PostingService._stats)."""
     out: dict[int, dict[str, ArmStats]] = defaultdict(dict)
-    for chunk in _chunks(group_ids, BATCH):
+    for chunk in in_chunks(group_ids):
         posts = session.execute(
             select(Post.group_id, Product.category, func.count(Post.id))
             .join(Product, Product.id == Post.product_id)
@@ -75,7 +68,7 @@ def batch_stats(session: Session, group_ids: Sequence[int]) -> dict[int, dict[st
 def batch_picks(session: Session, owner_ids: Sequence[int]) -> dict[int, list[int]]:
     """Each owner's picked product ids, oldest pick first."""
     out: dict[int, list[int]] = defaultdict(list)
-    for chunk in _chunks(owner_ids, BATCH):
+    for chunk in in_chunks(owner_ids):
         for uid, pid in session.execute(
             select(Pick.user_id, Pick.product_id).where(Pick.user_id.in_(chunk))
             .order_by(Pick.user_id, Pick.created_at, Pick.id)

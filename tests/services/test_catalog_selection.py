@@ -8,14 +8,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.services import Services, selection
+from bot.services import Services, base
 from bot.services.selection import batch_stats, choose_for_groups
 from bot.storage.models import Group, Pick, Post, Product, User
 from tests.services.test_catalog_learning import FEED, make_group, services  # noqa: F401
 
 
 def test_batched_choice_equals_per_group_choice(services: Services, monkeypatch) -> None:  # noqa: F811
-    monkeypatch.setattr(selection, "BATCH", 2)  # several IN-chunks even with five groups
+    monkeypatch.setattr(base, "IN_LIST", 2)  # several IN-chunks even with five groups
     services.catalog.import_feed(FEED, filename="feed.csv")
     ids = [make_group(services, -10 - n, taps_in=cat)
            for n, cat in enumerate(["home", "tech", None, "toys", "home"])]

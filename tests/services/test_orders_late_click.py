@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.domain.links import new_code
 from bot.domain.postback import OrderReport
+from bot.services import base
 from bot.services.tracking import ClickRecord
 from bot.storage.models import Order, User
 from tests.services.test_orders_events import holdings
@@ -134,3 +135,14 @@ def test_an_order_already_attributed_is_not_split_again(world) -> None:  # type:
     assert per_account(before) == SPLIT_1606
     write(services, buffered_click(services, link_id))
     assert holdings(services, "L-5") == before
+
+
+def test_a_large_batch_is_looked_up_in_chunks(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    services, link_id, _group = world
+    monkeypatch.setattr(base, "IN_LIST", 2)  # five clicks: three IN-lists
+    batch = [buffered_click(services, link_id) for _ in range(5)]
+    for n in (0, 2, 4):
+        assert ingest(services, f"L-6-{n}", batch[n].id, "pending").status == 202
+    write(services, *batch)
+    for n in (0, 2, 4):
+        assert per_account(holdings(services, f"L-6-{n}")) == SPLIT_1606
