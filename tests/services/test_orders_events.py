@@ -12,25 +12,15 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.domain.postback import OrderReport
-from bot.storage.models import LedgerEntry, Order, User
+from bot.storage.models import LedgerEntry, Order
 from tests.support.clock import Clock
 from tests.support.databases import fresh_sqlite
-from tests.support.world import (
-    FEED,
-    add_group,
-    add_post,
-    clicks,
-    make_services,
-    product_ids,
-    register,
-    tap,
-)
+from tests.support.world import MENTOR, PARTNER, PROMOTER, clicks, make_services, upline_chain
 
 LIVES = [
     ("pending",), ("confirmed",), ("pending", "confirmed"), ("pending", "confirmed", "refunded"),
     ("confirmed", "refunded"), ("pending", "cancelled"), ("pending", "refunded"), ("cancelled",),
 ]
-PARTNER, MENTOR, PROMOTER, BUYER = 1, 2, 3, 4
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +28,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     """A partner → mentor → promoter chain, a group of the promoter's and one member's click."""
     url = fresh_sqlite(Path(tmp_path_factory.mktemp("orders")))
     services = make_services(url, Clock())
-    services.catalog.import_feed(FEED, filename="feed.csv")
-    register(services, PARTNER, "Pat")
-    register(services, MENTOR, "Mo", inviter=PARTNER)
-    register(services, PROMOTER, "Pro", inviter=MENTOR)
-    with services.db.transaction() as session:
-        session.get_one(User, PARTNER).tier = "partner"
-        session.get_one(User, MENTOR).tier = "mentor"
-    group = add_group(services, -100, "Club", PROMOTER)
-    link = tap(services, add_post(services, group, product_ids(services)["SKU3"]), BUYER, "Bea")
+    _group, link = upline_chain(services)
     return services, clicks(services, link)[0]
 
 

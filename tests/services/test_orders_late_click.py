@@ -13,13 +13,12 @@ from bot.domain.links import new_code
 from bot.domain.postback import OrderReport
 from bot.services import base
 from bot.services.tracking import ClickRecord
-from bot.storage.models import Order, User
+from bot.storage.models import Order
 from tests.services.test_orders_events import holdings
 from tests.support.clock import Clock
 from tests.support.databases import make_database_url
-from tests.support.world import FEED, add_group, add_post, make_services, product_ids, register, tap
+from tests.support.world import BUYER, MENTOR, PARTNER, PROMOTER, make_services, upline_chain
 
-PARTNER, MENTOR, PROMOTER, BUYER = 1, 2, 3, 4
 # 12.5% of ¥128.50 is 1606 fen: platform 10%, mentor 5%, partner 3%, the promoter the rest.
 SPLIT_1606 = {("platform", None): 161, ("mentor", MENTOR): 80, ("partner", PARTNER): 48,
               ("promoter", PROMOTER): 1317}
@@ -28,15 +27,7 @@ SPLIT_1606 = {("platform", None): 161, ("mentor", MENTOR): 80, ("partner", PARTN
 @pytest.fixture(params=["sqlite", "postgres"])
 def world(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
     services = make_services(make_database_url(request.param, tmp_path), Clock())
-    services.catalog.import_feed(FEED, filename="feed.csv")
-    register(services, PARTNER, "Pat")
-    register(services, MENTOR, "Mo", inviter=PARTNER)
-    register(services, PROMOTER, "Pro", inviter=MENTOR)
-    with services.db.transaction() as session:
-        session.get_one(User, PARTNER).tier = "partner"
-        session.get_one(User, MENTOR).tier = "mentor"
-    group = add_group(services, -100, "Club", PROMOTER)
-    link = tap(services, add_post(services, group, product_ids(services)["SKU3"]), BUYER, "Bea")
+    group, link = upline_chain(services)
     target = services.tracking.resolve(link)
     assert target is not None
     yield services, target.link_id, group

@@ -13,7 +13,7 @@ from bot.services import Services
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord
 from bot.storage.db import Database
-from bot.storage.models import Group, Post, Product
+from bot.storage.models import Group, Post, Product, User
 from tests.support.clock import Clock
 from tests.support.config import POSTBACK_SECRET
 from tests.support.flow import feed_csv
@@ -52,6 +52,24 @@ def add_group(services: Services, chat_id: int, title: str, owner: int) -> int:
         session.add(group)
         session.flush()
         return group.id
+
+
+# The upline chain of the money tests: partner → mentor → promoter, and a buyer.
+PARTNER, MENTOR, PROMOTER, BUYER = 1, 2, 3, 4
+
+
+def upline_chain(services: Services) -> tuple[int, str]:
+    """The feed, a partner → mentor → promoter chain, a group of the promoter's with a Tea set
+    (SKU3) card, and the buyer's link to it: returns (group row id, link code)."""
+    services.catalog.import_feed(FEED, filename="feed.csv")
+    register(services, PARTNER, "Pat")
+    register(services, MENTOR, "Mo", inviter=PARTNER)
+    register(services, PROMOTER, "Pro", inviter=MENTOR)
+    with services.db.transaction() as session:
+        session.get_one(User, PARTNER).tier = "partner"
+        session.get_one(User, MENTOR).tier = "mentor"
+    group = add_group(services, -100, "Club", PROMOTER)
+    return group, tap(services, add_post(services, group, product_ids(services)["SKU3"]), BUYER, "Bea")
 
 
 def product_ids(services: Services) -> dict[str, int]:
