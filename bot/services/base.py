@@ -14,11 +14,10 @@ T = TypeVar("T")
 IN_LIST = 500  # values per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
-def in_chunks(items: Sequence[T], size: int | None = None) -> Iterator[list[T]]:
-    """``items`` in slices small enough for one ``IN (...)`` list each (``IN_LIST``)."""
-    size = size or IN_LIST
-    for start in range(0, len(items), size):
-        yield list(items[start:start + size])
+def in_chunks(items: Sequence[T]) -> Iterator[list[T]]:
+    """``items`` in slices small enough for one ``IN (...)`` list each (``IN_LIST`` long)."""
+    for start in range(0, len(items), IN_LIST):
+        yield list(items[start:start + IN_LIST])
 
 
 class ServiceError(Exception):

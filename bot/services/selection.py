@@ -23,6 +23,7 @@ from bot.storage.models import Group, Link, Order, Pick, Post, Product, Tap
 # Post states that count as "posted" for the repeat window (posting.py imports this).
 LIVE_STATES = ("queued", "sending", "sent", "unknown")
 
+
 def batch_excluded(session: Session, group_ids: Sequence[int], since: datetime) -> dict[int, set[int]]:
     """Products each group got within the repeat window (live posts only)."""
     out: dict[int, set[int]] = defaultdict(set)

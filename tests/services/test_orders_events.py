@@ -42,6 +42,14 @@ def holdings(services, order_id: str) -> dict[tuple[str, int | None, str], int]:
         return {(p, u, b): int(a) for p, u, b, a in rows if a}
 
 
+def per_account(held: dict[tuple[str, int | None, str], int]) -> dict[tuple[str, int | None], int]:
+    """Holdings summed over buckets: what each (party, user) gets from the order."""
+    out: dict[tuple[str, int | None], int] = {}
+    for (party, user, _bucket), amount in held.items():
+        out[(party, user)] = out.get((party, user), 0) + amount
+    return out
+
+
 def report(order_id: str, click_id: str, status: str) -> OrderReport:
     return OrderReport(order_id=order_id, click_id=click_id, amount=12850, status=status,
                        commission=None, currency="CNY", ts=None)
@@ -78,11 +86,8 @@ def test_any_delivery_order_ends_in_the_same_ledger(world, case) -> None:  # typ
     # The money of the order is its pool (12.5% of ¥128.50 = 1606 fen, half-even), split
     # platform 161, mentor 80, partner 48, promoter the rest.
     assert sum(expected.values()) == 1606
-    parts = {(p, u): 0 for p, u, _ in expected}
-    for (p, u, _b), amount in expected.items():
-        parts[(p, u)] += amount
-    assert parts == {("platform", None): 161, ("mentor", MENTOR): 80, ("partner", PARTNER): 48,
-                     ("promoter", PROMOTER): 1317}
+    assert per_account(expected) == {("platform", None): 161, ("mentor", MENTOR): 80,
+                                     ("partner", PARTNER): 48, ("promoter", PROMOTER): 1317}
     final = life[-1]
     buckets = {b for (_p, _u, b) in expected}
     assert buckets == {"reversed" if final in ("cancelled", "refunded") else final}

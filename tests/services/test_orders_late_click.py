@@ -14,7 +14,7 @@ from bot.domain.postback import OrderReport
 from bot.services import base
 from bot.services.tracking import ClickRecord
 from bot.storage.models import Order
-from tests.services.test_orders_events import holdings
+from tests.services.test_orders_events import holdings, per_account
 from tests.support.clock import Clock
 from tests.support.databases import make_database_url
 from tests.support.world import BUYER, MENTOR, PARTNER, PROMOTER, make_services, upline_chain
@@ -49,13 +49,6 @@ def ingest(services, order_id: str, click_id: str, status: str, commission: int 
 
 def write(services, *clicks: ClickRecord) -> None:  # type: ignore[no-untyped-def]
     services.tracking.save_clicks(list(clicks), orders=services.orders, promoters=services.promoters)
-
-
-def per_account(held: dict[tuple[str, int | None, str], int]) -> dict[tuple[str, int | None], int]:
-    out: dict[tuple[str, int | None], int] = {}
-    for (party, user, _bucket), amount in held.items():
-        out[(party, user)] = out.get((party, user), 0) + amount
-    return out
 
 
 def order_row(services, order_id: str) -> Order:  # type: ignore[no-untyped-def]
