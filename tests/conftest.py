@@ -59,6 +59,9 @@ async def kocbot_factory(emulator, db_url: str, clock: Clock, tmp_path: Path):  
     started: list[Kocbot] = []
 
     async def build(*, config: dict | None = None, **options) -> Kocbot:  # type: ignore[no-untyped-def]
+        # Telegram's send limits cost real seconds (20 messages a minute per group); only the
+        # tests about those limits turn them on with rate_limit=True.
+        options.setdefault("rate_limit", False)
         port = free_port()
         cfg = make_config(emulator=emulator, db_url=db_url, port=port, **(config or {}))
         kb = Kocbot(cfg, now=clock, rng=random.Random(7), cards_dir=tmp_path / "cards",

@@ -31,7 +31,7 @@ async def post(kb, chat: int, sku: str = "SKU1") -> None:  # type: ignore[no-unt
 
 async def test_429_waits_retry_after_then_sends_once(emulator, kocbot_factory, clock) -> None:
     emu = emulator
-    kb = await kocbot_factory()
+    kb = await kocbot_factory(rate_limit=True)  # the limiter is what pauses every send
     chat = await setup_one(emu, kb)
     emu.inject("429", method="sendPhoto", chat_id=chat, retry_after=2)
     await post(kb, chat)

@@ -2,30 +2,56 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import secrets
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import URL, create_engine, make_url, text
 
 from bot.storage.db import normalize_url, upgrade
 
 ENV = "TEST_DATABASE_URL"
 
 
+_run_url: str | None = None
+
+
 def postgres_url() -> str:
-    """The PostgreSQL URL, or skip with the reason."""
+    """This test run's own PostgreSQL database, created on first use; or skip with the reason.
+
+    TEST_DATABASE_URL names the server (its database is only where we connect to create ours),
+    so two runs on one machine never wipe each other's schema.
+    """
+    global _run_url
     url = os.environ.get(ENV)
     if not url:
         pytest.skip(f"{ENV} is not set; PostgreSQL tests skipped")
+    if _run_url is not None:
+        return _run_url
+    base = make_url(normalize_url(url))
+    name = f"{base.database or 'test'}_run_{os.getpid()}_{secrets.token_hex(3)}"
     try:
-        engine = create_engine(normalize_url(url))
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"no PostgreSQL server reachable at {ENV}: {exc.__class__.__name__}")
-    return url
+    atexit.register(_drop_database, base, name)
+    _run_url = base.set(database=name).render_as_string(hide_password=False)
+    return _run_url
+
+
+def _drop_database(base: URL, name: str) -> None:
+    try:
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    except Exception:  # noqa: BLE001, S110 - best effort at exit; a leftover database is harmless
+        pass
 
 
 def fresh_postgres(url: str) -> str:
