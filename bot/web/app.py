@@ -25,6 +25,7 @@ from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord
 from bot.web.clicks import ClickIds, LinkCache, Memo
+from bot.web.s2s import s2s_routes
 
 if TYPE_CHECKING:
     from bot.app import Kocbot
@@ -174,6 +175,7 @@ def build_web_app(kb: Kocbot) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/telegram", telegram_webhook, methods=["POST"]),
         Route("/card/{product}.jpg", card_image, methods=["GET"]),
+        *s2s_routes(kb),
     ]
     return Starlette(routes=routes)
 
