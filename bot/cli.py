@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 
+from bot import cli_networks
 from bot.config import Config, ConfigError, load_config
 from bot.logs import setup_logging
 
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--promoter", type=int, help="a promoter's user id")
     report.add_argument("--since", default="30d", help="7d, 30d or all")
     report.add_argument("--format", choices=["text", "csv"], default="text")
+    cli_networks.add_arguments(sub, common, products)
     demo = sub.add_parser("demo", parents=[common], help="run the offline demo story")
     demo.add_argument("--out", default="demo-out", help="folder for the rendered cards and the database")
     return parser
@@ -65,8 +67,9 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     handlers = {
         "run": commands.run, "db": commands.db_upgrade, "products": commands.products_import,
         "orders": commands.orders_import, "card": commands.card_preview, "report": commands.report,
-        "demo": commands.demo,
+        "demo": commands.demo, "networks": cli_networks.networks,
     }
+    handlers["products"] = cli_networks.products_import
     return handlers[args.command](args, config)
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from bot.config import Config
 from bot.services.catalog import CatalogService
+from bot.services.google_import import GoogleFeedImport
 from bot.services.groups import GroupService
 from bot.services.order_import import OrderImportService
 from bot.services.orders import OrderService
@@ -44,6 +45,7 @@ class Services:
         self.tracking = TrackingService(**deps)
         self.orders = OrderService(**deps)
         self.reports = ReportService(**deps)
+        self.google_feed = GoogleFeedImport(**deps)
         self.order_import = OrderImportService(orders=self.orders, promoters=self.promoters,
                                                currency=self.config.commission.currency)
 

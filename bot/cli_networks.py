@@ -1,0 +1,81 @@
+"""The command-line additions of the network integrations: ``products import --format google``
+and ``networks check NAME``. Registered by bot/cli.py with two calls."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.config import Config
+
+
+def add_arguments(sub: argparse._SubParsersAction, common: argparse.ArgumentParser,
+                  products: argparse.ArgumentParser) -> None:
+    """Add ``--format``/``--merchant`` to ``products import`` and the ``networks`` command."""
+    products.add_argument("--format", choices=["kocbot", "google"], default="kocbot",
+                          help="feed format: kocbot's CSV/JSON (default) or a Google Merchant "
+                               "Center TSV or RSS 2.0 XML feed")
+    products.add_argument("--merchant", help="with --format google: the [merchants.KEY] the items belong to")
+    networks = sub.add_parser("networks", parents=[common], help="affiliate network connectors")
+    networks.add_argument("action", choices=["check", "sync"])
+    networks.add_argument("network", choices=["jd"])
+
+
+def products_import(args: argparse.Namespace, config: Config) -> int:
+    """``products import``: a Google feed here, anything else as before."""
+    from bot import commands
+
+    if args.format != "google":
+        if args.merchant:
+            print("kocbot: --merchant is for --format google", file=sys.stderr)
+            return 2
+        return commands.products_import(args, config)
+    if not args.merchant:
+        print("kocbot: --format google needs --merchant KEY", file=sys.stderr)
+        return 2
+    from bot.services.base import ServiceError
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"kocbot: no file {path}", file=sys.stderr)
+        return 2
+    services = commands._services(config)
+    try:
+        with path.open("rb") as stream:
+            result = services.google_feed.run(stream, filename=path.name, merchant=args.merchant,
+                                              strict=args.strict)
+    except ServiceError as exc:
+        print(f"kocbot: {path}: {exc}", file=sys.stderr)
+        return 2
+    for error in result.errors:
+        where = f"{error.line}" if error.unit == "line" else f" {error.unit} {error.line}"
+        print(f"{path.name}:{where}: {error.reason}", file=sys.stderr)
+    if result.rejected:
+        print(f"rejected: {len(result.errors)} bad items, nothing imported (--strict)")
+        return 2
+    print(f"imported {result.total} items for {args.merchant}: {result.created} new, "
+          f"{result.updated} updated, {len(result.errors)} bad")
+    return 1 if result.errors else 0
+
+
+def networks(args: argparse.Namespace, config: Config) -> int:
+    """``networks check jd`` (credentials, then the API, one line each) or ``networks sync jd``."""
+    import asyncio
+
+    from bot.networks import connector_for
+
+    connector = connector_for(args.network, config)
+    if args.action == "check":
+        lines = asyncio.run(connector.check())
+        for line in lines:
+            print(f"{'ok ' if line.ok else 'FAIL'} {line.what}: {line.detail}")
+        return 0 if all(line.ok for line in lines) else 1
+    from bot import commands
+    from bot.networks.sync import NetworkSync
+
+    services = commands._services(config)
+    sync = NetworkSync(connector=connector, services=services)
+    summary = asyncio.run(sync.run_once())
+    print(summary)
+    return 0
