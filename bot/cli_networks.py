@@ -60,22 +60,32 @@ def products_import(args: argparse.Namespace, config: Config) -> int:
 
 
 def networks(args: argparse.Namespace, config: Config) -> int:
-    """``networks check jd`` (credentials, then the API, one line each) or ``networks sync jd``."""
+    """``networks check jd`` (credentials, then the API, one line each) or ``networks sync jd``
+    (one round of goods and order rows, as ``kocbot run`` does every poll_seconds)."""
     import asyncio
 
     from bot.networks import connector_for
 
-    connector = connector_for(args.network, config)
-    if args.action == "check":
-        lines = asyncio.run(connector.check())
+    async def check() -> int:
+        connector = connector_for(args.network, config)
+        try:
+            lines = await connector.check()
+        finally:
+            await connector.aclose()
         for line in lines:
-            print(f"{'ok ' if line.ok else 'FAIL'} {line.what}: {line.detail}")
+            print(f"{line.what}: {'ok' if line.ok else 'FAILED'}: {line.detail}")
         return 0 if all(line.ok for line in lines) else 1
-    from bot import commands
-    from bot.networks.sync import NetworkSync
 
-    services = commands._services(config)
-    sync = NetworkSync(connector=connector, services=services)
-    summary = asyncio.run(sync.run_once())
-    print(summary)
-    return 0
+    async def sync() -> int:
+        from bot import commands
+        from bot.networks.sync import NetworkSync
+
+        connector = connector_for(args.network, config)
+        runner = NetworkSync(connector=connector, services=commands._services(config))
+        try:
+            print(await runner.run_once(keywords=("",)))
+        finally:
+            await connector.aclose()
+        return 0
+
+    return asyncio.run(check() if args.action == "check" else sync())

@@ -219,8 +219,6 @@ class JdConnector:
             lines.append(CheckLine("credentials", True, f"app_key {s.app_key[:4]}…, union_id {s.union_id}"))
             lines.append(CheckLine("API", False, f"{s.api_url}: {text}"))
             return lines
-        finally:
-            await self.aclose()
         return [CheckLine("credentials", True, f"app_key {s.app_key[:4]}…, union_id {s.union_id}"),
                 CheckLine("API", True, f"{s.api_url}: order rows answer")]
 
