@@ -21,6 +21,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot.config import Config, ConfigError
 from bot.domain.throttle import Throttle
 from bot.metrics import Metrics
+from bot.networks.runtime import NetworkRuntime
 from bot.services import Services
 from bot.services.container import utc_now
 from bot.storage.db import Database, upgrade
@@ -92,6 +93,7 @@ class Kocbot:
                                                     promoters=self.services.promoters),
                                   on_depth=self.metrics.click_buffer.set)
         self.metrics.watch_queue(self.services.posting.depth)
+        self.networks = NetworkRuntime(self.services)
         self.web = build_web_app(self)
         self._bot_checked: tuple[float, bool] = (-1e9, False)
         self._server: uvicorn.Server | None = None
@@ -179,6 +181,7 @@ class Kocbot:
                 await app.job_queue.start()
             app.job_queue.run_repeating(self._tick_job, interval=TICK_SECONDS, first=1)
             app.job_queue.run_repeating(self._settle_job, interval=SETTLE_SECONDS, first=5)
+            self.networks.start()
         if "sender" in parts:
             self.sender.start()
         if "web" in parts:
@@ -204,6 +207,7 @@ class Kocbot:
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         await self.sender.stop()
+        await self.networks.stop()
         if self._server is not None and self._server_task is not None:
             self._server.should_exit = True
             with contextlib.suppress(Exception):
