@@ -216,7 +216,8 @@ class JdConnector:
             credential_codes = ("error 11:", "error 12:", "error 19:", "App Key", "Signature")
             if any(code in text for code in credential_codes):
                 return [CheckLine("credentials", False, text), CheckLine("API", False, "not tried")]
-            lines.append(CheckLine("credentials", True, f"app_key {s.app_key[:4]}…, union_id {s.union_id}"))
+            lines.append(CheckLine("credentials", True, f"app_key {s.app_key[:4]}…, union_id "
+                                                        f"{s.union_id} (not verified: no answer)"))
             lines.append(CheckLine("API", False, f"{s.api_url}: {text}"))
             return lines
         return [CheckLine("credentials", True, f"app_key {s.app_key[:4]}…, union_id {s.union_id}"),
