@@ -21,9 +21,10 @@ class NetworkError(Exception):
     ``transient`` failures (rate limits, busy or unreachable servers) are worth retrying
     later; the others (bad credentials, a refused request) need the operator."""
 
-    def __init__(self, reason: str, *, transient: bool = False) -> None:
+    def __init__(self, reason: str, *, transient: bool = False, code: str = "") -> None:
         super().__init__(reason)
         self.transient = transient
+        self.code = code  # the network's own error code, when it gave one
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,6 @@ class OrderRow:
     currency: str
     ordered_at: datetime | None
     modified_at: datetime | None
-    site_id: str = ""
 
 
 @dataclass(frozen=True)

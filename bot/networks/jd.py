@@ -42,7 +42,7 @@ import httpx
 from bot.config import JdSettings
 from bot.domain.feed import ProductRow, RowError, _Validator
 from bot.networks.base import CheckLine, NetworkError, OrderPage, OrderRow, ProductPage
-from bot.networks.jd_api import JdGateway, beijing, parse_beijing
+from bot.networks.jd_api import CREDENTIAL_CODES, JdGateway, beijing, parse_beijing
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +197,9 @@ class JdConnector:
             if row is None:
                 log.warning("JD order row skipped: malformed", extra={"network": NAME})
                 continue
+            site = str(item.get("siteId") or "")
+            if self.settings.site_id and site and site != self.settings.site_id:
+                continue  # another site (app) of the same JD Union account: not ours
             rows.append(row)
         return OrderPage(rows=rows, has_more=bool(result.get("hasMore")) and bool(data))
 
@@ -213,8 +216,7 @@ class JdConnector:
             await self.order_rows(end - timedelta(minutes=1), end, 1)
         except NetworkError as exc:
             text = str(exc)
-            credential_codes = ("error 11:", "error 12:", "error 19:", "App Key", "Signature")
-            if any(code in text for code in credential_codes):
+            if exc.code in CREDENTIAL_CODES:
                 return [CheckLine("credentials", False, text), CheckLine("API", False, "not tried")]
             lines.append(CheckLine("credentials", True, f"app_key {s.app_key[:4]}…, union_id "
                                                         f"{s.union_id} (not verified: no answer)"))
@@ -244,5 +246,4 @@ def _order_row(item: Any) -> OrderRow | None:
         row_key=f"{order_id}-{sku_id}", sub_id=str(item.get("subUnionId") or "")[:80],
         amount=amount, commission=min(fee, amount), status=status, currency="CNY",
         ordered_at=parse_beijing(str(item.get("orderTime") or "")),
-        modified_at=parse_beijing(str(item.get("modifyTime") or "")),
-        site_id=str(item.get("siteId") or ""))
+        modified_at=parse_beijing(str(item.get("modifyTime") or "")))

@@ -34,6 +34,8 @@ from bot.networks.base import NetworkError
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 RATE_LIMITED = {"2"}  # gateway "App Call Limited"
+# Missing or invalid signature, missing or unknown app key: the credentials, not the API.
+CREDENTIAL_CODES = {"11", "12", "16", "19"}
 RESULT_FIELDS = {"jd.union.open.promotion.bysubunionid.get": "getResult"}
 MAX_ANSWER = 8 * 1024 * 1024  # bytes; a page of 200 order rows is far smaller
 
@@ -111,7 +113,8 @@ def unwrap(method: str, body: bytes) -> dict[str, Any]:
     if isinstance(error, dict):
         code = str(error.get("code", "?"))
         text = str(error.get("en_desc") or error.get("zh_desc") or "no description")[:200]
-        raise NetworkError(f"JD gateway error {code}: {text}", transient=code in RATE_LIMITED)
+        raise NetworkError(f"JD gateway error {code}: {text}", transient=code in RATE_LIMITED,
+                           code=code)
     wrapper = outer.get(method.replace(".", "_") + "_responce")
     field = RESULT_FIELDS.get(method, "queryResult")
     if not isinstance(wrapper, dict) or not isinstance(wrapper.get(field), str):

@@ -34,7 +34,15 @@ from bot.networks.base import Connector, NetworkError, OrderRow
 from bot.services import Services
 from bot.services.feed_import import FeedWriter, ImportResult
 from bot.services.orders import Ingested
-from bot.storage.models import Click, Link, NetworkCursor, NetworkLink, NetworkOrder, NetworkProduct
+from bot.storage.models import (
+    Click,
+    Link,
+    NetworkCursor,
+    NetworkLink,
+    NetworkOrder,
+    NetworkProduct,
+    Product,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -155,8 +163,6 @@ class NetworkSync:
             link = session.get(Link, link_id)
             if link is None:
                 return known, "", "", ""
-            from bot.storage.models import Product
-
             product = session.get_one(Product, link.product_id)
             extra = session.scalars(select(NetworkProduct).where(NetworkProduct.network == self.network,
                                                                  NetworkProduct.sku == product.sku)).first()
@@ -211,8 +217,7 @@ class NetworkSync:
 
     def book(self, row: OrderRow) -> Ingested | None:
         """Book one order row through ``OrderService.ingest``; None when it is not ours to book."""
-        site = self.services.config.networks.jd.site_id if self.network == "jd" else ""
-        if row.status is None or row.amount <= 0 or (site and row.site_id and row.site_id != site):
+        if row.status is None or row.amount <= 0:
             return None
         click_id = self._click_for(row)
         report = OrderReport(click_id=click_id, order_id=f"{self.network}-{row.row_key}"[:64],

@@ -78,6 +78,9 @@ def build_web_app(kb: Kocbot) -> Starlette:
 
     async def network_redirect(request: Request, target: ClickTarget) -> Response:
         """A network's product: its promotion link carries the member (bot/networks/)."""
+        if request.method == "HEAD" or bot_agents(request.headers.get("user-agent")):
+            # Crawlers and link previews get the plain product page: no link API call for them.
+            return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
         url = await kb.networks.promotion_url(target.merchant, target.link_id)
         if url is None:
             return page(request, "503", 503, network=target.merchant.upper())

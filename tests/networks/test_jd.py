@@ -208,3 +208,19 @@ def test_valid_code_table() -> None:
     assert row_status({"validCode": 3}) == "cancelled"
     assert row_status({"validCode": 25, "finishTime": "2026-11-24 12:00:00"}) == "refunded"
     assert row_status({"validCode": -1}) is None and row_status({}) is None
+
+
+async def test_rows_of_another_site_are_not_ours(jd_world: JdWorld, clock) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from bot.networks.jd import JdConnector
+
+    w = jd_world
+    for order, site in ((6001, 4242), (6002, 777), (6003, 0)):
+        w.fake.set_row(order, 100001, valid_code=16, modified=clock() - timedelta(minutes=10), site_id=site)
+    settings = replace(w.services.config.networks.jd, site_id="4242")
+    connector = JdConnector(settings, now=clock)
+    page = await connector.order_rows(clock() - timedelta(minutes=30), clock(), 1)
+    await connector.aclose()
+    # Our site's row, and a row that names no site; not the other site's.
+    assert sorted(row.row_key for row in page.rows) == ["6001-100001", "6003-100001"]

@@ -28,7 +28,8 @@ async def test_buy_redirects_to_the_members_promotion_link(kocbot_factory, fake_
     link = kb.services.tracking.direct_link(product_id=products["300001"], person=Person(id=41),
                                             promoters=kb.services.promoters)
     base = kb.config.web.public_url
-    async with httpx.AsyncClient() as client:
+    browser = {"user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"}
+    async with httpx.AsyncClient(headers=browser) as client:
         first = await client.get(f"{base}/c/{link.code}")
         again = await client.get(f"{base}/c/{link.code}")
         assert first.status_code == again.status_code == 302
@@ -37,6 +38,9 @@ async def test_buy_redirects_to_the_members_promotion_link(kocbot_factory, fake_
         request = fake_jd.calls_of("jd.union.open.promotion.bysubunionid.get")
         assert len(request) == 1 and request[0]["promotionCodeReq"]["subUnionId"] == "kb" + link.code
 
+        preview = await client.get(f"{base}/c/{link.code}", headers={"user-agent": "TelegramBot (like "
+                                                                             "TwitterBot)"})
+        assert preview.headers["location"].startswith("https://item.jd.com/300001.html")
         fake_jd.link_delay = 5.0
         slow = kb.services.tracking.direct_link(product_id=products["300002"], person=Person(id=42),
                                                 promoters=kb.services.promoters)
@@ -48,4 +52,5 @@ async def test_buy_redirects_to_the_members_promotion_link(kocbot_factory, fake_
     await kb.clicks.flush()
     with kb.db.transaction() as session:
         assert session.scalar(select(func.count(NetworkLink.id))) == 1
-        assert session.scalar(select(func.count(Click.id))) == 2  # the failed Buy is not a click
+        # Two clicks and one bot hit; the failed Buy is not a click.
+        assert session.scalar(select(func.count(Click.id))) == 3
