@@ -117,16 +117,15 @@ def _xml_items(stream: BinaryIO) -> Iterator[tuple[int, dict[str, str]]]:
                 stack.append(elem)
                 continue
             stack.pop()
-            if _local(elem.tag) != "item" or _namespace(elem.tag) not in ("", GOOGLE_NS):
+            if elem.tag not in _ITEM_TAGS:
                 continue
             number += 1
             values: dict[str, str] = {}
             for child in elem:
-                name = _local(child.tag)
-                if name in ATTRIBUTES and _namespace(child.tag) in ("", GOOGLE_NS):
-                    # g:title wins over the plain RSS title when an item has both.
-                    if name not in values or _namespace(child.tag) == GOOGLE_NS:
-                        values[name] = "".join(child.itertext())
+                name = _TAG_NAMES.get(child.tag)
+                # g:title wins over the plain RSS title when an item has both.
+                if name is not None and (name not in values or child.tag[0] == "{"):
+                    values[name] = "".join(child.itertext())
             if stack:
                 stack[-1].remove(elem)  # the finished item leaves the tree: flat memory
             yield number, values
@@ -140,12 +139,10 @@ def _xml_items(stream: BinaryIO) -> Iterator[tuple[int, dict[str, str]]]:
         raise FeedError("no <item> elements: expected an RSS 2.0 feed with g: attributes")
 
 
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _namespace(tag: object) -> str:
-    return tag[1:].split("}", 1)[0] if isinstance(tag, str) and tag.startswith("{") else ""
+# Tag → attribute, for the plain RSS and the g: spelling of each (one dict look-up per child).
+_TAG_NAMES = {**{name: name for name in ATTRIBUTES},
+              **{f"{{{GOOGLE_NS}}}{name}": name for name in ATTRIBUTES}}
+_ITEM_TAGS = frozenset({"item", f"{{{GOOGLE_NS}}}item"})
 
 
 class _Mapper:
