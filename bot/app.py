@@ -90,7 +90,9 @@ class Kocbot:
         self.clicks = ClickBuffer(functools.partial(self.services.tracking.save_clicks,
                                                     orders=self.services.orders,
                                                     promoters=self.services.promoters),
-                                  on_depth=self.metrics.click_buffer.set)
+                                  on_depth=self.metrics.click_buffer.set,
+                                  max_pending=config.web.click_buffer_max,
+                                  on_drop=self._click_dropped)
         self.metrics.watch_queue(self.services.posting.depth)
         self.web = build_web_app(self)
         self._bot_checked: tuple[float, bool] = (-1e9, False)
@@ -98,6 +100,9 @@ class Kocbot:
         self._server_task: asyncio.Task[None] | None = None
         self._metrics_server: uvicorn.Server | None = None
         self._metrics_task: asyncio.Task[None] | None = None
+
+    def _click_dropped(self, is_bot: bool) -> None:
+        self.metrics.clicks_dropped.labels(kind="bot" if is_bot else "human").inc()
 
     def _build_application(self, read_timeout: float) -> Application:
         t = self.config.telegram

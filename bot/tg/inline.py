@@ -10,6 +10,7 @@ from bot.tg.context import KocContext
 from bot.tg.keyboards import card_keyboard
 
 MAX_RESULTS = 20
+MAX_OFFSET = 10_000  # deeper than anyone scrolls; a bigger offset is forged and answers nothing
 
 
 async def inline_query(update: Update, context: KocContext) -> None:
@@ -22,7 +23,12 @@ async def inline_query(update: Update, context: KocContext) -> None:
         await query.answer([], cache_time=1, is_personal=True)
         return
     sharer = person_of(update)
-    offset = int(query.offset) if query.offset.isdigit() else 0
+    # isascii: '²'.isdigit() is true but int('²') fails; the length bound keeps int() cheap.
+    raw = query.offset
+    offset = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else 0
+    if offset > MAX_OFFSET:
+        await query.answer([], cache_time=0, is_personal=True, next_offset="")
+        return
     products = kb.services.catalog.search(query.query[:100], limit=MAX_RESULTS, offset=offset)
     shares = kb.services.tracking.shares_for(sharer=sharer, product_ids=[p.id for p in products],
                                              promoters=kb.services.promoters)
