@@ -19,6 +19,7 @@ import os
 import socket
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -81,8 +82,11 @@ async def fetch_image(
     max_bytes: int = DEFAULT_MAX_BYTES,
     client: httpx.AsyncClient | None = None,
     allow_private: bool = False,
+    address_allowed: Callable[[str], bool] = is_public_address,
 ) -> bytes | None:
-    """The image at ``url`` (from the cache when there), or None, logged at WARNING with the reason."""
+    """The image at ``url`` (from the cache when there), or None, logged at WARNING with the reason.
+
+    Unless ``allow_private``, every address a hop resolves to must pass ``address_allowed``."""
     if not url.lower().startswith(("http://", "https://")):
         log.warning("image %s not used: not an http(s) URL", url[:200])
         return None
@@ -95,7 +99,7 @@ async def fetch_image(
         # trickling one byte a second would otherwise never time out.
         async with asyncio.timeout(timeout):
             data = await _download(url, timeout=timeout, max_bytes=max_bytes, client=client,
-                                   allow_private=allow_private)
+                                   allowed=None if allow_private else address_allowed)
         problem = await asyncio.to_thread(image_problem, data)
         if problem:
             raise ImageRefused(problem)
@@ -110,8 +114,8 @@ async def fetch_image(
     return data
 
 
-async def _checked_address(url: httpx.URL, allow_private: bool) -> str:
-    """The address to connect to for ``url``: resolved here, and public unless allowed."""
+async def _checked_address(url: httpx.URL, allowed: Callable[[str], bool] | None) -> str:
+    """The address to connect to for ``url``: resolved here, and passing ``allowed`` if given."""
     if url.scheme not in ("http", "https") or not url.host:
         raise ImageRefused(f"not an http(s) URL: {url.scheme}://")
     port = url.port or (443 if url.scheme == "https" else 80)
@@ -123,17 +127,17 @@ async def _checked_address(url: httpx.URL, allow_private: bool) -> str:
     addresses = [info[4][0] for info in infos]
     if not addresses:
         raise ImageRefused(f"cannot resolve {url.host}")
-    if not allow_private:
-        # Every answer must be public: a caller cannot know which one a connect would pick.
+    if allowed is not None:
+        # Every answer must pass: a caller cannot know which one a connect would pick.
         for address in addresses:
-            if not is_public_address(address):
+            if not allowed(address):
                 raise ImageRefused(f"{url.host} is a non-public address ({address})")
     return addresses[0]
 
 
 async def _download(
     url: str, *, timeout: float, max_bytes: int, client: httpx.AsyncClient | None,
-    allow_private: bool,
+    allowed: Callable[[str], bool] | None,
 ) -> bytes:
     """GET ``url`` streaming, following up to MAX_REDIRECTS redirects, each hop checked."""
     own = client is None
@@ -141,7 +145,7 @@ async def _download(
     try:
         current = httpx.URL(url)
         for _hop in range(MAX_REDIRECTS + 1):
-            address = await _checked_address(current, allow_private)
+            address = await _checked_address(current, allowed)
             # Connect to the checked address; Host and TLS SNI (and so the certificate check)
             # still name the host of the URL.
             headers = {"Accept": "image/*", "User-Agent": USER_AGENT,
