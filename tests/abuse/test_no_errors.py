@@ -54,7 +54,8 @@ async def test_odd_numbers_in_callback_data_get_a_quiet_answer(emulator, kocbot,
     assert handler_failures(caplog) == []
 
 
-async def test_odd_inline_offsets_get_a_quiet_answer(emulator, kocbot, caplog: pytest.LogCaptureFixture) -> None:
+async def test_odd_inline_offsets_get_a_quiet_answer(emulator, kocbot,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
     emu, kb = emulator, kocbot
     await setup_card(emu, kb)
     answers = {}
