@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.error import BadRequest
 
+from bot.domain.links import looks_like_code
 from bot.services.base import ServiceError
 from bot.tg.common import lang, person_of
 from bot.tg.context import KocContext
@@ -43,16 +45,24 @@ async def on_button(update: Update, context: KocContext) -> None:
     person = person_of(update)
     promoters = kb.services.promoters
     number = parse_id(value)
+    # Codes are checked for shape before any look-up: forged data may hold a NUL byte, which
+    # PostgreSQL refuses in a text parameter (an error, not "no such code").
+    code = value if looks_like_code(value) else None
     try:
-        if kind == "buy":
-            link = await kb.taps.tap(value, person)
-        elif kind == "sbuy":
-            link = kb.services.tracking.tap_share(share_code=value, person=person, promoters=promoters)
+        if kind == "buy" and code:
+            link = await kb.taps.tap(code, person)
+        elif kind == "sbuy" and code:
+            link = kb.services.tracking.tap_share(share_code=code, person=person, promoters=promoters)
         elif kind == "gl" and number is not None:
             link = kb.services.tracking.direct_link(product_id=number, person=person,
                                                     promoters=promoters)
         elif kind in ("dp", "pk") and number is not None:
-            await on_deals_button(update, context, kind, number)
+            try:
+                await on_deals_button(update, context, kind, number)
+            except BadRequest as exc:
+                # Paging data forged onto a message that is no /deals list (a card photo has
+                # no text to edit): the query is answered already; nothing to change.
+                log.info("deals button on a message it does not fit", extra={"error": str(exc)})
             return
         else:
             await query.answer(say("unknown_button", lg))
