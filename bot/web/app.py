@@ -12,6 +12,7 @@ import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import NoResultFound
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -182,7 +183,10 @@ def build_web_app(kb: Kocbot) -> Starlette:
         data = card_bytes.get(version)
         if data is None:
             async with render_lock:
-                data = card_bytes.get(version) or await kb.cards.render(int(raw))
+                try:
+                    data = card_bytes.get(version) or await kb.cards.render(int(raw))
+                except NoResultFound:  # deleted between the check and the render
+                    return _problem(404, "not found")
             card_bytes[version] = data
             while len(card_bytes) > CARD_CACHE_SIZE:
                 card_bytes.popitem(last=False)
