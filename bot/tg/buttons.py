@@ -49,10 +49,12 @@ async def on_button(update: Update, context: KocContext) -> None:
     # PostgreSQL refuses in a text parameter (an error, not "no such code").
     code = value if looks_like_code(value) else None
     try:
-        if kind == "buy" and code:
-            link = await kb.taps.tap(code, person)
-        elif kind == "sbuy" and code:
-            link = kb.services.tracking.tap_share(share_code=code, person=person, promoters=promoters)
+        if kind in ("buy", "sbuy") and code is None:
+            raise ServiceError("no such deal")  # answered like a code that finds nothing
+        if kind == "buy":
+            link = await kb.taps.tap(value, person)
+        elif kind == "sbuy":
+            link = kb.services.tracking.tap_share(share_code=value, person=person, promoters=promoters)
         elif kind == "gl" and number is not None:
             link = kb.services.tracking.direct_link(product_id=number, person=person,
                                                     promoters=promoters)
