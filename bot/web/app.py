@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.templating import Jinja2Templates
 from telegram import Update
 
@@ -25,6 +25,7 @@ from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord
 from bot.web.clicks import ClickIds, LinkCache, Memo
+from bot.web.miniapp import build_miniapp
 
 if TYPE_CHECKING:
     from bot.app import Kocbot
@@ -174,6 +175,7 @@ def build_web_app(kb: Kocbot) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/telegram", telegram_webhook, methods=["POST"]),
         Route("/card/{product}.jpg", card_image, methods=["GET"]),
+        Mount("/app", build_miniapp(kb)),
     ]
     return Starlette(routes=routes)
 
