@@ -18,6 +18,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
 from bot.domain.ranking import Deal, is_active, static_score
 
@@ -99,7 +100,7 @@ class DealSearch:
         found: list[Listing] = []
         seen: set[int] = set()
         exact = self._by_sku.get(filters.words[0], []) if len(filters.words) == 1 else []
-        for n in (*exact, *self._candidates(filters.words)):
+        for n in chain(exact, self._candidates(filters.words)):  # lazily: a page stops the scan
             if n in seen:
                 continue
             seen.add(n)

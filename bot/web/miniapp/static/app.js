@@ -160,6 +160,7 @@
 
   // -- navigation: a stack of views; Telegram's BackButton pops it --------------------------
   const view = document.getElementById("view");
+  const show = (...nodes) => view.replaceChildren(...nodes.flat().filter(Boolean));
   const stack = [];
   let mainAction = null;
   let me = null;
@@ -174,7 +175,7 @@
     setMainButton(null, null);
     const back = tg() && tg().BackButton;
     if (back) { if (stack.length > 1) back.show(); else back.hide(); }
-    view.replaceChildren(el("div", { class: "loading" }, el("span", { class: "spinner" })));
+    show(el("div", { class: "loading" }, el("span", { class: "spinner" })));
     drawTabs(entry.tab);
     VIEWS[entry.name](entry.params || {}).catch(showError);
     window.scrollTo(0, 0);
@@ -186,7 +187,7 @@
   function switchTab(name) { stack.length = 0; go(name, {}, name); }
   function back() { if (stack.length > 1) { stack.pop(); render(stack[stack.length - 1]); } }
   function showError(error) {
-    view.replaceChildren(el("div", { class: "empty" },
+    show(el("div", { class: "empty" },
       error.status === 401 ? t("open_in_tg") : (error.message || t("error"))));
   }
 
@@ -203,15 +204,18 @@
   }
 
   // -- members: search and deal pages -------------------------------------------------------
-  const COLORS = ["#ff7a45", "#36cfc9", "#597ef7", "#f759ab", "#73d13d", "#ffc53d", "#9254de"];
+  // Soft two-tone tiles for deals without a picture, one per category.
+  const COLORS = [["#ff9a62", "#ff5f6d"], ["#5ee7df", "#29a8c9"], ["#8fa8ff", "#5b6cf0"],
+    ["#fda4d4", "#e5579e"], ["#a8e063", "#56ab2f"], ["#ffd86f", "#fc9d37"], ["#c39bff", "#8656e8"]];
   function thumb(deal) {
     const box = el("div", { class: "thumb" });
     if (deal.image) {
       box.append(el("img", { src: deal.image, alt: "", loading: "lazy", onerror: (e) => e.target.remove() }));
     } else {
       const n = [...(deal.category || deal.sku)].reduce((a, c) => a + c.codePointAt(0), 0);
-      box.append(el("div", { class: "ph", style: `background:${COLORS[n % COLORS.length]}` },
-        (deal.category || deal.title || "?").slice(0, 2).toUpperCase()));
+      const [from, to] = COLORS[n % COLORS.length];
+      box.append(el("div", { class: "ph", style: `background:linear-gradient(135deg,${from},${to})` },
+        [...(deal.title || "?").trim()][0].toUpperCase()));
     }
     if (deal.discount > 0) {
       box.append(el("span", { class: "badge" }, LANG === "zh_CN" ? `省${deal.discount}%` : `-${deal.discount}%`));
@@ -246,7 +250,7 @@
     input.addEventListener("keydown", (e) => { if (e.key === "Enter") { input.blur(); apply(); } });
     input.addEventListener("search", apply);
     for (const box of [minP, maxP, disc]) box.addEventListener("change", apply);
-    view.replaceChildren(el("div", { class: "head" }, el("h1", {}, t("title_deals")),
+    show(el("div", { class: "head" }, el("h1", {}, t("title_deals")),
       el("form", { class: "search", onsubmit: (e) => { e.preventDefault(); input.blur(); apply(); } }, input),
       chips, el("div", { class: "filters" }, minP, "–", maxP, disc)), list, moreBox);
 
@@ -286,7 +290,7 @@
     };
     const stock = deal.stock === null ? t("unlimited") : (deal.stock > 0 ? String(deal.stock) : t("sold"));
     const promoter = me && me.roles.promoter;
-    view.replaceChildren(
+    show(
       el("div", { class: "deal-img" }, el("img", { src: deal.card, alt: deal.title })),
       el("div", { class: "sheet" }, el("h2", {}, deal.title), priceLine(deal),
         el("dl", { class: "facts" },
@@ -339,7 +343,7 @@
     const team = d.team;
     const goal = team.next_tier ? Math.max(1, team.needed) : 1;
     const have = team.next_tier ? Math.max(0, goal - team.missing) : 1;
-    view.replaceChildren(
+    show(
       el("div", { class: "hero" }, el("div", {}, t("total")), el("div", { class: "big", id: "total" }, money(earned.toFixed(2), c)),
         el("div", { class: "sub" }, el("span", {}, `${t("d7")} ${money(d.last_7_days, c)}`), el("span", {}, `${t("d30")} ${money(d.last_30_days, c)}`),
           el("span", {}, `${t("clicks")} ${d.clicks}`), el("span", {}, `${t("orders")} ${d.orders}`))),
@@ -362,8 +366,8 @@
   // -- group owners ------------------------------------------------------------------------
   async function VIEWS_groups() {
     const { groups } = await api("/groups");
-    if (!groups.length) { view.replaceChildren(el("div", { class: "empty" }, t("no_groups"))); return; }
-    view.replaceChildren(el("div", { class: "head" }, el("h1", {}, t("groups"))), ...groups.map(groupForm));
+    if (!groups.length) { show(el("div", { class: "empty" }, t("no_groups"))); return; }
+    show(el("div", { class: "head" }, el("h1", {}, t("groups"))), ...groups.map(groupForm));
   }
   function groupForm(g) {
     const status = el("div", { class: "note" }, `${t("last_post")}: ${g.last_post_at ? date(g.last_post_at) : t("never")}`);
@@ -415,7 +419,7 @@
       } catch (error) { haptic("error"); result.className = "err"; result.textContent = error.message; }
     };
     const parts = Object.entries(s.commission_by_party).map(([p, a]) => `${t(p)} ${money(a, c)}`).join(" · ") || "—";
-    view.replaceChildren(
+    show(
       el("div", { class: "head" }, el("h1", {}, t("stats")), el("div", { class: "filters" }, t("window"), pick)),
       el("div", { class: "stats" }, stat(t("gmv"), money(s.gmv, c)), stat(t("orders"), s.orders), stat(t("clicks"), s.clicks),
         stat(t("taps"), s.taps), stat(t("posts"), s.posts), stat(t("groups"), `${s.active_groups}/${s.groups}`),
