@@ -209,13 +209,17 @@
     ["#fda4d4", "#e5579e"], ["#a8e063", "#56ab2f"], ["#ffd86f", "#fc9d37"], ["#c39bff", "#8656e8"]];
   function thumb(deal) {
     const box = el("div", { class: "thumb" });
-    if (deal.image) {
-      box.append(el("img", { src: deal.image, alt: "", loading: "lazy", onerror: (e) => e.target.remove() }));
-    } else {
+    const placeholder = () => {
       const n = [...(deal.category || deal.sku)].reduce((a, c) => a + c.codePointAt(0), 0);
       const [from, to] = COLORS[n % COLORS.length];
-      box.append(el("div", { class: "ph", style: `background:linear-gradient(135deg,${from},${to})` },
-        [...(deal.title || "?").trim()][0].toUpperCase()));
+      return el("div", { class: "ph", style: `background:linear-gradient(135deg,${from},${to})` },
+        [...(deal.title || "?").trim()][0].toUpperCase());
+    };
+    if (deal.image) {
+      // A picture that cannot load (offline, a dead link) gives way to the placeholder.
+      box.append(el("img", { src: deal.image, alt: "", loading: "lazy", onerror: (e) => e.target.replaceWith(placeholder()) }));
+    } else {
+      box.append(placeholder());
     }
     if (deal.discount > 0) {
       box.append(el("span", { class: "badge" }, LANG === "zh_CN" ? `省${deal.discount}%` : `-${deal.discount}%`));
