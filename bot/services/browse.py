@@ -34,33 +34,59 @@ class BrowseService(Service):
         self._search: DealSearch | None = None
         self._version: tuple[Any, ...] | None = None
         self._checked = 0.0
-        self._lock = threading.Lock()  # one rebuild at a time; readers keep the old index
+        self._generation = -1
+        self._lock = threading.Lock()  # held by the one rebuild in progress
 
     def index(self) -> DealSearch:
-        """The search index of active products; re-read when the catalog's version moves."""
+        """The search index of active products, re-read when the catalog's version moves.
+
+        Rebuilding 100k products takes seconds; while an index exists, the rebuild runs in the
+        background and searches keep the old one until the new one is ready.
+        """
+        if self._generation != self.catalog.generation:
+            self._search = None  # changed in this process: rebuild now
         if self._search is not None and time.monotonic() - self._checked < INDEX_RECHECK:
             return self._search
-        with self._lock:
-            with self.db.transaction() as session:
-                version = self.catalog._version(session)
-                if self._search is not None and version == self._version:
-                    self._checked = time.monotonic()
-                    return self._search
-                rows = session.execute(
-                    select(Product.id, Product.category, Product.price, Product.original_price,
-                           Product.commission_rate, Product.featured, Product.starts_at,
-                           Product.ends_at, Product.stock, Product.sku, Merchant.name,
-                           Product.title, Product.currency, Product.image_url)
-                    .join(Merchant, Merchant.id == Product.merchant_id)
-                    .where(Product.active.is_(True))).all()
-            self._search = DealSearch(
-                Listing(deal=Deal(product_id=r[0], category=r[1], price=r[2], original_price=r[3],
-                                  commission_rate=r[4], featured=r[5], starts_at=r[6], ends_at=r[7],
-                                  stock=r[8]),
-                        sku=r[9], merchant=r[10], title=r[11], currency=r[12], image=r[13])
-                for r in rows)
-            self._version, self._checked = version, time.monotonic()
+        if self._search is None:
+            with self._lock:
+                if self._search is None:
+                    self._rebuild()
+            assert self._search is not None
             return self._search
+        if self._lock.acquire(blocking=False):  # one rebuild at a time; others keep the old index
+            self._checked = time.monotonic()
+            threading.Thread(target=self._rebuild_and_release, name="kocbot-browse-index",
+                             daemon=True).start()
+        return self._search
+
+    def _rebuild_and_release(self) -> None:
+        try:
+            self._rebuild()
+        finally:
+            self._lock.release()
+
+    def _rebuild(self) -> None:
+        generation = self.catalog.generation
+        with self.db.transaction() as session:
+            version = self.catalog._version(session)
+            if self._search is not None and version == self._version:
+                self._checked = time.monotonic()
+                return
+            rows = session.execute(
+                select(Product.id, Product.category, Product.price, Product.original_price,
+                       Product.commission_rate, Product.featured, Product.starts_at,
+                       Product.ends_at, Product.stock, Product.sku, Merchant.name,
+                       Product.title, Product.currency, Product.image_url)
+                .join(Merchant, Merchant.id == Product.merchant_id)
+                .where(Product.active.is_(True))).all()
+        search = DealSearch(
+            Listing(deal=Deal(product_id=r[0], category=r[1], price=r[2], original_price=r[3],
+                              commission_rate=r[4], featured=r[5], starts_at=r[6], ends_at=r[7],
+                              stock=r[8]),
+                    sku=r[9], merchant=r[10], title=r[11], currency=r[12], image=r[13])
+            for r in rows)
+        self._search, self._version, self._checked = search, version, time.monotonic()
+        self._generation = generation
 
     def invalidate(self) -> None:
         """Forget the index (after an import in this process)."""
