@@ -8,7 +8,8 @@ fits.
 
 Speed: every entry's lower-cased text is joined, in rank order, into one string. A word is
 found with ``str.find`` (C speed) from where the last hit ended, and the first hits are the
-best ranked, so a page of results stops the scan early. Words without spaces match inside
+best ranked, so a page of results stops the scan early. With a category, only that
+category's entries (kept in rank order) are checked. Words without spaces match inside
 Chinese titles, which have none.
 """
 
@@ -76,9 +77,12 @@ class DealSearch:
             self._starts.append(position)
             position += len(text) + 1
         self._text = SEPARATOR.join(texts) + SEPARATOR
+        self._texts = texts
         self._by_sku: dict[str, list[int]] = {}
+        self._by_category: dict[str, list[int]] = {}
         for n, listing in enumerate(ranked):
             self._by_sku.setdefault(listing.sku.lower(), []).append(n)
+            self._by_category.setdefault(listing.deal.category, []).append(n)
         self._by_id = {x.deal.product_id: x for x in ranked}
         self._categories = sorted({x.deal.category for x in ranked if x.deal.category})
 
@@ -100,7 +104,14 @@ class DealSearch:
         found: list[Listing] = []
         seen: set[int] = set()
         exact = self._by_sku.get(filters.words[0], []) if len(filters.words) == 1 else []
-        for n in chain(exact, self._candidates(filters.words)):  # lazily: a page stops the scan
+        if filters.category is not None:
+            # A category is a few thousand entries at most: check the words on each of them.
+            texts, words = self._texts, filters.words
+            candidates: Iterable[int] = (n for n in self._by_category.get(filters.category, ())
+                                         if all(w in texts[n] for w in words))
+        else:
+            candidates = self._candidates(filters.words)
+        for n in chain(exact, candidates):  # lazily: a full page stops the scan
             if n in seen:
                 continue
             seen.add(n)

@@ -3,11 +3,14 @@ Bot API's rules, shareMessage, and signed initData for a user."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
 from bot.domain.init_data import check_init_data, secret_key
 from bot.emulator import Emulator
+from bot.emulator.models import EmulatorError
 
 from .conftest import ALICE, BOB, TOKEN
 
@@ -48,9 +51,9 @@ async def test_prepared_message_is_stored_checked_and_shared(emu: Emulator) -> N
     message = emu.share_prepared_message(ALICE, prepared_id, chat)
     assert message["via_bot"]["username"] == "kocbot_demo_bot" and message["caption"] == "Deal"
     assert message["reply_markup"] == PHOTO["reply_markup"]
-    with pytest.raises(Exception, match="belongs to user"):
+    with pytest.raises(EmulatorError, match="belongs to user"):
         emu.share_prepared_message(BOB, prepared_id, chat)
-    with pytest.raises(Exception, match="may not be sent to a user chat"):
+    with pytest.raises(EmulatorError, match="may not be sent to a user chat"):
         emu.share_prepared_message(ALICE, prepared_id, ALICE)
     unknown = await call(emu, "savePreparedInlineMessage", user_id=987654, result=PHOTO)
     assert unknown["ok"] is False and "USER_ID_INVALID" in unknown["description"]
@@ -62,8 +65,6 @@ async def test_prepared_message_is_stored_checked_and_shared(emu: Emulator) -> N
 
 async def test_init_data_is_signed_for_the_user(emu: Emulator) -> None:
     raw = emu.init_data(BOB, start_param="d_7")
-    from datetime import UTC, datetime
-
     user = check_init_data(raw, key=secret_key(TOKEN), now=datetime.now(UTC))
     assert (user.id, user.first_name, user.username) == (BOB, "Bob", "bob")
     assert "start_param=d_7" in raw

@@ -99,6 +99,8 @@ async def test_group_settings_for_the_owner_only_with_the_command_rules(world) -
     assert bad.status_code == 400 and "unknown time zone" in bad.json()["error"]
     for body in ({"times": 5}, {"paused": "yes"}, [1, 2]):
         assert (await world.call(OWNER, "POST", path, json=body)).status_code == 400
+    huge = await world.call(OWNER, "POST", path, json={"categories": ["x" * 10] * 1000})
+    assert huge.status_code == 413
     with world.kb.db.transaction() as session:
         group = session.scalars(select(Group).where(Group.chat_id == world.group)).one()
         assert (group.times, group.timezone, group.paused) == ("09:00 20:00", "Asia/Shanghai", False)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from telegram.error import TelegramError
 
 from bot.cards.render import discount_percent as discount_percent_of
 from bot.domain.money import parse_amount, to_decimal
@@ -20,6 +21,7 @@ from bot.domain.tiers import progress
 from bot.services.base import ServiceError
 from bot.services.reports import BUCKETS, parse_since
 from bot.storage.models import Group
+from bot.tg.inline import shared_card
 from bot.web.miniapp.auth import Caller, authed
 
 T = TypeVar("T")
@@ -32,6 +34,10 @@ class BadInput(ValueError):
     """A parameter the API cannot use: answered 400 with the reason."""
 
 
+class TooLarge(BadInput):
+    """A body over ``MAX_BODY``: answered 413 before it is read whole."""
+
+
 async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Database work off the event loop, which the bot and the click redirects share."""
     return await asyncio.to_thread(fn, *args, **kwargs)
@@ -39,6 +45,11 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def problem(status: int, reason: str) -> Response:
     return JSONResponse({"ok": False, "error": reason}, status_code=status)
+
+
+def refused(exc: BadInput) -> Response:
+    """400 with the reason, or 413 for a body that is too large."""
+    return problem(413 if isinstance(exc, TooLarge) else 400, str(exc))
 
 
 def money(minor: int, currency: str) -> str:
@@ -74,7 +85,7 @@ async def _json(request: Request) -> dict[str, Any]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
-            raise BadInput("body too large")
+            raise TooLarge("body too large")
     try:
         data = json.loads(body or b"{}")
     except (ValueError, RecursionError):
@@ -175,10 +186,6 @@ async def buy(request: Request, caller: Caller) -> Response:
 async def share(request: Request, caller: Caller) -> Response:
     """``POST /app/api/deals/<id>/share``: a prepared inline message of the deal's card, credited
     to the caller like an inline share; the page passes its id to ``WebApp.shareMessage``."""
-    from telegram.error import TelegramError
-
-    from bot.tg.inline import shared_card
-
     state = request.app.state
     services = state.services
     try:
@@ -306,7 +313,7 @@ async def group_settings(request: Request, caller: Caller) -> Response:
             raise BadInput("paused must be true or false")
         await run(services.groups.owned, chat_id, caller.user.id)
     except BadInput as exc:
-        return problem(400, str(exc))
+        return refused(exc)
     except ServiceError as exc:
         return problem(403, str(exc))
     try:
@@ -375,7 +382,7 @@ async def admin_payout(request: Request, caller: Caller) -> Response:
         done = await run(services.orders.payout, user_id=user, amount_text=amount[:32],
                          admin_id=caller.user.id)
     except BadInput as exc:
-        return problem(400, str(exc))
+        return refused(exc)
     except ServiceError as exc:
         return problem(409, str(exc))
     cur = state.config.commission.currency
