@@ -235,14 +235,19 @@
   let categories = null;
 
   async function VIEWS_deals() {
-    if (categories === null) categories = (await api("/categories")).categories;
+    const firstTime = categories === null;
+    if (firstTime) categories = [];
+    const loaded = firstTime
+      ? api("/categories").then((data) => { categories = data.categories; }, () => { categories = null; })
+      : Promise.resolve();
     const list = el("div", { class: "list", id: "results" });
     const moreBox = el("div", { class: "more" });
     const input = el("input", { type: "search", id: "q", placeholder: t("search"), value: search.q, enterkeyhint: "search" });
-    const chips = el("div", { class: "chips" }, ["", ...categories].map((c) => el("button", {
+    const chipButtons = () => ["", ...(categories || [])].map((c) => el("button", {
       class: "chip" + (search.category === c ? " on" : ""), "data-category": c,
       onclick: () => { search.category = c; switchTab("deals"); },
-    }, c || t("all"))));
+    }, c || t("all")));
+    const chips = el("div", { class: "chips" }, chipButtons());
     const minP = el("input", { type: "number", inputmode: "decimal", min: "0", placeholder: t("min"), value: search.min_price, id: "min_price" });
     const maxP = el("input", { type: "number", inputmode: "decimal", min: "0", placeholder: t("max"), value: search.max_price, id: "max_price" });
     const disc = el("select", { id: "min_discount" }, [["", t("any_discount")], ["10", "≥10%"], ["30", "≥30%"], ["50", "≥50%"]]
@@ -262,7 +267,10 @@
       const params = new URLSearchParams({ offset: String(offset) });
       for (const k of ["q", "category", "min_price", "max_price", "min_discount"]) if (search[k]) params.set(k, search[k]);
       let data;
-      try { data = await api("/deals?" + params); } catch (e) { toast(e.message); return; }
+      try { data = await api("/deals?" + params); } catch (e) {
+        if (e.status === 401) showError(e); else toast(e.message);  // not signed in: say how
+        return;
+      }
       if (fresh) list.replaceChildren();
       for (const deal of data.deals) {
         list.append(el("button", { class: "card", "data-sku": deal.sku, onclick: () => go("deal", { id: deal.id }) },
@@ -272,11 +280,11 @@
       if (fresh && !data.deals.length) list.replaceChildren(el("div", { class: "empty", style: "grid-column:1/-1" }, t("none")));
       moreBox.replaceChildren(data.next_offset !== null ? el("button", { class: "btn ghost", onclick: () => load(data.next_offset, false) }, t("more")) : "");
     }
-    await load(0, true);
+    await Promise.all([load(0, true), loaded.then(() => { if (firstTime && categories) chips.replaceChildren(...chipButtons()); })]);
   }
 
   async function VIEWS_deal(params) {
-    const deal = await api("/deals/" + params.id);
+    const [deal] = await Promise.all([api("/deals/" + params.id), meReady]);
     const buy = async () => {
       try {
         const { url } = await post(`/deals/${deal.id}/buy`);
@@ -441,10 +449,14 @@
 
   const VIEWS = { deals: VIEWS_deals, deal: VIEWS_deal, earnings: VIEWS_earnings, groups: VIEWS_groups, admin: VIEWS_admin };
 
+  let meReady = Promise.resolve(null);
   async function start() {
     hookTelegram();
     applyTheme();
-    try { me = await api("/me"); } catch (e) { me = null; }
+    // The deal list does not wait for /me (a promoter's balances take longest to add up);
+    // the tabs appear when it answers.
+    meReady = api("/me").then((data) => { me = data; }, () => { me = null; })
+      .then(() => { if (stack.length) drawTabs(stack[stack.length - 1].tab); });
     body.classList.add("ready");
     const start = (tg() && tg().initDataUnsafe && tg().initDataUnsafe.start_param) || launchParam("tgWebAppStartParam");
     stack.length = 0;
