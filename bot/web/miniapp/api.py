@@ -81,11 +81,14 @@ def _price(params: Any, name: str, currency: str) -> int | None:
 
 
 async def _json(request: Request) -> dict[str, Any]:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise TooLarge("body too large")
+    # The server's one body reader (declared length first, then counted as it streams);
+    # imported here because bot/web/app.py mounts this module.
+    from bot.web.app import BodyTooLarge, read_body
+
+    try:
+        body = await read_body(request, MAX_BODY)
+    except BodyTooLarge:
+        raise TooLarge("body too large") from None
     try:
         data = json.loads(body or b"{}")
     except (ValueError, RecursionError):
