@@ -105,6 +105,14 @@ class OrderService(Service):
                                         Order.click_id == report.click_id)
                     .with_for_update()
                 ).first()
+            if order is None and link is None and not report.merchant:
+                # Unknown click, no merchant named: the one order with this id, if only one
+                # merchant has it (a mismatched click_id is then a 409, not a second order).
+                same = session.scalars(select(Order.id).where(Order.order_id == report.order_id)
+                                       .limit(2)).all()
+                if len(same) == 1:
+                    order = session.scalars(select(Order).where(Order.id == same[0])
+                                            .with_for_update()).one()
             if order is None:
                 return self._create(session, report, booking, merchant, source, promoters,
                                     (link, product, promoter_id))
