@@ -182,10 +182,14 @@ class PromoterService(Service):
         """Recompute every promoter's tier from data; returns the changed ones."""
         self._tiers_at = self.now()
         since = self.now() - timedelta(days=30)
-        with self.db.transaction() as session:
+        # The users are locked before the orders are read: a promotion that an order report
+        # makes meanwhile (refresh_chain) then waits for this sweep, and is not overwritten
+        # by a tier computed from orders as they were before it.
+        with self.db.transaction(immediate=True) as session:
             invitees: dict[int, list[int]] = {}
             users = session.execute(
                 select(User.id, User.upline_id, User.tier).where(User.registered_at.is_not(None))
+                .order_by(User.id).with_for_update()
             ).all()
             for uid, upline, _ in users:
                 if upline is not None:
