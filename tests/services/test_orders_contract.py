@@ -133,3 +133,17 @@ def test_a_promotion_takes_effect_on_the_next_order(db_url: str) -> None:
     assert per_account(holdings(s, "T-2")) == {("platform", None): 161, ("mentor", MENTOR): 80,
                                                ("partner", PARTNER): 48, ("promoter", PROMOTER): 1317}
     s.db.dispose()
+
+
+def test_a_csv_row_in_a_currency_without_a_rate_is_a_bad_row(sqlite_url: str) -> None:
+    s = make_services(sqlite_url, Clock())
+    click = one_click(s)
+    data = ("order_id,click_id,amount,status,commission,ordered_at,currency\n"
+            f"C1,{click},39.00,pending,,,CNY\n"
+            f"C2,{click},5.00,pending,,,USD\n").encode()
+    summary = s.order_import.import_csv(data)
+    assert (summary.applied, summary.errors) == (
+        1, [(3, "currency USD is not CNY and has no rate in [commission.rates]")])
+    with s.db.transaction() as session:
+        assert list(session.scalars(select(Order.order_id))) == ["C1"]
+    s.db.dispose()
