@@ -227,7 +227,8 @@ class LedgerEntry(Base):
     __table_args__ = (
         Index("ix_ledger_user_bucket", "user_id", "bucket"),
         # migration 0003: covering indexes for /commission and /report at scale
-        Index("ix_ledger_user_cover", "user_id", "bucket", "order_id", "amount"),
+        # migration 0006: + currency, since balances are per currency
+        Index("ix_ledger_user_cover", "user_id", "bucket", "order_id", "amount", "currency"),
         Index("ix_ledger_order_cover", "order_id", "party", "bucket", "amount"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

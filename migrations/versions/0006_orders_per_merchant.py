@@ -1,4 +1,5 @@
-"""0006: orders keyed by (merchant, order_id); the reported amount, currency and rate kept.
+"""0006: orders keyed by (merchant, order_id); the reported amount, currency and rate kept;
+the ledger's per-user covering index carries the currency.
 
 Revision ID: 0006
 Revises: 0003
@@ -33,9 +34,19 @@ def upgrade() -> None:
                                           ['merchant', 'order_id'])
         batch_op.create_index('ix_orders_status_settled_confirmed',
                               ['status', 'settled_at', 'confirmed_at'], unique=False)
+    # Balances are per currency: /commission's covering index carries the currency too, so
+    # filtering on it needs no visit to the table.
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_user_cover')
+        batch_op.create_index('ix_ledger_user_cover',
+                              ['user_id', 'bucket', 'order_id', 'amount', 'currency'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_user_cover')
+        batch_op.create_index('ix_ledger_user_cover', ['user_id', 'bucket', 'order_id', 'amount'],
+                              unique=False)
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_status_settled_confirmed')
         batch_op.drop_constraint('uq_orders_merchant_order_id', type_='unique')
