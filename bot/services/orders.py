@@ -77,9 +77,9 @@ class OrderService(Service):
     def ingest(self, report: OrderReport, *, source: str, promoters: PromoterService) -> Ingested:
         """Apply one order report idempotently; the whole change is one transaction.
 
-        The order row is locked (``SELECT … FOR UPDATE``; on SQLite every transaction is
-        ``BEGIN IMMEDIATE``) before its state and holdings are read, so reports of one order
-        apply one at a time, in any process."""
+        The order row is locked (``SELECT … FOR UPDATE``; on SQLite this transaction begins
+        ``IMMEDIATE``) before its state and holdings are read, so reports of one order apply
+        one at a time, in any process."""
         try:
             return self._ingest(report, source, promoters)
         except IntegrityError:
