@@ -131,10 +131,10 @@ def build_web_app(kb: Kocbot) -> Starlette:
         except PostbackError as exc:
             kb.metrics.orders.labels(result="malformed").inc()
             return _problem(400, str(exc))
-        if len(kb.clicks):
-            # The order's click may still sit in the buffer; write it first or the order
-            # would be stored as unattributed for good.
-            await kb.clicks.flush()
+        # The order's click may still sit in this process's buffer, or in a batch the timer
+        # is writing right now (the buffer then looks empty): flush waits for that write
+        # too, so a postback right after its click is attributed at once, not answered 202.
+        await kb.clicks.flush()
         # In a thread: the bot and the click redirects share this event loop.
         outcome = await asyncio.to_thread(kb.services.orders.ingest, report, source="postback",
                                           promoters=kb.services.promoters)
