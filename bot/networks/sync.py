@@ -222,7 +222,7 @@ class NetworkSync:
         click_id = self._click_for(row)
         report = OrderReport(click_id=click_id, order_id=f"{self.network}-{row.row_key}"[:64],
                              amount=row.amount, status=row.status, commission=row.commission,
-                             currency=row.currency, ts=row.ordered_at)
+                             currency=row.currency, ts=row.ordered_at, merchant=self.network)
         outcome = self.services.orders.ingest(report, source=self.network,
                                               promoters=self.services.promoters)
         if outcome.status >= 400:

@@ -69,6 +69,8 @@ def s2s_routes(kb: Kocbot) -> list[Route]:
             return _problem(400, "a field is given twice")
         try:
             fields = s2s_fields(kb.config.merchants.get(name), dict(query))
+            # The path names the merchant: an order with an unknown click is kept under it.
+            fields["merchant"] = name
             report = parse_report(fields, default_currency=kb.config.commission.currency)
         except S2SError as exc:
             kb.metrics.orders.labels(result="bad_token" if exc.status == 401 else "malformed").inc()

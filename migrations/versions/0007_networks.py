@@ -1,13 +1,13 @@
 """0007: affiliate networks: network products, promotion links, order-row clicks, poll cursors.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0007'
-down_revision = '0003'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

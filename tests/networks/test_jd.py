@@ -101,6 +101,7 @@ async def test_order_row_created_paid_completed_refunded(jd_world: JdWorld, cloc
         order = session.scalars(select(Order)).one()
         assert (order.order_id, order.click_id, order.promoter_id) == ("jd-9001-100001", w.click_id, PROMOTER)
         assert (order.amount, order.pool, order.status) == (12850, 1606, "pending")
+        assert order.merchant == "jd"
 
     await step(16)  # paid: still pending, nothing booked
     assert w.ledger() == PENDING

@@ -9,7 +9,6 @@ from collections import defaultdict
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from bot.storage.models import LedgerEntry, Order
@@ -78,12 +77,11 @@ async def test_token_status_map_and_replays(kocbot_factory) -> None:  # type: ig
                                               "status": "confirmed", "token": "plain-token"})
         assert own.status_code == 202  # unknown click: stored unattributed, as POST /postback
     with kb.db.transaction() as session:
+        assert session.scalars(select(Order.merchant).where(Order.order_id == "P-1")).one() == "plain"
+    with kb.db.transaction() as session:
         assert session.scalars(select(Order.status).where(Order.order_id == "S2S-1")).one() == "refunded"
 
 
-# Until the money work (row locks in OrderService.ingest) is on main, racing status changes
-# double-book on both backends; this test shows it. strict: when it passes, drop the marker.
-@pytest.mark.xfail(strict=True, reason="needs OrderService.ingest's row locks (Money under concurrency)")
 async def test_concurrent_deliveries_book_once(kocbot_factory) -> None:  # type: ignore[no-untyped-def]
     """Networks retry: the same callbacks arrive many times at once; the ledger is the one
     that the reports applied one by one would give."""
