@@ -184,8 +184,15 @@ class Kocbot:
         if "web" in parts:
             self.clicks.start()
             await self._start_web()
-        log.info("kocbot started", extra={"bot": app.bot.username, "mode": self.config.telegram.mode,
-                                           "role": self.role})
+        from bot.infra_errors import masked
+
+        web = self.config.web
+        listen = f"{web.host}:{web.port}" if "web" in parts else "-"
+        database = masked(self.config.database.url)
+        # One JSON line; its keys name where it listens, its public URL and its database.
+        log.info("kocbot started", extra={
+            "bot": app.bot.username, "mode": self.config.telegram.mode, "role": self.role,
+            "listen": listen, "public_url": web.public_url, "database": database})
 
     async def _start_web(self) -> None:
         config = uvicorn.Config(self.web, host=self.config.web.host, port=self.config.web.port,

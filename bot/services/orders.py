@@ -33,6 +33,7 @@ class Ingested:
     status: int  # 200 applied or repeated, 202 unattributed, 409 illegal change
     reason: str
     order_id: str
+    created: bool = False  # this report created the order (the import summary counts new ones)
 
 
 class OrderService(Service):
@@ -117,7 +118,7 @@ class OrderService(Service):
                                payload=_payload(report), created_at=now))
         if link is None:
             return Ingested(202, "unknown click_id: stored as unattributed", report.order_id)
-        return Ingested(200, report.status, report.order_id)
+        return Ingested(200, report.status, report.order_id, created=True)
 
     def _attribution(self, session: Session, click_id: str | None, promoters: PromoterService,
                      ) -> tuple[Link | None, Product | None, int | None]:
