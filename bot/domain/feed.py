@@ -631,6 +631,9 @@ class _Validator:
 
     @staticmethod
     def _decimal(name: str, value: str, problems: list[str]) -> Decimal | None:
+        if value.startswith("-") and _DECIMAL.fullmatch(value[1:].strip()):
+            problems.append(f"{name} cannot be negative, got {_show(value)}")
+            return None
         if not _DECIMAL.fullmatch(value):
             problems.append(f"{name} must be a decimal number like 39.00, got {_show(value)}")
             return None
