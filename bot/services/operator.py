@@ -50,6 +50,34 @@ class BalanceRow:
 
 
 @dataclass(frozen=True)
+class LedgerSum:
+    """``report --format csv``: one person's (or the platform's) total in one bucket."""
+
+    user_id: int | None
+    name: str
+    party: str
+    bucket: str
+    currency: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """``report --format csv``: one ledger entry, with the merchant's order id."""
+
+    user_id: int | None
+    name: str
+    party: str
+    bucket: str
+    currency: str
+    amount: int
+    order_id: str
+    payout_id: int | None
+    event: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Export:
     """A table to print: its column names and a stream of rows of plain values."""
 
@@ -96,6 +124,42 @@ class OperatorService(Service):
             if row.settled >= minimum and (row.settled or row.pending or row.paid):
                 rows.append(row)
         return sorted(rows, key=lambda r: (-r.settled, -r.pending, r.user_id, r.currency))
+
+    def ledger(self, *, promoter: int | None = None, group: int | None = None,
+               window: timedelta | None = None) -> tuple[list[LedgerSum], list[LedgerLine]]:
+        """Ledger sums and entries limited to a person, a group's orders and a time window.
+
+        The sums are over exactly the entries returned, so the two always reconcile.
+        """
+        where = []
+        if promoter is not None:
+            where.append(LedgerEntry.user_id == promoter)
+        if window is not None:
+            where.append(LedgerEntry.created_at >= self.now() - window)
+        with self.db.transaction() as session:
+            if group is not None:
+                group_pk = session.scalar(select(Group.id).where(Group.chat_id == group))
+                if group_pk is None:
+                    raise ServiceError(f"no group {group}; see kocbot groups")
+                # A payout is not a group's; a group's rows are its orders' entries.
+                where.append(LedgerEntry.order_id.in_(select(Order.id).where(Order.group_id == group_pk)))
+            sums = [LedgerSum(uid, name or "", party, bucket, cur, int(total))
+                    for uid, name, party, bucket, cur, total in session.execute(
+                        select(LedgerEntry.user_id, User.first_name, LedgerEntry.party, LedgerEntry.bucket,
+                               LedgerEntry.currency, func.sum(LedgerEntry.amount))
+                        .outerjoin(User, User.id == LedgerEntry.user_id).where(*where)
+                        .group_by(LedgerEntry.user_id, User.first_name, LedgerEntry.party,
+                                  LedgerEntry.bucket, LedgerEntry.currency)
+                        .order_by(LedgerEntry.user_id, LedgerEntry.party, LedgerEntry.bucket))]
+            # The merchant's order id, not our row id: that is what a promoter can check.
+            lines = [LedgerLine(e.user_id, name or "", e.party, e.bucket, e.currency, e.amount,
+                                order_id or "", e.payout_id, e.event, e.created_at)
+                     for e, order_id, name in session.execute(
+                         select(LedgerEntry, Order.order_id, User.first_name)
+                         .outerjoin(Order, Order.id == LedgerEntry.order_id)
+                         .outerjoin(User, User.id == LedgerEntry.user_id)
+                         .where(*where).order_by(LedgerEntry.id))]
+        return sums, lines
 
     def find_user(self, text: str) -> int:
         """A user id from ``12345`` or ``@username`` (case-insensitive); ServiceError otherwise."""
