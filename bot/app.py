@@ -8,6 +8,7 @@ import contextlib
 import functools
 import logging
 import random
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -195,6 +196,9 @@ class Kocbot:
             "listen": listen, "public_url": web.public_url, "database": database})
 
     async def _start_web(self) -> None:
+        # uvicorn reports a busy port by logging and exiting the process; bind once first so
+        # the CLI can name the fix in one line (bot/infra_errors.py).
+        ensure_bindable(self.config.web.host, self.config.web.port)
         config = uvicorn.Config(self.web, host=self.config.web.host, port=self.config.web.port,
                                 log_level="warning", lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
@@ -231,6 +235,15 @@ class Kocbot:
             await stop.wait()
         finally:
             await self.stop()
+
+
+def ensure_bindable(host: str, port: int) -> None:
+    """Raise OSError (EADDRINUSE, EACCES...) when ``host:port`` cannot be listened on."""
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                               flags=socket.AI_PASSIVE):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
 
 
 def prepare_database(config: Config, *, always: bool = False) -> None:

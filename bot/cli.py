@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = getattr(logging, (args.log_level or "").upper(), None)
     setup_logging(json_lines=args.command == "run", level=level)
+    config: Config | None = None
     try:
         config = load_config(args.config)
         return args.handler(args, config)
@@ -142,8 +143,24 @@ def main(argv: list[str] | None = None) -> int:
         message = explain(exc)
         if message is None:
             raise
+        for secret in _secrets(config):
+            message = message.replace(secret, "***")
         print(f"kocbot: {message}", file=sys.stderr)
         return 3
+
+
+def _secrets(config: Config | None) -> list[str]:
+    """Values that must never reach the terminal, even inside a driver's error text."""
+    if config is None:
+        return []
+    from sqlalchemy.engine import make_url
+
+    values = [config.telegram.token, config.telegram.webhook_secret, config.postback.secret]
+    try:
+        values.append(make_url(config.database.url).password or "")
+    except Exception:  # noqa: BLE001, S110 - an unparsable URL has no password to hide
+        pass
+    return [v for v in values if v and len(v) >= 4]
 
 
 def run_until_signal(coro_factory) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import sys
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if not config.telegram.token:
         raise ConfigError("config key telegram.token: missing (get one from @BotFather)")
     for warning in start_warnings(config):
-        print(f"kocbot: warning: {warning}", file=sys.stderr)
+        logging.getLogger("bot.config").warning(warning)
     prepare_database(config)
     kocbot = Kocbot(config, role=args.role)
     tune_gc()

@@ -276,8 +276,8 @@ def _validate(config: Config) -> None:
 
 
 OFFICIAL_API_HOST = "api.telegram.org"
-# What @BotFather hands out: a numeric bot id, a colon, and 35 characters.
-_REAL_TOKEN = re.compile(r"[0-9]{5,}:[A-Za-z0-9_-]{30,}")
+# What @BotFather hands out: a bot id of 8-10 digits, a colon, and 35 characters.
+_REAL_TOKEN = re.compile(r"[0-9]{8,10}:[A-Za-z0-9_-]{35}")
 _LOOPBACK = re.compile(r"^(localhost|127(\.[0-9]{1,3}){3}|\[?::1\]?|0\.0\.0\.0)$", re.IGNORECASE)
 
 
