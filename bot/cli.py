@@ -33,7 +33,7 @@ exit status: 0 every row imported, 1 some rows bad, 2 the file was refused."""
 
 ORDERS_HELP = """\
 columns: order_id, click_id, amount, status (pending, confirmed, cancelled, refunded);
-optional: commission, currency, ordered_at (ISO 8601), merchant. Reference: docs/MERCHANTS.md.
+optional: commission, currency, ordered_at (ISO 8601). Reference: docs/MERCHANTS.md.
 exit status: 0 every row imported, 1 some rows bad, 2 the file was refused."""
 
 
