@@ -154,7 +154,7 @@ public_url = "http://127.0.0.1:{port}"
     assert started[0]["listen"] == f"127.0.0.1:{port}"
     assert started[0]["public_url"] == f"http://127.0.0.1:{port}"
     assert started[0]["database"] == f"sqlite:///{tmp_path / 'k.db'}"
-    assert "setup plugin" not in text and "Traceback" not in text
+    assert "setup plugin" not in text and "Context impl" not in text and "Traceback" not in text
     # The emulator's token is not a real-looking one: no loopback warning.
     assert "cannot open links" not in text
 
