@@ -22,9 +22,6 @@ def services_for(config: Config) -> Services:
         upgrade(config.database.url)
     return Services(config=config, db=Database.from_url(config.database.url))
 
-
-_services = services_for
-
 # Exit codes of the import commands, for cron: all rows in, some rows bad, file refused.
 IMPORT_OK, IMPORT_SOME_BAD, IMPORT_REFUSED = 0, 1, 2
 
@@ -75,7 +72,7 @@ def products_import(args: argparse.Namespace, config: Config) -> int:
     if not path.is_file():
         print(f"kocbot: no file {path}", file=sys.stderr)
         return IMPORT_REFUSED
-    services = _services(config)
+    services = services_for(config)
     bar = ProgressBar(sys.stdout, path.stat().st_size)
     try:
         with path.open("rb") as stream:
@@ -113,7 +110,7 @@ def orders_import(args: argparse.Namespace, config: Config) -> int:
     if not path.is_file():
         print(f"kocbot: no file {path}", file=sys.stderr)
         return IMPORT_REFUSED
-    services = _services(config)
+    services = services_for(config)
     try:
         summary = services.order_import.import_csv(path.read_bytes())
     except ServiceError as exc:
@@ -145,7 +142,7 @@ def card_preview(args: argparse.Namespace, config: Config) -> int:
         print(f"kocbot: -o {out}: unknown image type {out.suffix or '(no suffix)'!r}; use "
               f"{', '.join(CARD_FORMATS)}", file=sys.stderr)
         return 2
-    services = _services(config)
+    services = services_for(config)
     with services.db.transaction() as session:
         product = services.catalog.find_by_sku(session, args.sku)
         if product is None:
@@ -180,7 +177,7 @@ def report(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         print(f"kocbot: --since: {exc}", file=sys.stderr)
         return 2
-    services = _services(config)
+    services = services_for(config)
     return print_report(services, group=args.group, promoter=args.promoter, window=window,
                         fmt=args.format, out=sys.stdout)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TextIO
 
+from bot.commands import services_for
 from bot.config import Config
 from bot.domain.money import format_money, parse_amount
 from bot.services.base import ServiceError
@@ -41,22 +42,16 @@ def add_parsers(add: Callable[..., argparse.ArgumentParser]) -> None:
     payout.add_argument("--note", default="", help="a note for the log (e.g. the transfer reference)")
 
 
-def _services(config: Config):  # type: ignore[no-untyped-def]
-    from bot.commands import services_for
-
-    return services_for(config)
-
-
 def groups_cmd(args: argparse.Namespace, config: Config) -> int:
     """Print every group as a tab-separated table."""
-    rows = _services(config).operator.groups(owner=args.owner)
+    rows = services_for(config).operator.groups(owner=args.owner)
     out = sys.stdout
     print("chat_id\ttitle\towner\tbot\tschedule\tpaused\tlast_post", file=out)
     for g in rows:
         owner = f"{g.owner_id} {g.owner}".strip() if g.owner_id else "-"
         state = "yes" if g.paused else ("left" if not g.active else "no")
         last = g.last_post_at.strftime("%Y-%m-%d %H:%M UTC") if g.last_post_at else "-"
-        print(f"{g.chat_id}\t{g.title}\t{owner}\t{g.bot_id or '-'}\t{g.schedule} {g.timezone}\t"
+        print(f"{g.chat_id}\t{_cell(g.title)}\t{_cell(owner)}\t{g.bot_id or '-'}\t{g.schedule} {g.timezone}\t"
               f"{state}\t{last}", file=out)
     if not rows:
         print("no groups" + (f" owned by {args.owner}" if args.owner is not None else ""), file=sys.stderr)
@@ -71,13 +66,18 @@ def balances_cmd(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         print(f"kocbot: --min: {exc}", file=sys.stderr)
         return 2
-    rows = _services(config).operator.balances(minimum=minimum)
+    rows = services_for(config).operator.balances(minimum=minimum)
     print("user_id\tusername\tname\tsettled\tpending\tpaid", file=sys.stdout)
     for r in rows:
-        print(f"{r.user_id}\t{'@' + r.username if r.username else '-'}\t{r.name or '-'}\t"
+        print(f"{r.user_id}\t{'@' + r.username if r.username else '-'}\t{_cell(r.name) or '-'}\t"
               f"{format_money(r.settled, r.currency)}\t{format_money(r.pending, r.currency)}\t"
               f"{format_money(r.paid, r.currency)}", file=sys.stdout)
     return 0
+
+
+def _cell(text: str) -> str:
+    """One table cell: a tab or line break in a chat title or a name would break the columns."""
+    return " ".join(text.split())
 
 
 def export_cmd(args: argparse.Namespace, config: Config) -> int:
@@ -88,7 +88,7 @@ def export_cmd(args: argparse.Namespace, config: Config) -> int:
         print(f"kocbot: --since: {exc}", file=sys.stderr)
         return 2
     try:
-        table = _services(config).operator.export(args.table, window=window, group=args.group)
+        table = services_for(config).operator.export(args.table, window=window, group=args.group)
         write_table(table, fmt=args.format, out=sys.stdout)
     except ServiceError as exc:
         print(f"kocbot: {exc}", file=sys.stderr)
@@ -113,7 +113,7 @@ def payout_cmd(args: argparse.Namespace, config: Config) -> int:
     """Record a payout through the same service as /payout."""
     import logging
 
-    services = _services(config)
+    services = services_for(config)
     try:
         user_id = services.operator.find_user(args.user)
         done = services.orders.payout(user_id=user_id, amount_text=args.amount, admin_id=CLI_ADMIN_ID)
