@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import signal
 import sys
@@ -18,6 +19,9 @@ from bot.config import Config, ConfigError, load_config
 from bot.logs import setup_logging
 
 Handler = Callable[[argparse.Namespace, Config], int]
+# A handler is named "module:function" and imported only once chosen, so `--help`,
+# `--version` and a bad option answer without loading SQLAlchemy, Alembic and the bot.
+HandlerName = str
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -65,9 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kocbot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _common(top=False)
-    from bot import commands, ops_cli
+    from bot import ops_cli
 
-    def add(name: str, handler: Handler, help_text: str, **kw: object) -> argparse.ArgumentParser:
+    def add(name: str, handler: HandlerName, help_text: str, **kw: object) -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=help_text, description=help_text, **kw)  # type: ignore[arg-type]
         p.set_defaults(handler=handler)
         return p
@@ -77,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         group = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
         actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-        def action(verb: str, handler: Handler, text: str,
+        def action(verb: str, handler: HandlerName, text: str,
                    epilog: str | None = None) -> argparse.ArgumentParser:
             p = actions.add_parser(verb, parents=[common], help=text, description=text, epilog=epilog,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,31 +90,31 @@ def _parser() -> argparse.ArgumentParser:
 
         return action
 
-    run = add("run", commands.run, "run the bot and its web server")
+    run = add("run", "bot.commands:run", "run the bot and its web server")
     run.add_argument("--role", choices=["all", "bot", "web", "sender"], default="all",
                      help="what this process does: all (default), bot (updates, scheduler), web "
                           "(links, postbacks, webhook), sender (sends posts); run several for scale")
 
-    nested("db", "database tasks")("upgrade", commands.db_upgrade, "apply the database migrations")
+    nested("db", "database tasks")("upgrade", "bot.commands:db_upgrade", "apply the database migrations")
 
     imp = nested("products", "catalog tasks")(
-        "import", commands.products_import, "import a product feed (CSV or JSON)", FEED_HELP)
+        "import", "bot.commands:products_import", "import a product feed (CSV or JSON)", FEED_HELP)
     imp.add_argument("file")
     imp.add_argument("--strict", action="store_true", help="reject the whole file if any row is bad")
     imp.add_argument("--deactivate-missing", action="store_true",
                      help="deactivate products that are not in this (full) feed")
 
     orders = nested("orders", "order reports")(
-        "import", commands.orders_import, "import an order report CSV", ORDERS_HELP)
+        "import", "bot.commands:orders_import", "import an order report CSV", ORDERS_HELP)
     orders.add_argument("file")
 
-    card = nested("card", "card tasks")("preview", commands.card_preview,
+    card = nested("card", "card tasks")("preview", "bot.commands:card_preview",
                                         "render one product's card to a file")
     card.add_argument("sku")
     card.add_argument("-o", "--output", default="card.png",
                       help="output file; the format follows the suffix: .png, .jpg/.jpeg or .webp")
 
-    report = add("report", commands.report, "earnings reports")
+    report = add("report", "bot.commands:report", "earnings reports")
     report.add_argument("--group", type=int, help="a group's chat id (see kocbot groups)")
     report.add_argument("--promoter", type=int, help="a promoter's user id")
     report.add_argument("--since", default="30d", help="7d, 30d (default), any Nd, or all")
@@ -118,9 +122,15 @@ def _parser() -> argparse.ArgumentParser:
 
     ops_cli.add_parsers(add)
 
-    demo = add("demo", commands.demo, "run the offline demo story")
+    demo = add("demo", "bot.commands:demo", "run the offline demo story")
     demo.add_argument("--out", default="demo-out", help="folder for the rendered cards and the database")
     return parser
+
+
+def resolve(name: HandlerName) -> Handler:
+    """The function a handler name ("module:function") stands for."""
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     config: Config | None = None
     try:
         config = load_config(args.config)
-        return args.handler(args, config)
+        return resolve(args.handler)(args, config)
     except ConfigError as exc:
         print(f"kocbot: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """Operator views on the command line: ``groups``, ``balances``, ``export``, ``payout``.
 
-The SQL lives in bot/services/operator.py; this module parses and prints.
+The SQL lives in bot/services/operator.py; this module parses and prints. It imports the
+services only inside the handlers, so building the parser stays cheap.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ import json
 import sys
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.commands import services_for
 from bot.config import Config
 from bot.domain.money import format_money, parse_amount
-from bot.services.base import ServiceError
-from bot.services.operator import EXPORTS, Export
-from bot.services.reports import parse_since
+
+if TYPE_CHECKING:
+    from bot.services.operator import Export
+
+# The tables ``export`` knows; bot/services/operator.py has the same tuple (a test checks).
+EXPORTS = ("orders", "clicks", "ledger", "products")
 
 # The admin id a payout recorded from the command line carries (Telegram ids are positive).
 CLI_ADMIN_ID = 0
@@ -26,17 +29,20 @@ CLI_ADMIN_ID = 0
 
 def add_parsers(add: Callable[..., argparse.ArgumentParser]) -> None:
     """Register this module's subcommands with bot/cli.py's ``add``."""
-    groups = add("groups", groups_cmd, "list the groups: id, title, owner, bot, schedule, paused, last post")
+    groups = add("groups", "bot.ops_cli:groups_cmd",
+                 "list the groups: id, title, owner, bot, schedule, paused, last post")
     groups.add_argument("--owner", type=int, help="only this owner's groups (a user id)")
-    balances = add("balances", balances_cmd, "who is owed what: settled (payable now) and pending")
+    balances = add("balances", "bot.ops_cli:balances_cmd",
+                   "who is owed what: settled (payable now) and pending")
     balances.add_argument("--min", default="0", metavar="AMOUNT",
                           help="only people whose settled balance is at least AMOUNT (e.g. 10.00)")
-    export = add("export", export_cmd, "write orders, clicks, ledger entries or products to stdout")
+    export = add("export", "bot.ops_cli:export_cmd",
+                 "write orders, clicks, ledger entries or products to stdout")
     export.add_argument("table", choices=EXPORTS)
     export.add_argument("--since", default="all", help="7d, 30d, any Nd, or all (default)")
     export.add_argument("--group", type=int, help="one group's chat id (not for products)")
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
-    payout = add("payout", payout_cmd, "record a payout, with the same rules as /payout")
+    payout = add("payout", "bot.ops_cli:payout_cmd", "record a payout, with the same rules as /payout")
     payout.add_argument("user", help="user id or @username")
     payout.add_argument("amount", help="amount in [commission].currency, e.g. 50 or 50.00")
     payout.add_argument("--note", default="", help="a note for the log (e.g. the transfer reference)")
@@ -44,6 +50,8 @@ def add_parsers(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 def groups_cmd(args: argparse.Namespace, config: Config) -> int:
     """Print every group as a tab-separated table."""
+    from bot.commands import services_for
+
     rows = services_for(config).operator.groups(owner=args.owner)
     out = sys.stdout
     print("chat_id\ttitle\towner\tbot\tschedule\tpaused\tlast_post", file=out)
@@ -60,6 +68,8 @@ def groups_cmd(args: argparse.Namespace, config: Config) -> int:
 
 def balances_cmd(args: argparse.Namespace, config: Config) -> int:
     """Print balances owed, most settled first."""
+    from bot.commands import services_for
+
     currency = config.commission.currency
     try:
         minimum = parse_amount(args.min, currency, allow_zero=True)
@@ -82,6 +92,10 @@ def _cell(text: str) -> str:
 
 def export_cmd(args: argparse.Namespace, config: Config) -> int:
     """Stream one table as CSV or JSON lines."""
+    from bot.commands import services_for
+    from bot.services.base import ServiceError
+    from bot.services.reports import parse_since
+
     try:
         window = parse_since(args.since)
     except ValueError as exc:
@@ -112,6 +126,9 @@ def write_table(table: Export, *, fmt: str, out: TextIO) -> None:
 def payout_cmd(args: argparse.Namespace, config: Config) -> int:
     """Record a payout through the same service as /payout."""
     import logging
+
+    from bot.commands import services_for
+    from bot.services.base import ServiceError
 
     services = services_for(config)
     try:

@@ -141,6 +141,13 @@ def test_exports_in_csv_and_jsonl_honour_since_and_group(seeded) -> None:  # typ
     assert code == 2 and err.strip() == "kocbot: no group -404; see kocbot groups"
 
 
+def test_the_cli_and_the_service_know_the_same_exports() -> None:
+    from bot import ops_cli
+    from bot.services import operator
+
+    assert ops_cli.EXPORTS == operator.EXPORTS
+
+
 def test_exported_products_import_back_unchanged(seeded) -> None:  # type: ignore[no-untyped-def]
     config, _ = seeded
     code, out, _ = run(config, "export", "products")

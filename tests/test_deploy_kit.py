@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import _parser
+from bot.cli import _parser, resolve
 from bot.config import parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ def parses(argv: list[str]) -> None:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse's way of refusing
         pytest.fail(f"kocbot {' '.join(argv)}: refused by the CLI ({exc})")
-    assert callable(args.handler)
+    assert callable(resolve(args.handler))
 
 
 def dockerfile() -> list[tuple[str, str]]:
