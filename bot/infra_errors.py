@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 def explain(exc: BaseException) -> str | None:
     """One line for a known infrastructure failure, or None (then the caller re-raises)."""
     for cause in _chain(exc):
-        for check in (_missing_driver, _database, _telegram, _os_error):
+        for check in (_schema, _missing_driver, _database, _telegram, _os_error):
             message = check(cause)
             if message:
                 return message
@@ -40,6 +40,12 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0].strip() if text.strip() else ""
+
+
+def _schema(exc: BaseException) -> str | None:
+    from bot.storage.db import SchemaNotCurrent
+
+    return str(exc) if isinstance(exc, SchemaNotCurrent) else None
 
 
 def _missing_driver(exc: BaseException) -> str | None:

@@ -103,3 +103,33 @@ async def test_web_port_in_use_at_run(emulator, tmp_path: Path) -> None:  # type
     lines = [line for line in stderr.splitlines() if not line.startswith("{")]
     assert "Traceback" not in stderr
     assert lines == ["kocbot: the web port is already in use: stop the other process or change web.port"]
+
+
+def test_run_on_a_postgresql_schema_that_is_not_current(tmp_path: Path) -> None:
+    import os
+    import secrets
+
+    from sqlalchemy import create_engine, make_url, text
+
+    from bot.storage.db import normalize_url
+
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("TEST_DATABASE_URL is not set; PostgreSQL tests skipped")
+    base = make_url(normalize_url(server))
+    name = f"kocbot_unmigrated_{secrets.token_hex(4)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = base.set(database=name).render_as_string(hide_password=False)
+        config = tmp_path / "k.toml"
+        config.write_text(f'[telegram]\ntoken = "1:T"\nbase_url = "http://127.0.0.1:{free_port()}/bot"\n'
+                          f'[database]\nurl = "{url}"\n')
+        result = kocbot("run", "-c", str(config), cwd=tmp_path)
+        assert result.returncode == 3
+        assert one_line(result.stderr) == "kocbot: the database schema is not current: run kocbot db upgrade"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
