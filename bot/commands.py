@@ -13,7 +13,7 @@ from bot.config import Config, ConfigError
 from bot.services import Services
 from bot.services.base import ServiceError
 from bot.services.reports import parse_since
-from bot.storage.db import Database, upgrade
+from bot.storage.db import Database, check_ready, upgrade
 
 
 def services_for(config: Config) -> Services:
@@ -37,6 +37,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     for warning in start_warnings(config):
         logging.getLogger("bot.config").warning(warning)
     prepare_database(config)
+    check_ready(config.database.url)
     kocbot = Kocbot(config, role=args.role)
     tune_gc()
     run_until_signal(kocbot.run_forever)
