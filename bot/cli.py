@@ -15,8 +15,8 @@ import sys
 from collections.abc import Callable
 from importlib import metadata
 
-from bot.config import Config, ConfigError, load_config
-from bot.logs import setup_logging
+from bot.config import Config, ConfigError, load_config, secret_values
+from bot.logs import redact_secrets, setup_logging
 
 Handler = Callable[[argparse.Namespace, Config], int]
 # A handler is named "module:function" and imported only once chosen, so `--help`,
@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     config: Config | None = None
     try:
         config = load_config(args.config)
+        redact_secrets(secret_values(config))
         return resolve(args.handler)(args, config)
     except ConfigError as exc:
         print(f"kocbot: {exc}", file=sys.stderr)
@@ -161,16 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _secrets(config: Config | None) -> list[str]:
     """Values that must never reach the terminal, even inside a driver's error text."""
-    if config is None:
-        return []
-    from sqlalchemy.engine import make_url
-
-    values = [config.telegram.token, config.telegram.webhook_secret, config.postback.secret]
-    try:
-        values.append(make_url(config.database.url).password or "")
-    except Exception:  # noqa: BLE001, S110 - an unparsable URL has no password to hide
-        pass
-    return [v for v in values if v and len(v) >= 4]
+    return [] if config is None else secret_values(config)
 
 
 def run_until_signal(coro_factory) -> None:  # type: ignore[no-untyped-def]

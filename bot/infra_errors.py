@@ -89,7 +89,8 @@ def _os_error(exc: BaseException) -> str | None:
     if not isinstance(exc, OSError) or isinstance(exc, ConnectionError):
         return None
     if exc.errno == errno.EADDRINUSE:
-        return "the web port is already in use: stop the other process or change web.port"
+        return (f"{exc.filename or 'the port'} is already in use: stop the other process, or change "
+                "web.port or metrics.port")
     if exc.errno in (errno.EACCES, errno.EROFS, errno.ENOENT, errno.ENOSPC) and exc.filename:
         return f"{exc.filename}: {exc.strerror}"
     return None

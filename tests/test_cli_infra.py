@@ -102,7 +102,8 @@ async def test_web_port_in_use_at_run(emulator, tmp_path: Path) -> None:  # type
     assert proc.returncode == 3, stderr
     lines = [line for line in stderr.splitlines() if not line.startswith("{")]
     assert "Traceback" not in stderr
-    assert lines == ["kocbot: the web port is already in use: stop the other process or change web.port"]
+    assert lines == [f"kocbot: 127.0.0.1:{port} is already in use: stop the other process, or change "
+                     "web.port or metrics.port"]
 
 
 def test_run_on_a_postgresql_schema_that_is_not_current(tmp_path: Path) -> None:
