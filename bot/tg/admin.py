@@ -12,7 +12,7 @@ from bot.services.base import ServiceError
 from bot.services.reports import parse_since
 from bot.tg.common import lang, platform_admin, reply
 from bot.tg.context import KocContext
-from bot.tg.texts import party, say
+from bot.tg.texts import party, say, window_text
 
 MAX_DOCUMENT = 20 * 1024 * 1024  # what getFile can download
 SHOW_ERRORS = 10
@@ -161,7 +161,7 @@ async def stats(update: Update, context: KocContext) -> None:
     cur = kb.config.commission.currency
     parts = ", ".join(f"{party(p, lg)} {format_money(a, cur)}"
                       for p, a in sorted(s.commission_by_party.items())) or "—"
-    await reply(update, say("stats", lg, window=args[0] if args else "30d", groups=s.groups,
+    await reply(update, say("stats", lg, window=window_text(window, lg), groups=s.groups,
                             active=s.active_groups, promoters=s.promoters, posts=s.posts, taps=s.taps,
                             clicks=s.clicks, bots=s.bot_hits, orders=s.orders,
                             gmv=format_money(s.gmv, cur), parts=parts))

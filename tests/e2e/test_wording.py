@@ -131,3 +131,15 @@ async def test_payout_by_username(emulator, kocbot_factory, clock) -> None:  # t
     assert await payout("/payout @twin_name 10.00") == (
         f"⚠️ @twin_name matches users {TWIN_A}, {TWIN_B}; use the numeric id")
     assert await payout("/payout olga 10") == "Usage: /payout <user_id|@username> <amount>"
+
+
+async def test_report_and_stats_name_their_window_in_words(emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
+    emu = emulator
+    kb = await kocbot_factory(run_scheduler=False)
+    chat = await setup_group(emu, kb)
+    report = (await command_reply(emu, user=OWNER, chat_id=chat, text="/report all"))["text"]
+    assert report.splitlines()[0] == "📊 Olga's Deals — all time"
+    week = (await command_reply(emu, user=OWNER, chat_id=chat, text="/report 7d"))["text"]
+    assert week.splitlines()[0] == "📊 Olga's Deals — last 7 days"
+    stats = (await command_reply(emu, user=ADMIN_ID, chat_id=ADMIN_ID, text="/stats all"))["text"]
+    assert stats.splitlines()[0] == "📈 Platform — all time"
