@@ -30,7 +30,8 @@ class Claim:
     """A folder made ready for one run, with what was there before it (not the demo's)."""
 
     out: Path
-    before: set[str] = field(default_factory=set)
+    files_before: set[str] = field(default_factory=set)
+    folders_before: set[str] = field(default_factory=set)
 
 
 def claim(out: Path) -> Claim:
@@ -65,17 +66,18 @@ def claim(out: Path) -> Claim:
     if clash:
         raise FolderRefused(f"{out / clash[0]} holds what the demo did not write; move it or "
                             "choose another --out (nothing of yours was changed)")
-    return Claim(out, before=_tree(out)[0])
+    files_before, folders_before = _tree(out)
+    return Claim(out, files_before, folders_before)
 
 
 def record(claim: Claim) -> None:
     """List in the marker what this run wrote: everything that is new since ``claim``."""
     files, folders = _tree(claim.out)
     written = {}
-    for rel in sorted(files - claim.before - {MARKER}):
+    for rel in sorted(files - claim.files_before - {MARKER}):
         stat = (claim.out / rel).lstat()
         written[rel] = [stat.st_size, stat.st_mtime_ns]
-    _write_marker(claim.out, files=written, folders=sorted(folders - claim.before))
+    _write_marker(claim.out, files=written, folders=sorted(folders - claim.folders_before))
 
 
 def _tree(out: Path) -> tuple[set[str], set[str]]:

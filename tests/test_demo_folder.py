@@ -28,11 +28,15 @@ def test_a_new_folder_is_made_and_marked_and_the_next_run_clears_only_its_files(
     assert sorted(listed["files"]) == ["cache/images/x", "cards/A.jpg", "demo.db"]
     assert sorted(listed["folders"]) == ["cache", "cache/images", "cards"]
     (out / "mine.txt").write_text("mine")
+    (out / "my-empty-folder").mkdir()
     second = claim(out)
-    assert sorted(p.name for p in out.iterdir()) == [MARKER, "mine.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "mine.txt", "my-empty-folder"]
     fake_run(out)
     record(second)
-    assert "mine.txt" not in json.loads((out / MARKER).read_text())["files"]
+    listed = json.loads((out / MARKER).read_text())
+    assert "mine.txt" not in listed["files"] and "my-empty-folder" not in listed["folders"]
+    claim(out)  # a third run: the folder of mine, empty as it is, stays
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "mine.txt", "my-empty-folder"]
 
 
 def test_an_empty_folder_is_taken(tmp_path: Path) -> None:
