@@ -135,6 +135,9 @@ async def _run(out: Path) -> int:
             "web": {"port": web_port, "public_url": f"http://127.0.0.1:{web_port}"},
             "postback": {"secret": SECRET},
             "tiers": DEMO_TIERS,
+            # The product photos come from the demo's own server on 127.0.0.1, which a real
+            # catalog may not use (private addresses are refused by default).
+            "card": {"allow_private_image_urls": True},
         }, env={})
         kb = Kocbot(config, now=lambda: clock["now"], rng=random.Random(2026), cards_dir=out / "cards",
                     cache_dir=out / "cache", run_scheduler=False)
