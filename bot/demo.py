@@ -138,6 +138,8 @@ async def _run(out: Path) -> int:
             # The product photos come from the demo's own server on 127.0.0.1, which a real
             # catalog may not use (private addresses are refused by default).
             "card": {"allow_private_image_urls": True},
+            # No /metrics listener: the story needs none, and 9464 may be taken (a running bot).
+            "metrics": {"port": 0},
         }, env={})
         kb = Kocbot(config, now=lambda: clock["now"], rng=random.Random(2026), cards_dir=out / "cards",
                     cache_dir=out / "cache", run_scheduler=False)

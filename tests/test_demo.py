@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +20,12 @@ def demo(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_demo_runs_twice_without_a_warning_and_keeps_a_file_it_did_not_write(tmp_path: Path) -> None:
-    first = demo(cwd=tmp_path)
+    # A running bot holds the default /metrics port; the demo needs no such listener.
+    with socket.socket() as busy:
+        with contextlib.suppress(OSError):  # already held by someone else: the same situation
+            busy.bind(("127.0.0.1", 9464))
+            busy.listen()
+        first = demo(cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stderr == ""  # no warning, no log line: only the story, on stdout
     out = tmp_path / "demo-out"
