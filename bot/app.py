@@ -32,6 +32,7 @@ from bot.tg.ratelimit import SendLimiter
 from bot.tg.sender import Sender
 from bot.tg.tapqueue import TapQueue
 from bot.tg.transport import AiohttpRequest
+from bot.tg.webapp import set_menu_button
 from bot.web.app import build_web_app
 from bot.web.clicks import ClickBuffer
 
@@ -174,6 +175,7 @@ class Kocbot:
             await app.start()  # handlers consume the update queue
         if "updates" in parts:
             await set_menus(app)
+            await set_menu_button(app.bot, self.config.web.public_url, lang=self.config.card.locale)
             if webhook:
                 await app.bot.set_webhook(
                     url=f"{self.config.web.public_url.rstrip('/')}/telegram",

@@ -68,6 +68,9 @@ class CommissionSettings:
     self_purchase: bool = True
     settle_after_days: int = 15
     min_payout: Decimal = Decimal("10.00")
+    # [commission.rates]: units of ``currency`` per unit of another currency, applied at
+    # booking (USD = "7.10"). A report in a currency not named here is refused.
+    rates: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,17 @@ def _coerce(key: str, kind: Any, value: Any) -> Any:
             if not isinstance(value, str):
                 raise ValueError
             return value
+        if kind == dict[str, Decimal]:
+            if isinstance(value, str):
+                value = json.loads(value)
+            if not isinstance(value, dict):
+                raise ValueError
+            rates = {}
+            for code, rate in value.items():
+                if isinstance(rate, bool | float) or not isinstance(rate, str | int):
+                    raise ValueError  # a float rate would smuggle binary rounding into money
+                rates[str(code).upper()] = Decimal(str(rate))
+            return rates
         if kind in (tuple[int, ...], tuple[str, ...]):
             item = int if kind == tuple[int, ...] else str
             if isinstance(value, str):
@@ -221,6 +235,7 @@ def _describe(kind: Any) -> str:
         str: "a string",
         tuple[int, ...]: "a list of whole numbers",
         tuple[str, ...]: "a list of strings",
+        dict[str, Decimal]: 'a table of rates such as USD = "7.10"',
     }.get(kind, str(kind))
 
 
@@ -295,6 +310,13 @@ def _validate(config: Config) -> None:
         raise ConfigError("config key commission.settle_after_days: must be 0 or more")
     if c.min_payout < 0:
         raise ConfigError("config key commission.min_payout: must be 0 or more")
+    for code, rate in c.rates.items():
+        if not _CURRENCY.match(code) or code == c.currency:
+            raise ConfigError(f"config key commission.rates.{code}: expected another ISO 4217 code")
+        if not rate.is_finite() or rate <= 0 or rate.adjusted() > 12 or rate.as_tuple().exponent < -8:
+            raise ConfigError(
+                f"config key commission.rates.{code}: expected a positive rate with at most 8 decimals"
+            )
     if config.tiers.mentor_min_active_invitees < 1 or config.tiers.partner_min_mentors < 1:
         raise ConfigError("config key tiers: thresholds must be 1 or more")
     if config.card.locale not in {"en", "zh_CN"}:

@@ -268,6 +268,16 @@ async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datet
         target = (kb.cards.out_dir or Path(".")) / "report-chart.png"
         target.write_bytes(data)
         story.say(f"📊 the /report chart image is {target}")
+    await _miniapp(story, emu, kb, clock)
+
+
+async def _miniapp(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datetime]) -> None:
+    """The mini app as 小潘 opens it from the menu button (a screenshot if Chromium is here)."""
+    from bot.web.miniapp.preview import screenshot
+
+    init_data = emu.init_data(PROMOTER, auth_date=int(clock["now"].timestamp()))
+    target = (kb.cards.out_dir or Path(".")) / "miniapp.png"
+    story.say(await screenshot(url=f"{kb.config.web.public_url}/app/", init_data=init_data, target=target))
 
 
 async def _postback(http: httpx.AsyncClient, kb: Kocbot, click_id: str, order_id: str, amount: str,

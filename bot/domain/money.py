@@ -66,3 +66,10 @@ def format_money(minor: int, currency: str) -> str:
 def times_rate(minor: int, rate: Decimal) -> int:
     """``minor × rate`` rounded half-even to a whole minor unit."""
     return int((Decimal(minor) * rate).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def convert(minor: int, source: str, target: str, rate: Decimal) -> int:
+    """``minor`` units of ``source`` in ``target`` at ``rate`` (target per source unit),
+    rounded half-even to a whole minor unit of ``target``."""
+    value = Decimal(minor).scaleb(-exponent(source)) * rate
+    return int(value.scaleb(exponent(target)).to_integral_value(rounding=ROUND_HALF_EVEN))

@@ -296,11 +296,6 @@ def no_op(core: Core, req: ApiRequest) -> bool:
     return True
 
 
-def get_chat_menu_button(core: Core, req: ApiRequest) -> dict[str, Any]:
-    """getChatMenuButton: always the default menu."""
-    return {"type": "default"}
-
-
 HANDLERS = {
     "getMe": get_me,
     "getUpdates": get_updates,
@@ -317,8 +312,6 @@ HANDLERS = {
     "getChatAdministrators": get_chat_administrators,
     "getChatMemberCount": get_chat_member_count,
     "leaveChat": leave_chat,
-    "setChatMenuButton": no_op,
-    "getChatMenuButton": get_chat_menu_button,
     "setMyDescription": no_op,
     "setMyShortDescription": no_op,
     "setMyName": no_op,

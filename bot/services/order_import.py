@@ -56,6 +56,8 @@ class OrderImportService:
             outcome = self.orders.ingest(report, source=source, promoters=self.promoters)
             if outcome.status == 202:
                 summary.unattributed += 1
+            elif outcome.status == 400:  # a currency without a rate: a bad row, nothing stored
+                summary.errors.append((line, outcome.reason))
             elif outcome.status == 409:
                 summary.conflicts += 1
                 summary.errors.append((line, outcome.reason))

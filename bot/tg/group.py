@@ -42,7 +42,7 @@ async def schedule(update: Update, context: KocContext) -> None:
     args = context.args or []
     try:
         if args == ["off"]:
-            kb.services.groups.update(chat_id, times="")
+            kb.services.groups.set_schedule(chat_id, args)
             kb.services.posting.reschedule(chat_id)
             await reply(update, say("schedule_off", lg))
             return
@@ -86,8 +86,7 @@ async def categories(update: Update, context: KocContext) -> None:
     args = context.args or []
     try:
         if args:
-            value = "" if args == ["all"] else " ".join(sorted({a.lower()[:32] for a in args}))
-            group = context.kocbot.services.groups.update(_chat_id(update), categories=value)
+            group = context.kocbot.services.groups.set_categories(_chat_id(update), args)
         else:
             with context.kocbot.services.db.transaction() as session:
                 group = context.kocbot.services.groups.get(session, _chat_id(update))

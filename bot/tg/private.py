@@ -24,6 +24,7 @@ from bot.tg.common import (
 from bot.tg.context import KocContext
 from bot.tg.keyboards import deep_link, link_keyboard
 from bot.tg.texts import Html, local_time, party, say
+from bot.tg.webapp import app_keyboard
 
 
 class Command(NamedTuple):
@@ -127,7 +128,8 @@ async def start(update: Update, context: KocContext) -> None:
     key = "welcome" if registration.created else "welcome_back"
     owns = bool(kb.services.groups.owned_by(person.id))
     await reply(update, say(key, lg, name=person.first_name,
-                            help=help_text(lg, is_admin=is_admin, in_group=False, owns_groups=owns)))
+                            help=help_text(lg, is_admin=is_admin, in_group=False, owns_groups=owns)),
+                reply_markup=app_keyboard(kb.config.web.public_url, lg))
 
 
 async def send_link(update: Update, context: KocContext, code: str) -> None:

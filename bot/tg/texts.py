@@ -30,6 +30,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "🛒 <b>{title}</b>\nYour personal link for {price}:",
         "zh_CN": "🛒 <b>{title}</b>\n你的专属购买链接（{price}）：",
     },
+    "app_button": {"en": "🛍 Deal center", "zh_CN": "🛍 好物中心"},
     "open_link": {"en": "🛒 Buy {price}", "zh_CN": "🛒 购买 {price}"},
     "link_unknown": {
         "en": "That link is not valid any more. Tap Buy on the card again.",
