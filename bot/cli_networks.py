@@ -5,21 +5,28 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config
 
 
-def add_arguments(sub: argparse._SubParsersAction, common: argparse.ArgumentParser,
-                  products: argparse.ArgumentParser) -> None:
+def add_arguments(nested: Callable[..., Any], products_import: argparse.ArgumentParser) -> None:
     """Add ``--format``/``--merchant`` to ``products import`` and the ``networks`` command."""
-    products.add_argument("--format", choices=["kocbot", "google"], default="kocbot",
-                          help="feed format: kocbot's CSV/JSON (default) or a Google Merchant "
-                               "Center TSV or RSS 2.0 XML feed")
-    products.add_argument("--merchant", help="with --format google: the [merchants.KEY] the items belong to")
-    networks = sub.add_parser("networks", parents=[common], help="affiliate network connectors")
-    networks.add_argument("action", choices=["check", "sync"])
-    networks.add_argument("network", choices=["jd"])
+    products_import.add_argument("--format", choices=["kocbot", "google"], default="kocbot",
+                                 help="feed format: kocbot's CSV/JSON (default) or a Google Merchant "
+                                      "Center TSV or RSS 2.0 XML feed (docs/NETWORKS.md)")
+    products_import.add_argument("--merchant",
+                                 help="with --format google: the [merchants.KEY] the items belong to")
+    products_import.set_defaults(handler="bot.cli_networks:products_import")
+    action = nested("networks", "affiliate network connectors (docs/NETWORKS.md)")
+    check = action("check", "bot.cli_networks:networks_check",
+                   "check the credentials and the API, one line each")
+    check.add_argument("network", choices=["jd"])
+    sync = action("sync", "bot.cli_networks:networks_sync",
+                  "one round of goods and order rows, as kocbot run does every poll_seconds")
+    sync.add_argument("network", choices=["jd"])
 
 
 def products_import(args: argparse.Namespace, config: Config) -> int:
@@ -40,7 +47,7 @@ def products_import(args: argparse.Namespace, config: Config) -> int:
     if not path.is_file():
         print(f"kocbot: no file {path}", file=sys.stderr)
         return 2
-    services = commands._services(config)
+    services = commands.services_for(config)
     try:
         with path.open("rb") as stream:
             result = services.google_feed.run(stream, filename=path.name, merchant=args.merchant,
@@ -54,14 +61,13 @@ def products_import(args: argparse.Namespace, config: Config) -> int:
     if result.rejected:
         print(f"rejected: {len(result.errors)} bad items, nothing imported (--strict)")
         return 2
-    print(f"imported {result.total} items for {args.merchant}: {result.created} new, "
-          f"{result.updated} updated, {len(result.errors)} bad")
+    print(f"{result.total} items for {args.merchant}: {result.created} new, {result.updated} changed, "
+          f"{result.unchanged} unchanged, {len(result.errors)} bad")
     return 1 if result.errors else 0
 
 
-def networks(args: argparse.Namespace, config: Config) -> int:
-    """``networks check jd`` (credentials, then the API, one line each) or ``networks sync jd``
-    (one round of goods and order rows, as ``kocbot run`` does every poll_seconds)."""
+def networks_check(args: argparse.Namespace, config: Config) -> int:
+    """``networks check jd``: the credentials, then the API, one line each."""
     import asyncio
 
     from bot.networks import connector_for
@@ -76,16 +82,24 @@ def networks(args: argparse.Namespace, config: Config) -> int:
             print(f"{line.what}: {'ok' if line.ok else 'FAILED'}: {line.detail}")
         return 0 if all(line.ok for line in lines) else 1
 
-    async def sync() -> int:
-        from bot import commands
-        from bot.networks.sync import NetworkSync
+    return asyncio.run(check())
 
+
+def networks_sync(args: argparse.Namespace, config: Config) -> int:
+    """``networks sync jd``: one round of goods and order rows."""
+    import asyncio
+
+    from bot.commands import services_for
+    from bot.networks import connector_for
+    from bot.networks.sync import NetworkSync
+
+    async def sync() -> int:
         connector = connector_for(args.network, config)
-        runner = NetworkSync(connector=connector, services=commands._services(config))
+        runner = NetworkSync(connector=connector, services=services_for(config))
         try:
             print(await runner.run_once(keywords=("",)))
         finally:
             await connector.aclose()
         return 0
 
-    return asyncio.run(check() if args.action == "check" else sync())
+    return asyncio.run(sync())

@@ -131,7 +131,7 @@ def test_import_into_catalog_and_cli(db_url: str, tmp_path: Path, clock, capsys)
     write_tsv(tsv, items(50))
     assert main(["products", "import", str(tsv), "--format", "google", "--merchant", "shop",
                  "-c", str(config)]) == 0
-    assert "imported 50 items for shop: 0 new, 50 updated, 0 bad" in capsys.readouterr().out
+    assert "50 items for shop: 0 new, 0 changed, 50 unchanged, 0 bad" in capsys.readouterr().out
     write_tsv(tsv, items(50, bad_every=25))
     assert main(["products", "import", str(tsv), "--format", "google", "--merchant", "shop",
                  "-c", str(config)]) == 1
