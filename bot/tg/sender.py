@@ -167,20 +167,25 @@ class Sender:
             await self._launch(chunk)
 
     async def _rate_slot(self, job: PostJob, chunk: list[PostJob]) -> bool:
-        """Wait for the overall limit; a group at its per-minute limit is put back for later."""
+        """Reserve this post's slot of the token's budget and wait for it; a group at its
+        per-minute limit for more than a second is put back for later."""
         limiter = self.limiter
-        group_wait = limiter.group_wait(job.chat_id)
-        if group_wait > 1:
-            self.kb.services.posting.mark_retry(job.post_id, delay=timedelta(seconds=group_wait),
-                                                error="group at 20 messages a minute")
-            return False
-        while (wait := limiter.try_take(job.chat_id)) > 0:
-            if chunk:
+        loop = asyncio.get_running_loop()
+        while True:
+            taken, wait = await limiter.reserve(job.chat_id)
+            if not taken and wait > 1:
+                self.kb.services.posting.mark_retry(job.post_id, delay=timedelta(seconds=wait),
+                                                    error="group at 20 messages a minute")
+                return False
+            if wait > 0 and chunk:
+                due = loop.time() + wait
                 await self._launch(chunk)  # what already has its slot goes out on time
                 chunk.clear()
-                continue  # the launch took time: ask again rather than sleep a stale wait
-            await asyncio.sleep(wait)
-        return True
+                wait = due - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if taken:
+                return True
 
     async def _launch(self, chunk: list[PostJob]) -> None:
         """Claim the chunk in one transaction (re-checking deals), then send each claimed post."""
@@ -216,14 +221,15 @@ class Sender:
             price_text=format_money(card.price, card.currency),
             login_url=(f"{self.kb.config.web.public_url.rstrip('/')}/b/{job.post_code}"
                        if self.kb.config.card.buy_button == "login_url" else None))
-        extra = {"rate_limit_args": RESERVED} if self.limiter is not None else {}
+        extra: dict[str, Any] = {"rate_limit_args": RESERVED} if self.limiter is not None else {}
+        paid = {"allow_paid_broadcast": True} if self.kb.config.telegram.paid_broadcast else {}
         bot = self.kb.application.bot
         try:
             async with cards.photo(card) as photo:
                 if isinstance(photo, bytes):  # the upload: keep the file id Telegram made
                     message = await bot.send_photo(
                         chat_id=job.chat_id, photo=photo, caption=card.caption, parse_mode="HTML",
-                        reply_markup=keyboard, message_thread_id=job.topic_id, **extra)
+                        reply_markup=keyboard, message_thread_id=job.topic_id, **paid, **extra)
                     cards.remember(card, message)
                     message_id = message.message_id
                 else:
@@ -233,7 +239,7 @@ class Sender:
                     sent = await bot.do_api_request("sendPhoto", api_kwargs={
                         "chat_id": job.chat_id, "photo": photo, "caption": card.caption,
                         "parse_mode": "HTML", "reply_markup": keyboard,
-                        "message_thread_id": job.topic_id}, **extra)
+                        "message_thread_id": job.topic_id, **paid}, **extra)
                     message_id = sent["message_id"]
         except RetryAfter as exc:
             self._count("429")  # the limiter already paused every send for retry_after
