@@ -243,6 +243,7 @@ class SharedLimiter(SendLimiter):
         self.peers = 0  # live processes on this token, as last seen in Redis
         self.down_until = 0.0  # while Redis is down: when to try it again
         self.fallback: LocalBudget | None = None
+        self.retry_redis_seconds = RETRY_REDIS_SECONDS
         self._redis: Any = None
         self._reserve: Any = None
         self._pause: Any = None
@@ -300,10 +301,12 @@ class SharedLimiter(SendLimiter):
             share = max(1, self.pace.per_second // peers)
             group_share = max(1, self.pace.per_group_per_minute // peers)
             self.fallback = LocalBudget(Pace(share, group_share, self.pace.margin), self.clock)
+            # Start one share-interval late: the shared slots just before it may have been dense.
+            self.fallback.next_at = self.clock() + self.fallback.pace.interval
             log.warning("Redis unreachable; sending at this process's share of the rate budget",
                         extra={"share_per_second": share, "processes": peers,
                                "error": type(exc).__name__})
-        self.down_until = self.clock() + RETRY_REDIS_SECONDS
+        self.down_until = self.clock() + self.retry_redis_seconds
 
     def _up(self) -> None:
         if self.fallback is not None:
