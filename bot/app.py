@@ -83,7 +83,8 @@ class Kocbot:
         # shared through Redis by every process on the token; SQLite means one process.
         self.limiter = build_limiter(
             redis_url=config.telegram.redis_url, shared=not self.db.is_sqlite,
-            bot_id=self.bot_id or prefix, paid=config.telegram.paid_broadcast) if rate_limit else None
+            bot_id=self.bot_id or prefix, paid=config.telegram.paid_broadcast,
+            sends_posts="sender" in ROLES[role]) if rate_limit else None
         self.application = self._build_application(read_timeout)
         self.application.bot_data.kocbot = self
         self.cards = CardPipeline(

@@ -114,7 +114,7 @@ class SendLimiter(BaseRateLimiter[int]):
     """Every Bot API call of this process passes here; sends wait for their slot of the budget."""
 
     def __init__(self, *, per_second: int = FREE_PER_SECOND, per_group_per_minute: int = 20,
-                 margin: float = 0.02, max_retries: int = 2, paid: bool = False,
+                 margin: float = 0.025, max_retries: int = 2, paid: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.paid = paid
         self.pace = Pace(per_second, per_group_per_minute, margin)
@@ -137,6 +137,10 @@ class SendLimiter(BaseRateLimiter[int]):
     async def pause(self, seconds: float) -> None:
         """Hold every slot of the budget for ``seconds``."""
         self.local.pause(seconds)
+
+    def partition(self) -> tuple[int, int]:
+        """``(k, n)``: this process sends the posts whose id % n == k; alone, all of them."""
+        return 0, 1
 
     # -- the synchronous view of the in-process budget (tests, and callers without a loop) -----
     def try_take(self, chat_id: int | str | None) -> float:
@@ -227,7 +231,7 @@ end
 return 1
 """
 
-HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_SECONDS = 2.0
 RETRY_REDIS_SECONDS = 5.0
 UNKNOWN_PEERS = 4  # the share when Redis was never reached: a quarter of the budget
 
@@ -235,12 +239,15 @@ UNKNOWN_PEERS = 4  # the share when Redis was never reached: a quarter of the bu
 class SharedLimiter(SendLimiter):
     """The budget of one bot token shared by every process through Redis."""
 
-    def __init__(self, redis_url: str, *, bot_id: int | str, **options: Any) -> None:
+    def __init__(self, redis_url: str, *, bot_id: int | str, sends_posts: bool = True,
+                 **options: Any) -> None:
         super().__init__(**options)
         self.redis_url = redis_url
         self.prefix = f"kocbot:rate:{bot_id}:"
-        self.me = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # Senders are told apart from other processes: they split the outbox between them.
+        self.me = f"{'sender' if sends_posts else 'other'}:{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.peers = 0  # live processes on this token, as last seen in Redis
+        self.senders: list[str] = []  # live sender processes, sorted: the outbox partition
         self.down_until = 0.0  # while Redis is down: when to try it again
         self.fallback: LocalBudget | None = None
         self.retry_redis_seconds = RETRY_REDIS_SECONDS
@@ -283,16 +290,27 @@ class SharedLimiter(SendLimiter):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zadd(key, {self.me: now})
                 pipe.zremrangebyscore(key, "-inf", now - 3 * HEARTBEAT_SECONDS)
-                pipe.zcard(key)
+                pipe.zrange(key, 0, -1)
                 pipe.expire(key, 60)
-                self.peers = int((await pipe.execute())[2])
+                members = sorted(m.decode() for m in (await pipe.execute())[2])
+            self.peers = len(members)
+            self.senders = [m for m in members if m.startswith("sender:")]
         except Exception as exc:  # noqa: BLE001 - any Redis failure means "use the fallback"
             self._down(exc)
 
     async def _beat_forever(self) -> None:
+        for _ in range(8):  # processes of one deployment start together: agree on the split soon
+            await asyncio.sleep(0.25)
+            await self._beat()
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             await self._beat()
+
+    def partition(self) -> tuple[int, int]:
+        """This sender's share of the outbox: posts whose id % n == k (see bot/tg/sender.py)."""
+        if self.fallback is None and self.me in self.senders:
+            return self.senders.index(self.me), len(self.senders)
+        return 0, 1
 
     def _down(self, exc: BaseException) -> None:
         """Redis failed: use this process's share of the budget for a while, and say so."""
@@ -343,9 +361,11 @@ class SharedLimiter(SendLimiter):
                 self._down(exc)
 
 
-def build_limiter(*, redis_url: str, shared: bool, bot_id: int | str, paid: bool) -> SendLimiter:
+def build_limiter(*, redis_url: str, shared: bool, bot_id: int | str, paid: bool,
+                  sends_posts: bool = True) -> SendLimiter:
     """The shared budget when several processes may send on this token, else the in-process one."""
     per_second = PAID_PER_SECOND if paid else FREE_PER_SECOND
     if shared and redis_url:
-        return SharedLimiter(redis_url, bot_id=bot_id, per_second=per_second, paid=paid)
+        return SharedLimiter(redis_url, bot_id=bot_id, per_second=per_second, paid=paid,
+                             sends_posts=sends_posts)
     return SendLimiter(per_second=per_second, paid=paid)
