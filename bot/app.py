@@ -30,6 +30,7 @@ from bot.tg.context import BotData, KocContext
 from bot.tg.handlers import register_handlers, set_menus
 from bot.tg.ratelimit import build_limiter
 from bot.tg.sender import Sender
+from bot.tg.stars import StarsSpent
 from bot.tg.tapqueue import TapQueue
 from bot.tg.transport import AiohttpRequest
 from bot.web.app import build_web_app
@@ -91,6 +92,7 @@ class Kocbot:
             config=config, services=self.services, metrics=self.metrics,
             cache_dir=cache_dir or Path(tempfile.gettempdir()) / "kocbot-cache", out_dir=cards_dir)
         self.sender = Sender(self)
+        self.stars_spent = StarsSpent()  # paid-broadcast fees, read from Telegram for /stats
         self.clicks = ClickBuffer(functools.partial(self.services.tracking.save_clicks,
                                                     orders=self.services.orders,
                                                     promoters=self.services.promoters),
