@@ -366,6 +366,13 @@ def build_limiter(*, redis_url: str, shared: bool, bot_id: int | str, paid: bool
     """The shared budget when several processes may send on this token, else the in-process one."""
     per_second = PAID_PER_SECOND if paid else FREE_PER_SECOND
     if shared and redis_url:
+        try:
+            import redis  # noqa: F401 - the optional dependency, checked at start-up
+        except ImportError:
+            from bot.config import ConfigError
+
+            raise ConfigError("config key telegram.redis_url: needs the redis package "
+                              "(pip install 'kocbot[redis]')") from None
         return SharedLimiter(redis_url, bot_id=bot_id, per_second=per_second, paid=paid,
                              sends_posts=sends_posts)
     return SendLimiter(per_second=per_second, paid=paid)
