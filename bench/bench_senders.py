@@ -25,6 +25,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -51,7 +52,9 @@ def child(token: str, base_url: str, db_url: str, role: str = "sender", redis_ur
 
     config = parse_config({"telegram": {"token": token, "base_url": base_url, "redis_url": redis_url},
                            "database": {"url": db_url}}, env={})
-    kb = Kocbot(config, role=role, rate_limit=bool(limited), run_scheduler=False)
+    # A fresh card cache: file ids kept from another run's emulator are unknown to this one.
+    kb = Kocbot(config, role=role, rate_limit=bool(limited), run_scheduler=False,
+                cache_dir=Path(tempfile.mkdtemp(prefix="kocbot-bench-")))
 
     async def main() -> None:
         await kb.start()
