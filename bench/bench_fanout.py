@@ -162,7 +162,7 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
     services.catalog.import_feed(FEED, filename="feed.csv")
     services.promoters.register(Person(id=1, first_name="Owner"))
     for chat in chats:
-        services.groups.bot_added(chat_id=chat, title="G", by_user_id=1)
+        services.groups.bot_added(chat_id=chat, title="G", by_user_id=1, adder_is_admin=True)
     await kb.start()
     start, cpu0 = time.perf_counter(), cpu()
     queued = services.posting.broadcast("SKU1")

@@ -86,7 +86,7 @@ async def fan_out(url: str, groups: int, senders: int) -> tuple[float, int, int]
         chats = [emu.create_group(f"G{i}", admins=[OWNER]) for i in range(groups)]
         for chat in chats:
             emu.add_bot_to_group(chat, OWNER)
-            services.groups.bot_added(chat_id=chat, title="G", by_user_id=OWNER)
+            services.groups.bot_added(chat_id=chat, title="G", by_user_id=OWNER, adder_is_admin=True)
         # Warm the card's file id so the figure is the steady-state fan-out.
         services.posting.broadcast("S1")
         procs = [subprocess.Popen([sys.executable, __file__, "--child", emu.token, emu.base_url, url],

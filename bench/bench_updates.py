@@ -66,7 +66,7 @@ async def run(users: int, baseline: bool, tmp: Path, db: str = "sqlite") -> tupl
         for uid in members:
             emu.add_user(uid, f"M{uid}")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        port = 0
+        port = metrics_port = 0
         if baseline:
             cmd = [sys.executable, __file__, "--baseline-child", emu.token, emu.base_url]
         else:
@@ -77,7 +77,7 @@ async def run(users: int, baseline: bool, tmp: Path, db: str = "sqlite") -> tupl
                 from tests.support.databases import fresh_postgres
 
                 db_url = fresh_postgres(db)
-            port = free_port()
+            port, metrics_port = free_port(), free_port()
             raw = {"telegram": {"token": emu.token, "base_url": emu.base_url},
                    "database": {"url": db_url},
                    "web": {"port": port, "public_url": f"http://127.0.0.1:{port}"}}
@@ -87,7 +87,7 @@ async def run(users: int, baseline: bool, tmp: Path, db: str = "sqlite") -> tupl
             (tmp / "config.toml").write_text(
                 f'[telegram]\ntoken = "{emu.token}"\nbase_url = "{emu.base_url}"\n'
                 f'[database]\nurl = "{db_url}"\n[web]\nport = {port}\n'
-                f'public_url = "http://127.0.0.1:{port}"\n')
+                f'public_url = "http://127.0.0.1:{port}"\n[metrics]\nport = {metrics_port}\n')
             cmd = [sys.executable, "-m", "bot", "run", "-c", str(tmp / "config.toml")]
         proc = subprocess.Popen(cmd, env=env, cwd=tmp, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
@@ -118,7 +118,7 @@ async def run(users: int, baseline: bool, tmp: Path, db: str = "sqlite") -> tupl
             await emu.wait_for(lambda: all(q in emu.callback_answers for q in queries), timeout=900)
             seconds = time.perf_counter() - started
             cpu = _cpu(proc.pid) - cpu0
-            burst = 0.0 if baseline else await _mean_burst(port)
+            burst = 0.0 if baseline else await _mean_burst(metrics_port)
         finally:
             proc.terminate()
             await asyncio.to_thread(proc.wait, 30)
@@ -126,7 +126,7 @@ async def run(users: int, baseline: bool, tmp: Path, db: str = "sqlite") -> tupl
 
 
 async def _mean_burst(port: int) -> float:
-    """Taps per tap transaction, read from the bot's own /metrics."""
+    """Taps per tap transaction, read from the bot's own metrics listener."""
     import httpx
 
     async with httpx.AsyncClient() as http:

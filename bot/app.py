@@ -20,7 +20,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.config import Config, ConfigError
 from bot.domain.throttle import Throttle
-from bot.metrics import Metrics
+from bot.metrics import Metrics, metrics_app
 from bot.services import Services
 from bot.services.container import utc_now
 from bot.storage.db import Database, upgrade
@@ -96,12 +96,19 @@ class Kocbot:
         self.clicks = ClickBuffer(functools.partial(self.services.tracking.save_clicks,
                                                     orders=self.services.orders,
                                                     promoters=self.services.promoters),
-                                  on_depth=self.metrics.click_buffer.set)
+                                  on_depth=self.metrics.click_buffer.set,
+                                  max_pending=config.web.click_buffer_max,
+                                  on_drop=self._click_dropped)
         self.metrics.watch_queue(self.services.posting.depth)
         self.web = build_web_app(self)
         self._bot_checked: tuple[float, bool] = (-1e9, False)
         self._server: uvicorn.Server | None = None
         self._server_task: asyncio.Task[None] | None = None
+        self._metrics_server: uvicorn.Server | None = None
+        self._metrics_task: asyncio.Task[None] | None = None
+
+    def _click_dropped(self, is_bot: bool) -> None:
+        self.metrics.clicks_dropped.labels(kind="bot" if is_bot else "human").inc()
 
     def _build_application(self, read_timeout: float) -> Application:
         t = self.config.telegram
@@ -194,15 +201,12 @@ class Kocbot:
                                            "role": self.role})
 
     async def _start_web(self) -> None:
-        config = uvicorn.Config(self.web, host=self.config.web.host, port=self.config.web.port,
-                                log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._server_task = asyncio.create_task(self._server.serve(), name="kocbot-web")
-        while not self._server.started:
-            if self._server_task.done():
-                self._server_task.result()  # raises the bind error
-                raise RuntimeError("web server stopped during start-up")
-            await asyncio.sleep(0.02)
+        self._server, self._server_task = await _serve(self.web, self.config.web.host,
+                                                       self.config.web.port, "kocbot-web")
+        m = self.config.metrics
+        if m.port:
+            self._metrics_server, self._metrics_task = await _serve(
+                metrics_app(self.metrics), m.host, m.port, "kocbot-metrics")
 
     async def stop(self) -> None:
         """Stop taking work, finish sends in flight, flush clicks, close everything."""
@@ -210,10 +214,12 @@ class Kocbot:
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         await self.sender.stop()
-        if self._server is not None and self._server_task is not None:
-            self._server.should_exit = True
-            with contextlib.suppress(Exception):
-                await self._server_task
+        for server, task in ((self._server, self._server_task),
+                             (self._metrics_server, self._metrics_task)):
+            if server is not None and task is not None:
+                server.should_exit = True
+                with contextlib.suppress(Exception):
+                    await task
         await self.clicks.stop()
         if app.running:
             await app.stop()
@@ -230,6 +236,21 @@ class Kocbot:
             await stop.wait()
         finally:
             await self.stop()
+
+
+async def _serve(app: object, host: str, port: int,
+                 name: str) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """Start a uvicorn server in this loop; returns once it listens (or raises its bind error)."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
+                            access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(), name=name)
+    while not server.started:
+        if task.done():
+            task.result()  # raises the bind error
+            raise RuntimeError(f"{name} stopped during start-up")
+        await asyncio.sleep(0.02)
+    return server, task
 
 
 def prepare_database(config: Config, *, always: bool = False) -> None:

@@ -8,8 +8,8 @@ import logging
 import signal
 import sys
 
-from bot.config import Config, ConfigError, load_config
-from bot.logs import setup_logging
+from bot.config import Config, ConfigError, load_config, secret_values
+from bot.logs import redact_secrets, setup_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(json_lines=args.command == "run")
     try:
         config = load_config(args.config)
+        redact_secrets(secret_values(config))
         return _dispatch(args, config)
     except ConfigError as exc:
         print(f"kocbot: {exc}", file=sys.stderr)

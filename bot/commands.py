@@ -127,7 +127,8 @@ def card_preview(args: argparse.Namespace, config: Config) -> int:
         merchant = session.get_one(Merchant, product.merchant_id)
     image = None
     if product.image_url:
-        image = asyncio.run(fetch_image(product.image_url, cache_dir=Path(".cache") / "images"))
+        image = asyncio.run(fetch_image(product.image_url, cache_dir=Path(".cache") / "images",
+                                        allow_private=config.card.allow_private_image_urls))
     data = render_card(CardInput(title=product.title, merchant=merchant.name, price=product.price,
                                  original_price=product.original_price, currency=product.currency,
                                  image=image, locale=config.card.locale),

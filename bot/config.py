@@ -46,6 +46,13 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
+    click_buffer_max: int = 100_000
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    host: str = "127.0.0.1"
+    port: int = 9464  # 0 turns the metrics listener off
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ class CardSettings:
     locale: str = "zh_CN"
     font_path: str = ""
     buy_button: str = "callback"
+    allow_private_image_urls: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,7 @@ class Config:
     tiers: TierSettings = field(default_factory=TierSettings)
     postback: PostbackSettings = field(default_factory=PostbackSettings)
     card: CardSettings = field(default_factory=CardSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     merchants: dict[str, MerchantSettings] = field(default_factory=dict)
 
     def replace(self, **sections: Any) -> Config:
@@ -124,7 +133,10 @@ SECTIONS = {
     "tiers": TierSettings,
     "postback": PostbackSettings,
     "card": CardSettings,
+    "metrics": MetricsSettings,
 }
+# Keys whose value is never echoed in an error: a typo'd secret is still a secret.
+SECRET_KEYS = {"telegram.token", "telegram.webhook_secret", "postback.secret"}
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -170,7 +182,33 @@ def _coerce(key: str, kind: Any, value: Any) -> Any:
             return tuple(item(v) if item is int else _must_str(v) for v in value)
     except (ValueError, TypeError, InvalidOperation, json.JSONDecodeError):
         pass
-    raise ConfigError(f"config key {key}: expected {_describe(kind)}, got {value!r}")
+    shown = "(hidden)" if key.split(" ", 1)[0] in SECRET_KEYS else repr(value)
+    raise ConfigError(f"config key {key}: expected {_describe(kind)}, got {shown}")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for messages and logs."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        # Not parseable as a database URL: mask whatever sits between "user:" and "@".
+        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
+
+
+def secret_values(config: Config) -> list[str]:
+    """The secrets in ``config`` that must never reach output (longest first)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    values = [config.telegram.token, config.telegram.webhook_secret, config.postback.secret]
+    try:
+        values.append(make_url(config.database.url).password or "")
+    except (ArgumentError, ValueError):
+        pass
+    return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
 
 
 def _must_str(value: Any) -> str:
@@ -221,10 +259,15 @@ def _validate(config: Config) -> None:
         raise ConfigError("config key telegram.redis_url: expected a redis://, rediss:// or unix:// URL")
     if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", config.database.url):
         raise ConfigError(
-            f"config key database.url: expected sqlite:/// or postgresql:// URL, got {config.database.url!r}"
+            "config key database.url: expected sqlite:/// or postgresql:// URL, "
+            f"got {mask_url(config.database.url)!r}"
         )
     if not 0 < config.web.port < 65536:
         raise ConfigError(f"config key web.port: expected 1-65535, got {config.web.port}")
+    if config.web.click_buffer_max < 1:
+        raise ConfigError("config key web.click_buffer_max: must be 1 or more")
+    if not 0 <= config.metrics.port < 65536:
+        raise ConfigError(f"config key metrics.port: expected 0 (off) or 1-65535, got {config.metrics.port}")
     if not re.match(r"^https?://", config.web.public_url):
         raise ConfigError(
             f"config key web.public_url: expected an http(s) URL, got {config.web.public_url!r}"

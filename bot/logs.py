@@ -25,7 +25,7 @@ class JsonLines(logging.Formatter):
             if hasattr(record, key):
                 data[key] = getattr(record, key)
         if record.exc_info:
-            data["exc"] = self.formatException(record.exc_info)
+            data["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
@@ -39,3 +39,36 @@ def setup_logging(*, json_lines: bool, level: int = logging.INFO) -> None:
     # httpx logs every request at INFO; that is noise at our volumes.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces known secrets (token, postback secret, database password) in every record."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def _clean(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            # Format once, then clean: a secret may arrive through msg, args or a traceback.
+            record.msg, record.args = self._clean(record.getMessage()), None
+            if record.exc_info:
+                # Formatters reuse a cached exc_text instead of formatting the traceback again.
+                record.exc_text = self._clean(logging.Formatter().formatException(record.exc_info))
+            for key in CONTEXT_KEYS:
+                value = getattr(record, key, None)
+                if isinstance(value, str):
+                    setattr(record, key, self._clean(value))
+        return True
+
+
+def redact_secrets(secrets: list[str]) -> None:
+    """Mask ``secrets`` in everything the root handlers write."""
+    for handler in logging.getLogger().handlers:
+        handler.filters = [f for f in handler.filters if not isinstance(f, RedactSecrets)]
+        handler.addFilter(RedactSecrets(secrets))

@@ -1,10 +1,15 @@
-"""Prometheus counters in a registry of our own (no global state), served on /metrics."""
+"""Prometheus counters in a registry of our own (no global state), served on /metrics by a
+listener of its own (``[metrics] host/port``), never on the public port that carries links."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 
 class Metrics:
@@ -26,6 +31,8 @@ class Metrics:
         self.uploads = Counter("kocbot_card_uploads", "Card photos uploaded", registry=r)
         self.queue_depth = Gauge("kocbot_outbox_depth", "Posts waiting in the outbox", registry=r)
         self.click_buffer = Gauge("kocbot_click_buffer", "Clicks waiting to be written", registry=r)
+        self.clicks_dropped = Counter("kocbot_clicks_dropped", "Clicks dropped by a full buffer",
+                                      ["kind"], registry=r)
 
     def watch_queue(self, depth: Callable[[], int]) -> None:
         """Read the outbox depth when scraped."""
@@ -34,3 +41,12 @@ class Metrics:
     def render(self) -> bytes:
         """The Prometheus text format."""
         return generate_latest(self.registry)
+
+
+def metrics_app(metrics: Metrics) -> Starlette:
+    """The metrics listener's application: ``GET /metrics`` and nothing else."""
+
+    async def render(_request: Request) -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return Starlette(routes=[Route("/metrics", render, methods=["GET"])])

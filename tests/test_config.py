@@ -66,7 +66,8 @@ def test_invalid_toml_is_one_line(tmp_path: Path) -> None:
 def test_every_key_is_in_the_example() -> None:
     example = (Path(__file__).parent.parent / "config.example.toml").read_text()
     config = load_config(Path(__file__).parent.parent / "config.example.toml", env={})
-    for section in ("telegram", "database", "web", "schedule", "commission", "tiers", "postback", "card"):
+    for section in ("telegram", "database", "web", "schedule", "commission", "tiers", "postback", "card",
+                    "metrics"):
         assert f"[{section}]" in example
         for key in vars(getattr(config, section)):
             line = next((ln for ln in example.splitlines() if ln.startswith(f"{key} ")), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import warnings
 from dataclasses import dataclass
@@ -15,13 +16,16 @@ from bot.cards.layout import ellipsize, wrap_text
 from bot.cards.palette import ACCENT, INK, MUTED, WHITE
 from bot.domain.money import format_money
 
+log = logging.getLogger(__name__)
+
 LOCALES = ("en", "zh_CN")
 WIDTH, HEIGHT = 1080, 1350  # 4:5, the tallest photo Telegram shows uncropped in a chat
 PHOTO_HEIGHT = 810  # 4:3 product photo on top
 MARGIN = 60
 JPEG_QUALITY = 88
-# Refuse to decode absurd images (decompression bombs) and use the placeholder instead.
-MAX_SOURCE_PIXELS = 40_000_000
+# Refuse to decode absurd images (decompression bombs) and use the placeholder instead: the
+# size comes from the header, so a 151 KB PNG declaring 6300x6300 is refused before decoding.
+MAX_SOURCE_PIXELS = 12_000_000
 
 SOFT = (78, 89, 105)
 ACCENT_TINT = (253, 236, 234)
@@ -145,6 +149,8 @@ def _product_photo(data: bytes | None, size: tuple[int, int]) -> Image.Image | N
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > MAX_SOURCE_PIXELS:
+                log.warning("product image not used: %dx%d is over %d pixels",
+                            image.width, image.height, MAX_SOURCE_PIXELS)
                 return None
             image.draft("RGB", (size[0] * 2, size[1] * 2))  # JPEG: decode at a smaller scale
             image = ImageOps.exif_transpose(image)
@@ -156,7 +162,8 @@ def _product_photo(data: bytes | None, size: tuple[int, int]) -> Image.Image | N
             else:
                 image = image.convert("RGB")
             return ImageOps.fit(image, size, method=Image.Resampling.LANCZOS)
-    except Exception:  # Pillow raises many types for bad data; all mean "no photo"
+    except Exception as exc:  # Pillow raises many types for bad data; all mean "no photo"
+        log.warning("product image not used: %s", exc.__class__.__name__)
         return None
 
 

@@ -275,14 +275,14 @@ def tap_inline_button(core: Core, user_id: int, inline_message_id: str, data: st
     return qid
 
 
-def inline_query(core: Core, user_id: int, query: str, chat_type: str = "sender") -> str:
-    """A user types "@bot query"; returns the inline query id."""
+def inline_query(core: Core, user_id: int, query: str, chat_type: str = "sender", offset: str = "") -> str:
+    """A user types "@bot query" (or scrolls to ``offset``); returns the inline query id."""
     if len(query) > 256:
         raise EmulatorError("inline queries are at most 256 characters")
     user = core.world.user(user_id)
     qid = _query_id(core, user_id)
     core.world.inline_queries[qid] = {"user_id": user_id, "query": query, "results": None}
-    core.world.enqueue("inline_query", {"id": qid, "from": user, "query": query, "offset": "",
+    core.world.enqueue("inline_query", {"id": qid, "from": user, "query": query, "offset": offset,
                                         "chat_type": chat_type})
     return qid
 

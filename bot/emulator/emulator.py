@@ -206,9 +206,9 @@ class Emulator:
         """inline_message_id of a message returned by choose_inline_result (else None)."""
         return actions.inline_message_id_of(self.core, message)
 
-    def inline_query(self, user_id: int, query: str, *, chat_type: str = "sender") -> str:
-        """A user types "@bot query"; returns the inline query id."""
-        return actions.inline_query(self.core, user_id, query, chat_type)
+    def inline_query(self, user_id: int, query: str, *, chat_type: str = "sender", offset: str = "") -> str:
+        """A user types "@bot query" (``offset``: the next_offset of a previous answer); returns its id."""
+        return actions.inline_query(self.core, user_id, query, chat_type, offset)
 
     def choose_inline_result(self, user_id: int, query_id: str, result_id: str,
                              chat_id: int) -> dict[str, Any]:

@@ -84,6 +84,14 @@ class CatalogService(Service):
             if exists is None:
                 session.add(Pick(user_id=user_id, product_id=product_id, created_at=self.now()))
 
+    def live_version(self, product_id: int) -> str | None:
+        """A key that changes whenever the product's card could, or None if it is not live."""
+        with self.db.transaction() as session:
+            product = session.get(Product, product_id)
+            if product is None or not self.is_available(product):
+                return None
+            return f"{product.id}:{product.updated_at.isoformat()}:{product.price}"
+
     def is_available(self, product: Product) -> bool:
         """In stock, active and within its dates right now."""
         now = self.now()

@@ -26,8 +26,10 @@ class GroupService(Service):
     def get(self, session: Session, chat_id: int) -> Group | None:
         return session.scalars(select(Group).where(Group.chat_id == chat_id)).first()
 
-    def bot_added(self, *, chat_id: int, title: str, by_user_id: int, bot_id: int | None = None) -> Added:
-        """Register (or re-activate) a group; owned by the adder if the adder is a promoter."""
+    def bot_added(self, *, chat_id: int, title: str, by_user_id: int, bot_id: int | None = None,
+                  adder_is_admin: bool = False) -> Added:
+        """Register (or re-activate) a group; owned by the adder if the adder is a promoter
+        whom Telegram reports as the group's creator or an administrator."""
         with self.db.transaction() as session:
             group = self.get(session, chat_id)
             adder = session.get(User, by_user_id)
@@ -43,7 +45,8 @@ class GroupService(Service):
             group.active = True
             group.added_by = by_user_id
             group.bot_id = bot_id if bot_id is not None else group.bot_id
-            if registered and not group.claimed:
+            # Any member may add a bot; only an administrator may make it theirs.
+            if registered and adder_is_admin and not group.claimed:
                 group.owner_id = by_user_id
                 group.claimed = True
                 group.claim_token = None

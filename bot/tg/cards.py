@@ -116,7 +116,8 @@ class CardPipeline:
         product, merchant, _ = self._load(product_id)
         image = None
         if product.image_url:
-            image = await fetch_image(product.image_url, cache_dir=self.cache_dir / "images")
+            image = await fetch_image(product.image_url, cache_dir=self.cache_dir / "images",
+                                    allow_private=self.config.card.allow_private_image_urls)
         data = await asyncio.to_thread(render_card, CardInput(
             title=product.title, merchant=merchant.name, price=product.price,
             original_price=product.original_price, currency=product.currency, image=image,

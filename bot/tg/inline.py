@@ -10,6 +10,7 @@ from bot.tg.context import KocContext
 from bot.tg.keyboards import card_keyboard
 
 MAX_RESULTS = 20
+MAX_OFFSET = 10_000  # deeper than anyone scrolls; a bigger offset is forged and answers nothing
 
 
 async def inline_query(update: Update, context: KocContext) -> None:
@@ -22,7 +23,15 @@ async def inline_query(update: Update, context: KocContext) -> None:
         await query.answer([], cache_time=1, is_personal=True)
         return
     sharer = person_of(update)
-    offset = int(query.offset) if query.offset.isdigit() else 0
+    # isascii: '²'.isdigit() is true but int('²') fails. An offset we never gave is no number
+    # (start over) or past the end (nothing more); the length check keeps int() cheap.
+    raw = query.offset
+    offset = 0
+    if raw.isascii() and raw.isdigit():
+        if len(raw) > len(str(MAX_OFFSET)) or int(raw) > MAX_OFFSET:
+            await query.answer([], cache_time=0, is_personal=True, next_offset="")
+            return
+        offset = int(raw)
     products = kb.services.catalog.search(query.query[:100], limit=MAX_RESULTS, offset=offset)
     shares = kb.services.tracking.shares_for(sharer=sharer, product_ids=[p.id for p in products],
                                              promoters=kb.services.promoters)

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 
-from bot.tg.common import lang
+from bot.tg.common import is_group_admin, lang
 from bot.tg.context import KocContext
 from bot.tg.keyboards import deep_link, link_keyboard
 from bot.tg.texts import say
@@ -27,8 +27,11 @@ async def my_chat_member(update: Update, context: KocContext) -> None:
     was = change.old_chat_member.status in PRESENT
     now = change.new_chat_member.status in PRESENT
     if now and not was:
+        adder = change.from_user.id
+        # getChatMember, not the update: the update says who added the bot, not their rights.
+        admin = await is_group_admin(context, chat.id, adder)
         added = kb.services.groups.bot_added(chat_id=chat.id, title=chat.title or "", bot_id=context.bot.id,
-                                             by_user_id=change.from_user.id)
+                                             by_user_id=adder, adder_is_admin=admin)
         log.info("bot added to group", extra={"group": chat.id, "user": change.from_user.id,
                                                "claimed": not added.needs_claim})
         lg = lang(update)

@@ -1,4 +1,6 @@
-"""The HTTP side: tracked-link clicks, one-tap Buy, postbacks, health, metrics and the webhook."""
+"""The HTTP side: tracked-link clicks, one-tap Buy, postbacks, health, card images and the webhook.
+
+Metrics have their own listener (bot/metrics.py), off the public port."""
 
 from __future__ import annotations
 
@@ -7,8 +9,10 @@ import hashlib
 import hmac
 import json
 import logging
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import NoResultFound
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -30,7 +34,10 @@ if TYPE_CHECKING:
     from bot.app import Kocbot
 
 log = logging.getLogger(__name__)
-MAX_BODY = 64 * 1024
+MAX_BODY = 64 * 1024  # /postback
+MAX_UPDATE_BODY = 1024 * 1024  # /telegram: Telegram's updates are far smaller
+CARD_CACHE_SIZE = 256  # ~200 KB each: about 50 MB at most
+ID_DIGITS = 18  # ids fit a signed 64-bit integer; longer digit strings are not ids
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 
 
@@ -97,8 +104,9 @@ def build_web_app(kb: Kocbot) -> Starlette:
         return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
 
     async def postback(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        try:
+            body = await read_body(request, MAX_BODY)
+        except BodyTooLarge:
             return _problem(413, "body too large")
         try:
             if request.headers.get("content-type", "").startswith("application/json"):
@@ -109,6 +117,8 @@ def build_web_app(kb: Kocbot) -> Starlette:
             else:
                 form = await request.form()
                 fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        except RecursionError:
+            return _problem(400, "malformed body: nested too deeply")
         except (ValueError, UnicodeDecodeError) as exc:
             return _problem(400, f"malformed body: {exc}")
         if not verify(fields, kb.config.postback.secret):
@@ -140,30 +150,47 @@ def build_web_app(kb: Kocbot) -> Starlette:
             problems.append("Bot API unavailable")
         return PlainTextResponse("; ".join(problems) or "ok", status_code=503 if problems else 200)
 
-    async def metrics(request: Request) -> Response:
-        return Response(kb.metrics.render(), media_type="text/plain; version=0.0.4")
-
     async def telegram_webhook(request: Request) -> Response:
-        secret = kb.config.telegram.webhook_secret
-        given = request.headers.get(TELEGRAM_SECRET_HEADER, "")
+        secret = kb.config.telegram.webhook_secret.encode()
+        # Compared as bytes: a header may carry any byte, and compare_digest refuses non-ASCII str.
+        given = request.headers.get(TELEGRAM_SECRET_HEADER, "").encode("latin-1")
         if kb.config.telegram.mode != "webhook" or not secret or not hmac.compare_digest(given, secret):
             return _problem(403, "forbidden")
         try:
-            data = json.loads(await request.body())
+            body = await read_body(request, MAX_UPDATE_BODY)
+        except BodyTooLarge:
+            return _problem(413, "body too large")
+        try:
+            data = json.loads(body)
             update = Update.de_json(data, kb.application.bot)
         except Exception:  # noqa: BLE001 - a malformed update is refused, not a 500
             return _problem(400, "malformed update")
         await kb.application.update_queue.put(update)
         return PlainTextResponse("ok")
 
+    # Rendered card bytes per product version: an open URL must not cost a render per request.
+    # One render at a time, so a flood of distinct ids queues instead of taking every core.
+    card_bytes: OrderedDict[str, bytes] = OrderedDict()
+    render_lock = asyncio.Lock()
+
     async def card_image(request: Request) -> Response:
         raw = request.path_params["product"]
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= ID_DIGITS):
             return _problem(404, "not found")
-        try:
-            data = await kb.cards.render(int(raw))
-        except Exception:  # noqa: BLE001 - an unknown product
+        version = await asyncio.to_thread(kb.services.catalog.live_version, int(raw))
+        if version is None:
             return _problem(404, "not found")
+        data = card_bytes.get(version)
+        if data is None:
+            async with render_lock:
+                try:
+                    data = card_bytes.get(version) or await kb.cards.render(int(raw))
+                except NoResultFound:  # deleted between the check and the render
+                    return _problem(404, "not found")
+            card_bytes[version] = data
+            while len(card_bytes) > CARD_CACHE_SIZE:
+                card_bytes.popitem(last=False)
+        card_bytes.move_to_end(version)
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=300"})
 
     routes = [
@@ -171,11 +198,32 @@ def build_web_app(kb: Kocbot) -> Starlette:
         Route("/b/{code}", one_tap, methods=["GET"]),
         Route("/postback", postback, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
         Route("/telegram", telegram_webhook, methods=["POST"]),
         Route("/card/{product}.jpg", card_image, methods=["GET"]),
     ]
     return Starlette(routes=routes)
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the route's limit."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with BodyTooLarge as soon as it passes ``limit`` bytes.
+
+    The declared Content-Length is checked first; the bytes are then counted as they stream,
+    so a chunked body (no length) is cut off at ``limit`` instead of being read whole."""
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isascii() or not declared.isdigit() or int(declared) > limit):
+        raise BodyTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge
+    data = bytes(body)
+    request._body = data  # noqa: SLF001 - lets request.form() parse what was already read
+    return data
 
 
 def _problem(status: int, reason: str) -> Response:

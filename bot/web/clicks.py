@@ -9,7 +9,7 @@ import contextlib
 import logging
 import os
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
@@ -21,29 +21,55 @@ V = TypeVar("V")
 
 
 class ClickBuffer:
-    """Collects clicks in memory and writes them every ``interval`` or every ``size`` clicks."""
+    """Collects clicks in memory and writes them every ``interval`` or every ``size`` clicks.
+
+    The buffer is bounded by ``max_pending``: while the database is down it must not grow
+    until the process dies. When full, bot hits go first (they earn nobody anything); a
+    human click arriving when no bot hit is left to drop is itself dropped, so the oldest
+    clicks, whose orders may already be on their way, are kept. Every drop is reported
+    to ``on_drop`` (the metric). Writes go in batches of at most ``batch``, never one huge
+    INSERT of everything held through an outage.
+    """
 
     def __init__(self, save: Callable[[list[ClickRecord]], None], *, interval: float = 0.25,
-                 size: int = 500, on_depth: Callable[[int], None] | None = None) -> None:
+                 size: int = 500, on_depth: Callable[[int], None] | None = None,
+                 max_pending: int = 100_000, on_drop: Callable[[bool], None] | None = None,
+                 batch: int = 5000) -> None:
         self._save = save
         self.interval = interval
         self.size = size
-        self._pending: list[ClickRecord] = []
+        self.batch = batch
+        self.max_pending = max_pending
+        self._humans: list[ClickRecord] = []
+        self._bots: deque[ClickRecord] = deque()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._full = asyncio.Event()
         self._lock = asyncio.Lock()
         self._on_depth = on_depth or (lambda _n: None)
+        self._on_drop = on_drop or (lambda _is_bot: None)
 
     def add(self, click: ClickRecord) -> None:
-        """Queue one click (never blocks)."""
-        self._pending.append(click)
-        self._on_depth(len(self._pending))
-        if len(self._pending) >= self.size:
+        """Queue one click (never blocks; drops one when the buffer is full)."""
+        depth = len(self._humans) + len(self._bots)
+        if depth >= self.max_pending:
+            if click.is_bot or not self._bots:
+                self._on_drop(click.is_bot)
+                return
+            self._bots.popleft()
+            self._on_drop(True)
+            depth -= 1
+        if click.is_bot:
+            self._bots.append(click)
+        else:
+            self._humans.append(click)
+        depth += 1
+        self._on_depth(depth)
+        if depth >= self.size:
             self._full.set()
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return len(self._humans) + len(self._bots)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="kocbot-clicks")
@@ -55,18 +81,37 @@ class ClickBuffer:
             self._full.clear()
             await self.flush()
 
+    def _take(self, count: int) -> list[ClickRecord]:
+        """Up to ``count`` buffered clicks, people's first."""
+        batch = self._humans[:count]
+        del self._humans[:count]
+        while len(batch) < count and self._bots:
+            batch.append(self._bots.popleft())
+        return batch
+
+    def _put_back(self, batch: list[ClickRecord]) -> None:
+        """Return an unwritten batch to the front, then trim to the bound (bot hits first)."""
+        self._humans[:0] = [c for c in batch if not c.is_bot]
+        self._bots.extendleft(reversed([c for c in batch if c.is_bot]))
+        while len(self) > self.max_pending and self._bots:
+            self._bots.pop()
+            self._on_drop(True)
+        while len(self._humans) > self.max_pending:
+            self._humans.pop()
+            self._on_drop(False)
+
     async def flush(self) -> None:
-        """Write everything buffered; on a database error keep the clicks for the next try."""
+        """Write everything buffered in batches; on a database error keep the rest for the next try."""
         async with self._lock:
-            if not self._pending:
-                return
-            batch, self._pending = self._pending, []
-            try:
-                await asyncio.to_thread(self._save, batch)
-            except Exception:  # noqa: BLE001 - the database may be restarting; keep the clicks
-                log.exception("click flush failed; will retry", extra={"count": len(batch)})
-                self._pending = batch + self._pending
-            self._on_depth(len(self._pending))
+            while self._humans or self._bots:
+                batch = self._take(self.batch)
+                try:
+                    await asyncio.to_thread(self._save, batch)
+                except Exception:  # noqa: BLE001 - the database may be restarting; keep the clicks
+                    log.exception("click flush failed; will retry", extra={"count": len(self) + len(batch)})
+                    self._put_back(batch)
+                    break
+            self._on_depth(len(self))
 
     async def stop(self) -> None:
         """Stop the timer and flush what is left (retrying a few times).
@@ -80,10 +125,10 @@ class ClickBuffer:
             await self._task
         for _ in range(20):
             await self.flush()
-            if not self._pending:
+            if not len(self):
                 return
             await asyncio.sleep(0.5)
-        log.error("clicks could not be written at shutdown", extra={"count": len(self._pending)})
+        log.error("clicks could not be written at shutdown", extra={"count": len(self)})
 
 
 class LinkCache:

@@ -41,7 +41,8 @@ def seed_groups(emu: Any, services: Any, count: int, *, owner: int = OWNER,
     for i in range(count):
         chat = emu.create_group(f"Group {i}", admins=[owner])
         emu.add_bot_to_group(chat, owner)
-        added = services.groups.bot_added(chat_id=chat, title=f"Group {i}", by_user_id=owner)
+        added = services.groups.bot_added(chat_id=chat, title=f"Group {i}", by_user_id=owner,
+                                          adder_is_admin=True)
         assert not added.needs_claim
         if settings:
             services.groups.update(chat, **settings)

@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 
+from tests.conftest import free_port
 from tests.e2e.delivery_kit import cards, group_row, import_catalog, posts_of, register_owner, seed_groups
 
 TITLE = "<b>Bold</b> & <script>alert(1)</script> cup"
@@ -162,18 +163,19 @@ async def test_html_in_a_title_arrives_escaped(emulator, kocbot_factory) -> None
 
 async def test_metrics_show_posts_errors_and_outbox_depth(emulator, kocbot_factory, clock) -> None:
     emu = emulator
-    kb = await kocbot_factory()
+    kb = await kocbot_factory(config={"metrics": {"port": free_port()}})
+    metrics_url = f"http://127.0.0.1:{kb.config.metrics.port}/metrics"
     chat = await setup_one(emu, kb)
     emu.inject("5xx", method="sendPhoto", chat_id=chat)
     await post(kb, chat)
     await emu.wait_for(lambda: errors(kb, "network") == 1, timeout=5)
     async with httpx.AsyncClient() as client:
-        text = (await client.get(f"{kb.config.web.public_url}/metrics")).text
+        text = (await client.get(metrics_url)).text
     assert "kocbot_outbox_depth 1.0" in text
     assert 'kocbot_send_errors_total{kind="network"} 1.0' in text
     clock.advance(seconds=1)
     kb.sender.wake()
     await emu.wait_for(lambda: cards(emu, chat), timeout=5)
     async with httpx.AsyncClient() as client:
-        text = (await client.get(f"{kb.config.web.public_url}/metrics")).text
+        text = (await client.get(metrics_url)).text
     assert "kocbot_posts_sent_total 1.0" in text and "kocbot_outbox_depth 0.0" in text

@@ -47,7 +47,7 @@ async def make_groups(emu, services: Services, n: int) -> list[int]:  # type: ig
                          registered_at=services.now(), tier="promoter"))
     for chat in chats:
         emu.add_bot_to_group(chat, OWNER)
-        services.groups.bot_added(chat_id=chat, title="G", by_user_id=OWNER)
+        services.groups.bot_added(chat_id=chat, title="G", by_user_id=OWNER, adder_is_admin=True)
     return chats
 
 

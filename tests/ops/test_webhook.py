@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.conftest import free_port
 from tests.support.flow import command_reply
 
 SECRET = "hook-secret_123"
@@ -37,10 +38,11 @@ async def test_polling_mode_refuses_webhook_posts(emulator, kocbot) -> None:
     assert response.status_code == 403
 
 
-async def test_health_and_metrics(emulator, kocbot) -> None:
+async def test_health_and_metrics(emulator, kocbot_factory) -> None:
+    kocbot = await kocbot_factory(config={"metrics": {"port": free_port()}})
     async with httpx.AsyncClient() as client:
         health = await client.get(f"{kocbot.config.web.public_url}/healthz")
-        metrics = await client.get(f"{kocbot.config.web.public_url}/metrics")
+        metrics = await client.get(f"http://127.0.0.1:{kocbot.config.metrics.port}/metrics")
     assert (health.status_code, health.text) == (200, "ok")
     for name in ("kocbot_updates", "kocbot_posts_sent", "kocbot_taps", "kocbot_clicks",
                  "kocbot_orders", "kocbot_send_errors", "kocbot_outbox_depth"):

@@ -18,7 +18,10 @@ def make_config(*, emulator: Any, db_url: str, port: int, **sections: dict[str, 
         "web": {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"},
         "schedule": {"timezone": "Asia/Shanghai", "default_times": ["09:00", "20:00"]},
         "postback": {"secret": POSTBACK_SECRET},
-        "card": {"locale": "en"},
+        # Loopback image servers stand in for a catalog's own network.
+        "card": {"locale": "en", "allow_private_image_urls": True},
+        # Off: parallel tests would fight over 9464; tests of /metrics pick a free port.
+        "metrics": {"port": 0},
     }
     for name, values in sections.items():
         raw.setdefault(name, {}).update(values)
