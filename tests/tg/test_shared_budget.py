@@ -101,8 +101,9 @@ async def test_the_group_limit_is_shared_too(redis_server: RedisServer) -> None:
 async def test_redis_down_falls_back_to_a_share_and_loses_nothing(
         emulator: Emulator, redis_server: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
     emulator.set_rate_limits(True, per_second=30, per_group_per_minute=20)
-    peer = SharedLimiter(redis_server.url, bot_id=emulator.token.split(":")[0])
-    limiter = SharedLimiter(redis_server.url, bot_id=emulator.token.split(":")[0], max_retries=0)
+    peer = SharedLimiter(redis_server.url, bot_id=emulator.token.split(":")[0], margin=0.1)
+    limiter = SharedLimiter(redis_server.url, bot_id=emulator.token.split(":")[0], max_retries=0,
+                            margin=0.1)
     limiter.retry_redis_seconds = 1.0
     await peer.initialize()  # a second process on the token: each one's share is 15/s
     app = (ApplicationBuilder().token(emulator.token).base_url(emulator.base_url)
