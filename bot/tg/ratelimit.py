@@ -348,7 +348,6 @@ class SharedLimiter(SendLimiter):
             else:
                 self._up()
                 return bool(int(taken)), float(seconds)
-        assert self.fallback is not None or self._reserve is None
         return (self.fallback or self.local).reserve(chat_id)
 
     async def pause(self, seconds: float) -> None:
