@@ -223,8 +223,9 @@ class Sender:
             if taken:
                 return loop.time() + wait
             if wait > 1:
-                self.kb.services.posting.mark_retry(job.post_id, delay=timedelta(seconds=wait),
-                                                    error="group at 20 messages a minute")
+                # Not claimed: only a post still queued moves (another sender may be sending it).
+                await self._db(self.kb.services.posting.defer, job.post_id,
+                               delay=timedelta(seconds=wait), error="group at 20 messages a minute")
                 return None
             await asyncio.sleep(wait)
 
