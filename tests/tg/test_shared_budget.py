@@ -72,9 +72,9 @@ async def test_three_processes_share_thirty_a_second(emulator: Emulator, redis_s
             child.kill()
             child.wait(10)
     total = 3 * (per_process + 6)
-    assert [r["429"] for r in results] == [0, 0, 0]
-    assert sum(r["sent"] for r in results) == total
-    assert max(r["peers"] for r in results) == 3  # the last to start saw all three
+    assert [r["429"] for r in results] == [0, 0, 0], results
+    assert sum(r["sent"] for r in results) == total, results
+    assert max(r["peers"] for r in results) == 3, results  # the last to start saw all three
     assert [c.status for c in emulator.calls if c.method == "sendMessage"].count(429) == 0
     assert len(emulator.sent(method="sendMessage")) == total
     assert elapsed >= (total - 30) / 30  # one budget: 138 messages take at least 3.6 s
