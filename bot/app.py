@@ -8,6 +8,7 @@ import contextlib
 import functools
 import logging
 import random
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from bot.tg.sender import Sender
 from bot.tg.stars import StarsSpent
 from bot.tg.tapqueue import TapQueue
 from bot.tg.transport import AiohttpRequest
+from bot.tg.webapp import set_menu_button
 from bot.web.app import build_web_app
 from bot.web.clicks import ClickBuffer
 
@@ -180,6 +182,7 @@ class Kocbot:
             await app.start()  # handlers consume the update queue
         if "updates" in parts:
             await set_menus(app)
+            await set_menu_button(app.bot, self.config.web.public_url, lang=self.config.card.locale)
             if webhook:
                 await app.bot.set_webhook(
                     url=f"{self.config.web.public_url.rstrip('/')}/telegram",
@@ -197,8 +200,15 @@ class Kocbot:
         if "web" in parts:
             self.clicks.start()
             await self._start_web()
-        log.info("kocbot started", extra={"bot": app.bot.username, "mode": self.config.telegram.mode,
-                                           "role": self.role})
+        from bot.infra_errors import masked
+
+        web = self.config.web
+        listen = f"{web.host}:{web.port}" if "web" in parts else "-"
+        database = masked(self.config.database.url)
+        # One JSON line; its keys name where it listens, its public URL and its database.
+        log.info("kocbot started", extra={
+            "bot": app.bot.username, "mode": self.config.telegram.mode, "role": self.role,
+            "listen": listen, "public_url": web.public_url, "database": database})
 
     async def _start_web(self) -> None:
         self._server, self._server_task = await _serve(self.web, self.config.web.host,
@@ -238,9 +248,25 @@ class Kocbot:
             await self.stop()
 
 
+def ensure_bindable(host: str, port: int) -> None:
+    """Raise OSError (EADDRINUSE, EACCES...) when ``host:port`` cannot be listened on."""
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                               flags=socket.AI_PASSIVE):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                # The address names which listener (web or metrics) could not start.
+                raise OSError(exc.errno, exc.strerror, f"{host}:{port}") from None
+
+
 async def _serve(app: object, host: str, port: int,
                  name: str) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     """Start a uvicorn server in this loop; returns once it listens (or raises its bind error)."""
+    # uvicorn reports a busy port by logging and exiting the process; bind once first so the
+    # CLI can name the fix in one line (bot/infra_errors.py).
+    ensure_bindable(host, port)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
                             access_log=False)
     server = uvicorn.Server(config)

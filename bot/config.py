@@ -16,6 +16,7 @@ from datetime import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -72,6 +73,9 @@ class CommissionSettings:
     self_purchase: bool = True
     settle_after_days: int = 15
     min_payout: Decimal = Decimal("10.00")
+    # [commission.rates]: units of ``currency`` per unit of another currency, applied at
+    # booking (USD = "7.10"). A report in a currency not named here is refused.
+    rates: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,17 @@ def _coerce(key: str, kind: Any, value: Any) -> Any:
             if not isinstance(value, str):
                 raise ValueError
             return value
+        if kind == dict[str, Decimal]:
+            if isinstance(value, str):
+                value = json.loads(value)
+            if not isinstance(value, dict):
+                raise ValueError
+            rates = {}
+            for code, rate in value.items():
+                if isinstance(rate, bool | float) or not isinstance(rate, str | int):
+                    raise ValueError  # a float rate would smuggle binary rounding into money
+                rates[str(code).upper()] = Decimal(str(rate))
+            return rates
         if kind in (tuple[int, ...], tuple[str, ...]):
             item = int if kind == tuple[int, ...] else str
             if isinstance(value, str):
@@ -225,6 +240,7 @@ def _describe(kind: Any) -> str:
         str: "a string",
         tuple[int, ...]: "a list of whole numbers",
         tuple[str, ...]: "a list of strings",
+        dict[str, Decimal]: 'a table of rates such as USD = "7.10"',
     }.get(kind, str(kind))
 
 
@@ -272,6 +288,13 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             f"config key web.public_url: expected an http(s) URL, got {config.web.public_url!r}"
         )
+    if t.mode == "webhook" and not config.web.public_url.lower().startswith("https://") \
+            and not _self_hosted_api(t.base_url):
+        raise ConfigError(
+            f"config key web.public_url: webhook mode needs an https:// URL (Telegram sends webhooks "
+            f"only over HTTPS), got {config.web.public_url!r}; or set telegram.base_url to a "
+            "self-hosted Bot API server"
+        )
     s = config.schedule
     try:
         ZoneInfo(s.timezone)
@@ -301,6 +324,13 @@ def _validate(config: Config) -> None:
         raise ConfigError("config key commission.settle_after_days: must be 0 or more")
     if c.min_payout < 0:
         raise ConfigError("config key commission.min_payout: must be 0 or more")
+    for code, rate in c.rates.items():
+        if not _CURRENCY.match(code) or code == c.currency:
+            raise ConfigError(f"config key commission.rates.{code}: expected another ISO 4217 code")
+        if not rate.is_finite() or rate <= 0 or rate.adjusted() > 12 or rate.as_tuple().exponent < -8:
+            raise ConfigError(
+                f"config key commission.rates.{code}: expected a positive rate with at most 8 decimals"
+            )
     if config.tiers.mentor_min_active_invitees < 1 or config.tiers.partner_min_mentors < 1:
         raise ConfigError("config key tiers: thresholds must be 1 or more")
     if config.card.locale not in {"en", "zh_CN"}:
@@ -314,6 +344,36 @@ def _validate(config: Config) -> None:
     for name, merchant in config.merchants.items():
         if not re.fullmatch(r"[A-Za-z0-9_.~-]+", merchant.subid_param):
             raise ConfigError(f"config key merchants.{name}.subid_param: not a URL parameter name")
+
+
+OFFICIAL_API_HOST = "api.telegram.org"
+# What @BotFather hands out: a bot id of 8-10 digits, a colon, and 35 characters.
+_REAL_TOKEN = re.compile(r"[0-9]{8,10}:[A-Za-z0-9_-]{35}")
+_LOOPBACK = re.compile(r"^(localhost|127(\.[0-9]{1,3}){3}|\[?::1\]?|0\.0\.0\.0)$", re.IGNORECASE)
+
+
+def _self_hosted_api(base_url: str) -> bool:
+    """True when telegram.base_url names a Bot API server other than Telegram's own.
+
+    A self-hosted server (telegram-bot-api --local, or the emulator) accepts HTTP webhooks.
+    """
+    if not base_url:
+        return False
+    host = (urlsplit(base_url).hostname or "").lower()
+    return bool(host) and host != OFFICIAL_API_HOST
+
+
+def start_warnings(config: Config) -> list[str]:
+    """Settings that start but will disappoint: one line each, shown by ``kocbot run``."""
+    warnings = []
+    host = urlsplit(config.web.public_url).hostname or ""
+    if config.telegram.mode == "polling" and _LOOPBACK.match(host) \
+            and _REAL_TOKEN.fullmatch(config.telegram.token):
+        warnings.append(
+            f"web.public_url is {config.web.public_url}: members' phones cannot open links there; "
+            "set it to the address where the web server is reachable from the internet"
+        )
+    return warnings
 
 
 def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Config:

@@ -28,7 +28,7 @@ def parse_amount(text: str | int | Decimal, currency: str, *, allow_zero: bool =
     """Parse a decimal string such as ``"39.00"`` into minor units; ValueError with a reason."""
     digits = exponent(currency)
     if isinstance(text, float) or isinstance(text, bool):
-        raise ValueError("amount must be a decimal string, not a float")
+        raise ValueError("must be a decimal string, not a float")
     try:
         value = Decimal(str(text).strip().replace(",", ""))
         if not value.is_finite():
@@ -36,7 +36,7 @@ def parse_amount(text: str | int | Decimal, currency: str, *, allow_zero: bool =
         if value.adjusted() > 15:
             raise ValueError(f"too large ({text})")
         if value < 0 or (value == 0 and not allow_zero):
-            raise ValueError(f"amount must be greater than 0, got {text}")
+            raise ValueError(f"must be greater than 0, got {text}")
         scaled = value.scaleb(digits)
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{text} has more than {digits} decimal places for {currency}")
@@ -66,3 +66,10 @@ def format_money(minor: int, currency: str) -> str:
 def times_rate(minor: int, rate: Decimal) -> int:
     """``minor × rate`` rounded half-even to a whole minor unit."""
     return int((Decimal(minor) * rate).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def convert(minor: int, source: str, target: str, rate: Decimal) -> int:
+    """``minor`` units of ``source`` in ``target`` at ``rate`` (target per source unit),
+    rounded half-even to a whole minor unit of ``target``."""
+    value = Decimal(minor).scaleb(-exponent(source)) * rate
+    return int(value.scaleb(exponent(target)).to_integral_value(rounding=ROUND_HALF_EVEN))

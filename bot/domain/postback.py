@@ -12,7 +12,11 @@ Validation rejects the whole report with one line that names the field and the r
 - ``status``: one of the ledger's order states (case-insensitive);
 - ``commission`` (optional, empty means absent): ≥ 0 and ≤ amount;
 - ``currency`` (optional, else the configured default): an ISO 4217 code we know;
-- ``ts`` (optional): ISO 8601 (without an offset it is taken as UTC) or unix seconds.
+- ``ts`` (optional): ISO 8601 (without an offset it is taken as UTC) or unix seconds;
+- ``merchant`` (optional): 1–64 printable characters; names the order's merchant when the
+  click is unknown (orders are keyed by merchant and ``order_id``);
+- in a postback, no value (nor name) may contain ``&``, ``=`` or a control character: the
+  signed string ``k=v&k=v`` must have exactly one reading.
 
 Surrounding whitespace is ignored in every value.
 """
@@ -31,10 +35,11 @@ from bot.domain.ledger import ORDER_STATES
 from bot.domain.money import CURRENCY_EXPONENTS, parse_amount
 
 REQUIRED = ("click_id", "order_id", "amount", "status")
-OPTIONAL = ("commission", "currency", "ts")
+OPTIONAL = ("commission", "currency", "ts", "merchant")
 SIGNATURE = "sig"
 # The CSV order report's columns; "currency" is optional there as in the postback.
-ROW_COLUMNS = ("order_id", "click_id", "amount", "status", "commission", "ordered_at", "currency")
+ROW_COLUMNS = ("order_id", "click_id", "amount", "status", "commission", "ordered_at", "currency",
+               "merchant")
 
 ID_MAX = 64
 # Amounts end up in signed 64-bit columns; anything larger is a malformed report.
@@ -43,6 +48,8 @@ AMOUNT_MAX = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # ASCII digits only: int() and Decimal() would also accept other scripts' digits.
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")
+# What would let one signed string "k=v&k=v" be read two ways: the separators and C0/C1 controls.
+_AMBIGUOUS = re.compile(r"[&=\x00-\x1f\x7f-\x9f]")
 
 
 class PostbackError(ValueError):
@@ -60,6 +67,7 @@ class OrderReport:
     commission: int | None  # minor units; None when the network did not report it
     currency: str
     ts: datetime | None  # aware, UTC
+    merchant: str = ""  # the report's optional merchant; the click's product decides first
 
 
 def _message(fields: Mapping[str, object]) -> bytes:
@@ -170,6 +178,7 @@ def _parse(fields: Mapping[str, object], *, default_currency: str, ts_name: str)
             raise PostbackError("commission: greater than the amount")
 
     ts = _timestamp(ts_name, values[ts_name]) if values[ts_name] else None
+    merchant = _identifier("merchant", values["merchant"]) if values["merchant"] else ""
     return OrderReport(
         click_id=click_id,
         order_id=order_id,
@@ -178,6 +187,7 @@ def _parse(fields: Mapping[str, object], *, default_currency: str, ts_name: str)
         commission=commission,
         currency=currency,
         ts=ts,
+        merchant=merchant,
     )
 
 
@@ -187,6 +197,10 @@ def parse_report(fields: Mapping[str, str], *, default_currency: str) -> OrderRe
     unknown = sorted(name for name in fields if name not in allowed)
     if unknown:
         raise PostbackError(f"unknown field {_shown(unknown[0])}")
+    for name in sorted(fields):
+        value = fields[name]
+        if isinstance(value, str) and _AMBIGUOUS.search(value):
+            raise PostbackError(f"{name}: contains '&', '=' or a control character")
     return _parse(fields, default_currency=default_currency, ts_name="ts")
 
 

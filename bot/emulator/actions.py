@@ -301,6 +301,18 @@ def choose_inline_result(
     if result is None:
         ids = [r.get("id") for r in query["results"]]
         raise EmulatorError(f"no result {result_id!r} in the answer; results: {ids}")
+    message = post_inline_result(core, user_id, result, chat_id)
+    chosen: dict[str, Any] = {"result_id": result_id, "from": world.user(user_id),
+                              "query": query["query"]}
+    if result.get("reply_markup"):
+        chosen["inline_message_id"] = inline_message_id_of(core, message)  # only with a keyboard
+    world.enqueue("chosen_inline_result", chosen)
+    return message
+
+
+def post_inline_result(core: Core, user_id: int, result: dict[str, Any], chat_id: int) -> dict[str, Any]:
+    """Post an inline result (answered or prepared) into a chat "via" the bot."""
+    world = core.world
     user = world.user(user_id)
     chat = _user_chat(core, user_id, chat_id, None)
     fields = {**_result_content(core, result), "via_bot": core.bot}
@@ -308,12 +320,7 @@ def choose_inline_result(
     if markup:
         fields["reply_markup"] = markup
     message = world.post(chat, user, fields)
-    inline_id = f"AgAAAemu{world.new_id():08d}"
-    world.inline_messages[inline_id] = (chat.id, message["message_id"])
-    chosen: dict[str, Any] = {"result_id": result_id, "from": user, "query": query["query"]}
-    if markup:
-        chosen["inline_message_id"] = inline_id  # Telegram gives it only with a keyboard
-    world.enqueue("chosen_inline_result", chosen)
+    world.inline_messages[f"AgAAAemu{world.new_id():08d}"] = (chat.id, message["message_id"])
     if chat.type == "private":
         world.started.add(user_id)
     if world.bot_receives(chat, message):

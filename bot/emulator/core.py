@@ -52,6 +52,8 @@ class Core:
         # The bot's Star transactions, oldest first: paid-broadcast fees, one per minute of use.
         self.star_transactions: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}  # None: the default button
+        self.prepared: dict[str, dict[str, Any]] = {}  # savePreparedInlineMessage, by id
         self.webhook: dict[str, Any] | None = None
         self.webhook_error: tuple[int, str] | None = None
         self.fail_unknown_thread = True

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import actions, methods_misc, methods_send
+from . import actions, methods_misc, methods_send, methods_webapp
 from .core import ApiRequest, Core
 from .faults import Injection
 from .models import ApiError, UploadedFile, world_error
@@ -14,7 +14,8 @@ from .validation import check_params, check_reply_markup, decode_params
 from .world import SUPERGROUP_BASE
 
 Handler = Callable[[Core, ApiRequest], Any | Awaitable[Any]]
-HANDLERS: dict[str, Handler] = {**methods_send.HANDLERS, **methods_misc.HANDLERS}
+HANDLERS: dict[str, Handler] = {**methods_send.HANDLERS, **methods_misc.HANDLERS,
+                               **methods_webapp.HANDLERS}
 _BY_LOWER = {name.lower(): name for name in HANDLERS}
 METHOD_NOT_FOUND = ApiError(404, "Not Found: method not found")
 

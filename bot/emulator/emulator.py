@@ -9,7 +9,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from . import actions
+from . import actions, methods_webapp
 from .core import Core
 from .models import Call, EmulatorError, Violation
 from .server import HttpServer
@@ -214,6 +214,26 @@ class Emulator:
                              chat_id: int) -> dict[str, Any]:
         """Post an answered inline result into chat_id "via" the bot; returns the message."""
         return actions.choose_inline_result(self.core, user_id, query_id, result_id, chat_id)
+
+    def init_data(self, user_id: int, *, auth_date: int | None = None,
+                  start_param: str | None = None) -> str:
+        """Signed initData for a Mini App this user opens (``auth_date`` defaults to now)."""
+        return methods_webapp.init_data(self.core, user_id, auth_date=auth_date,
+                                        start_param=start_param)
+
+    def share_prepared_message(self, user_id: int, prepared_id: str, chat_id: int) -> dict[str, Any]:
+        """``WebApp.shareMessage``: the user sends a prepared message into ``chat_id``."""
+        return methods_webapp.share_prepared(self.core, user_id, prepared_id, chat_id)
+
+    @property
+    def prepared_messages(self) -> dict[str, dict[str, Any]]:
+        """Every savePreparedInlineMessage so far, by prepared id."""
+        return self.core.prepared
+
+    @property
+    def menu_buttons(self) -> dict[int | None, dict[str, Any]]:
+        """setChatMenuButton results by chat id (None: the default button)."""
+        return self.core.menu_buttons
 
     def open_start_link(self, user_id: int, url_or_payload: str) -> dict[str, Any]:
         """Follow t.me/<bot>?start=X: "/start X" in the user's private chat."""

@@ -296,11 +296,6 @@ def no_op(core: Core, req: ApiRequest) -> bool:
     return True
 
 
-def get_chat_menu_button(core: Core, req: ApiRequest) -> dict[str, Any]:
-    """getChatMenuButton: always the default menu."""
-    return {"type": "default"}
-
-
 def get_star_transactions(core: Core, req: ApiRequest) -> dict[str, Any]:
     """getStarTransactions: oldest first, ``offset`` skipped, at most ``limit`` (1-100)."""
     offset = req.params.get("offset", 0)
@@ -330,8 +325,6 @@ HANDLERS = {
     "getChatAdministrators": get_chat_administrators,
     "getChatMemberCount": get_chat_member_count,
     "leaveChat": leave_chat,
-    "setChatMenuButton": no_op,
-    "getChatMenuButton": get_chat_menu_button,
     "setMyDescription": no_op,
     "setMyShortDescription": no_op,
     "setMyName": no_op,

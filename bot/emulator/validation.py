@@ -205,6 +205,13 @@ def _check_button(button: Any, where: str, soft: list[str]) -> None:
             raise bad_request(
                 "BUTTON_DATA_INVALID", reason=f"{where} callback_data is {size} bytes (1-64)"
             )
+    if "web_app" in button:
+        from .methods_webapp import web_app_url_issue  # here: that module imports this one
+
+        issue = web_app_url_issue((button["web_app"] or {}).get("url")
+                                  if isinstance(button["web_app"], dict) else None)
+        if issue:
+            raise bad_request("BUTTON_URL_INVALID", reason=f"{where} {issue}")
     if "url" in button:
         url = button["url"]
         if not isinstance(url, str) or not re.match(r"(https?|tg)://\S+$", url, re.IGNORECASE):

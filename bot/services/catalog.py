@@ -27,6 +27,9 @@ class CatalogService(Service):
         self._index: CatalogIndex | None = None
         self._index_version: tuple[Any, ...] | None = None
         self._index_checked = 0.0
+        # Bumped by every change made in this process, so other views (the mini app's search
+        # index) see it at once instead of at their next version check.
+        self.generation = 0
 
     # -- import ---------------------------------------------------------------------------
     def import_feed(
@@ -49,6 +52,7 @@ class CatalogService(Service):
         except ImportRejected as rejected:
             return rejected.args[0]
         self._index = None
+        self.generation += 1
         return result
 
     # -- lookups and curation ---------------------------------------------------------------
@@ -66,6 +70,7 @@ class CatalogService(Service):
                 raise ServiceError(f"no product with sku {sku!r}")
             product.featured = featured
             product.updated_at = self.now()  # a new catalog version for other processes' indexes
+        self.generation += 1
         if self._index is not None:
             self._index.set_featured(product.id, featured)
             with self.db.transaction() as session:
@@ -162,3 +167,4 @@ class CatalogService(Service):
     def invalidate(self) -> None:
         """Forget the cached index (after a write elsewhere)."""
         self._index = None
+        self.generation += 1

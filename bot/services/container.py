@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.config import Config
+from bot.services.browse import BrowseService
 from bot.services.catalog import CatalogService
+from bot.services.dashboard import DashboardService
 from bot.services.groups import GroupService
+from bot.services.operator import OperatorService
 from bot.services.order_import import OrderImportService
 from bot.services.orders import OrderService
 from bot.services.posting import PostingService
@@ -44,6 +47,9 @@ class Services:
         self.tracking = TrackingService(**deps)
         self.orders = OrderService(**deps)
         self.reports = ReportService(**deps)
+        self.browse = BrowseService(**deps, catalog=self.catalog)
+        self.dashboard = DashboardService(**deps)
+        self.operator = OperatorService(**deps)
         self.order_import = OrderImportService(orders=self.orders, promoters=self.promoters,
                                                currency=self.config.commission.currency)
 

@@ -106,19 +106,42 @@ class GroupService(Service):
             return group
 
     def set_schedule(self, chat_id: int, words: list[str]) -> Group:
-        """Set posting times from ``["09:00", "20:00"]``; ServiceError with a reason if bad."""
-        try:
-            times = parse_slot_times(words)
-        except ValueError as exc:
-            raise ServiceError(str(exc)) from None
-        return self.update(chat_id, times=" ".join(t.strftime("%H:%M") for t in times))
+        """Set posting times from ``["09:00", "20:00"]`` (``["off"]``: none); ServiceError if bad."""
+        return self.update(chat_id, times=times_value(words))
 
     def set_timezone(self, chat_id: int, name: str) -> Group:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ServiceError(f"unknown time zone {name!r}; use an IANA name like Asia/Shanghai") from None
-        return self.update(chat_id, timezone=name)
+        """Set the group's IANA time zone; ServiceError for an unknown name."""
+        return self.update(chat_id, timezone=timezone_value(name))
+
+    def set_categories(self, chat_id: int, words: list[str]) -> Group:
+        """Which categories the group gets: ``["all"]`` (or none) for every one."""
+        return self.update(chat_id, categories=categories_value(words))
+
+    def change(self, chat_id: int, *, times: list[str] | None = None, timezone: str | None = None,
+               categories: list[str] | None = None, paused: bool | None = None,
+               topic_off: bool = False) -> Group:
+        """Several settings at once, checked by the same rules as the group commands, and
+        written together or not at all (the mini app's settings form)."""
+        changes: dict[str, object] = {}
+        if times is not None:
+            changes["times"] = times_value(times)
+        if timezone is not None:
+            changes["timezone"] = timezone_value(timezone)
+        if categories is not None:
+            changes["categories"] = categories_value(categories)
+        if paused is not None:
+            changes["paused"] = bool(paused)
+        if topic_off:
+            changes["topic_id"] = None
+        return self.update(chat_id, **changes)
+
+    def owned(self, chat_id: int, user_id: int) -> Group:
+        """The group, if ``user_id`` owns it; ServiceError otherwise (unknown looks the same)."""
+        with self.db.transaction() as session:
+            group = self.get(session, chat_id)
+        if group is None or group.owner_id != user_id:
+            raise ServiceError("only the group's owner can change its settings")
+        return group
 
     def owned_by(self, user_id: int) -> list[Group]:
         with self.db.transaction() as session:
@@ -131,3 +154,31 @@ class GroupService(Service):
             return list(session.scalars(
                 select(Group).where(Group.active.is_(True), Group.claimed.is_(True))
             ))
+
+
+def times_value(words: list[str]) -> str:
+    """The stored posting times for ``/schedule`` words (``["off"]`` → none); ServiceError if bad."""
+    if words == ["off"]:
+        return ""
+    try:
+        times = parse_slot_times(words)
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
+    return " ".join(t.strftime("%H:%M") for t in times)
+
+
+def timezone_value(name: str) -> str:
+    """An IANA zone name that exists here; ServiceError otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ServiceError(f"unknown time zone {name!r}; use an IANA name like Asia/Shanghai") from None
+    return name
+
+
+def categories_value(words: list[str]) -> str:
+    """The stored categories for ``/categories`` words (``["all"]`` or none → every one)."""
+    value = "" if words in ([], ["all"]) else " ".join(sorted({w.lower()[:32] for w in words}))
+    if len(value) > 512:
+        raise ServiceError("too many categories")
+    return value

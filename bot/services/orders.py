@@ -10,17 +10,27 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.ledger import Move, moves_for, reattribute_moves, transition
-from bot.domain.money import format_money, parse_amount
+from bot.domain.money import convert, format_money, parse_amount
 from bot.domain.postback import OrderReport
 from bot.domain.split import Share, commission_pool, split_commission
 from bot.services.base import Service, ServiceError, in_chunks
 from bot.services.promoters import PromoterService
-from bot.storage.models import Click, LedgerEntry, Link, Order, OrderEvent, Payout, Product, User
+from bot.storage.models import (
+    Click,
+    LedgerEntry,
+    Link,
+    Merchant,
+    Order,
+    OrderEvent,
+    Payout,
+    Product,
+    User,
+)
 
 log = logging.getLogger(__name__)
 HELD = ("pending", "confirmed", "payable", "paid")
@@ -30,9 +40,10 @@ HELD = ("pending", "confirmed", "payable", "paid")
 class Ingested:
     """The outcome of one order report, mapped to an HTTP status by the web layer."""
 
-    status: int  # 200 applied or repeated, 202 unattributed, 409 illegal change
+    status: int  # 200 applied or repeated, 202 unattributed, 400 currency, 409 illegal change
     reason: str
     order_id: str
+    created: bool = False  # this report created the order (the import summary counts new ones)
 
 
 class OrderService(Service):
@@ -65,7 +76,11 @@ class OrderService(Service):
                                 partner_override=c.partner_override)
 
     def ingest(self, report: OrderReport, *, source: str, promoters: PromoterService) -> Ingested:
-        """Apply one order report idempotently; the whole change is one transaction."""
+        """Apply one order report idempotently; the whole change is one transaction.
+
+        The order row is locked (``SELECT … FOR UPDATE``; on SQLite this transaction begins
+        ``IMMEDIATE``) before its state and holdings are read, so reports of one order apply
+        one at a time, in any process."""
         try:
             return self._ingest(report, source, promoters)
         except IntegrityError:
@@ -73,10 +88,38 @@ class OrderService(Service):
             return self._ingest(report, source, promoters)
 
     def _ingest(self, report: OrderReport, source: str, promoters: PromoterService) -> Ingested:
-        with self.db.transaction() as session:
-            order = session.scalars(select(Order).where(Order.order_id == report.order_id)).first()
+        booking = self._booking(report)
+        if isinstance(booking, Ingested):
+            return booking
+        with self.db.transaction(immediate=True) as session:
+            link, product, promoter_id = self._attribution(session, report.click_id, promoters)
+            merchant = self._merchant(session, product) or report.merchant
+            order = session.scalars(
+                select(Order).where(Order.merchant == merchant, Order.order_id == report.order_id)
+                .with_for_update()
+            ).first()
+            if order is None and merchant != report.merchant:
+                # Stored before its click was known, under the report's merchant (or none).
+                order = session.scalars(
+                    select(Order).where(Order.merchant == report.merchant,
+                                        Order.order_id == report.order_id,
+                                        Order.click_id == report.click_id)
+                    .with_for_update()
+                ).first()
+            if order is None and link is None and not report.merchant:
+                # Unknown click, no merchant named: the one order with this id, if only one
+                # merchant has it (a mismatched click_id is then a 409, not a second order).
+                same = session.scalars(select(Order.id).where(Order.order_id == report.order_id)
+                                       .limit(2)).all()
+                if len(same) == 1:
+                    order = session.scalars(select(Order).where(Order.id == same[0])
+                                            .with_for_update()).one()
             if order is None:
-                return self._create(session, report, source, promoters)
+                return self._create(session, report, booking, merchant, source, promoters,
+                                    (link, product, promoter_id))
+            if order.click_id != report.click_id:
+                return Ingested(409, f"click_id differs from the one order {order.order_id} was "
+                                     "first reported with", order.order_id)
             verdict = transition(order.status, report.status)
             if verdict == "noop":
                 return Ingested(200, "repeated report, no change", order.order_id)
@@ -89,35 +132,64 @@ class OrderService(Service):
             self._move(session, order, report.status)
             session.add(OrderEvent(order_id=order.id, status=report.status, source=source,
                                    payload=_payload(report), created_at=self.now()))
+            promoters.refresh_chain(session, order.promoter_id)
             return Ingested(200, f"{report.status}", order.order_id)
 
-    def _create(self, session: Session, report: OrderReport, source: str,
-                promoters: PromoterService) -> Ingested:
+    def _booking(self, report: OrderReport) -> tuple[int, int | None, Decimal] | Ingested:
+        """The report's amount and commission in the booking currency, and the rate used."""
+        c = self.config.commission
+        if report.currency == c.currency:
+            return report.amount, report.commission, Decimal(1)
+        rate = c.rates.get(report.currency)
+        if rate is None:
+            return Ingested(400, f"currency {report.currency} is not {c.currency} and has no "
+                                 "rate in [commission.rates]", report.order_id)
+        amount = convert(report.amount, report.currency, c.currency, rate)
+        if amount <= 0:
+            return Ingested(400, f"amount converts to less than the smallest unit of {c.currency}",
+                            report.order_id)
+        commission = (None if report.commission is None
+                      else convert(report.commission, report.currency, c.currency, rate))
+        return amount, commission, rate
+
+    def _merchant(self, session: Session, product: Product | None) -> str:
+        if product is None:
+            return ""
+        return session.scalar(select(Merchant.name).where(Merchant.id == product.merchant_id)) or ""
+
+    def _create(self, session: Session, report: OrderReport,
+                booking: tuple[int, int | None, Decimal], merchant: str, source: str,
+                promoters: PromoterService,
+                attribution: tuple[Link | None, Product | None, int | None]) -> Ingested:
         if transition(None, report.status) != "apply":
             return Ingested(409, f"a new order cannot start as {report.status}", report.order_id)
-        link, product, promoter_id = self._attribution(session, report.click_id, promoters)
-        if report.commission is not None:
-            pool = report.commission
+        link, product, promoter_id = attribution
+        amount, commission, rate = booking
+        if commission is not None:
+            pool = commission
         elif product is not None:
-            pool = commission_pool(report.amount, product.commission_rate)
+            pool = commission_pool(amount, product.commission_rate)
         else:
             pool = 0  # nothing to split until the network tells us the commission
         now = self.now()
-        order = Order(order_id=report.order_id, click_id=report.click_id, amount=report.amount,
-                      pool=pool, currency=report.currency, status=report.status,
-                      ordered_at=report.ts or now,
+        order = Order(merchant=merchant, order_id=report.order_id, click_id=report.click_id,
+                      amount=amount, pool=pool, currency=self.config.commission.currency,
+                      original_amount=report.amount, original_currency=report.currency, rate=rate,
+                      status=report.status, ordered_at=report.ts or now,
                       confirmed_at=now if report.status == "confirmed" else None,
                       settled_at=None, created_at=now, updated_at=now)
         _attach(order, link, product, promoter_id)
         session.add(order)
-        session.flush()
+        session.flush()  # a second first report of this order fails here: IntegrityError
         shares = self._split(session, pool, promoter_id, promoters)
         self._book(session, order, moves_for(None, report.status, shares), report.status)
         session.add(OrderEvent(order_id=order.id, status=report.status, source=source,
                                payload=_payload(report), created_at=now))
+        if report.status != "pending":
+            promoters.refresh_chain(session, promoter_id)
         if link is None:
             return Ingested(202, "unknown click_id: stored as unattributed", report.order_id)
-        return Ingested(200, report.status, report.order_id)
+        return Ingested(200, report.status, report.order_id, created=True)
 
     def _attribution(self, session: Session, click_id: str | None, promoters: PromoterService,
                      ) -> tuple[Link | None, Product | None, int | None]:
@@ -144,13 +216,20 @@ class OrderService(Service):
         click is written (in the same transaction as this call), an order whose money still
         sits in ``pending`` or unsettled ``confirmed`` is handed to its promoter and upline.
         Settled, cancelled and refunded orders stay as they are. Returns how many moved."""
-        orders = [order for chunk in in_chunks(click_ids)
-                  for order in session.scalars(select(Order).where(Order.click_id.in_(chunk),
-                                                                   Order.link_id.is_(None)))]
+        ids = sorted(pk for chunk in in_chunks(click_ids)
+                     for pk in session.scalars(select(Order.id).where(Order.click_id.in_(chunk),
+                                                                      Order.link_id.is_(None))))
+        # Locked in id order, like settle and payout, so two of them never deadlock.
+        orders = [order for chunk in in_chunks(ids) for order in session.scalars(
+            select(Order).where(Order.id.in_(chunk)).order_by(Order.id).with_for_update())]
         moved = 0
+        cutoff = self._settle_cutoff()
         for order in orders:
-            if order.status not in ("pending", "confirmed") or order.settled_at is not None:
+            if order.link_id is not None or order.status not in ("pending", "confirmed"):
                 continue
+            if order.settled_at is not None or (order.status == "confirmed"
+                                                and order.confirmed_at <= cutoff):
+                continue  # payable money (as of now) stays where it is
             link, product, promoter_id = self._attribution(session, order.click_id, promoters)
             if link is None:
                 continue
@@ -162,6 +241,7 @@ class OrderService(Service):
             shares = self._split(session, order.pool, promoter_id, promoters)
             self._book(session, order, reattribute_moves(held, shares, order.status), "attribute")
             _attach(order, link, product, promoter_id)
+            order.merchant = self._merchant(session, product) or order.merchant
             order.updated_at = self.now()
             moved += 1
             log.info("order attributed late", extra={"order": order.order_id, "user": promoter_id})
@@ -191,34 +271,68 @@ class OrderService(Service):
         if new == "confirmed":
             order.confirmed_at = self.now()
 
-    def settle(self) -> int:
-        """Make confirmed commission payable once ``settle_after_days`` have passed."""
-        cutoff = self.now() - timedelta(days=self.config.commission.settle_after_days)
+    def _settle_cutoff(self):  # type: ignore[no-untyped-def]
+        """Money confirmed at or before this moment has ended its hold: it is payable now."""
+        return self.now() - timedelta(days=self.config.commission.settle_after_days)
+
+    def _due(self):  # type: ignore[no-untyped-def]
+        """The condition of an order whose confirmed money is payable as of now but not yet
+        moved to ``payable`` in the ledger."""
+        return and_(Order.status == "confirmed", Order.settled_at.is_(None),
+                    Order.confirmed_at <= self._settle_cutoff())
+
+    def _settle_locked(self, session: Session, orders: list[Order]) -> int:
+        """Book ``confirmed`` → ``payable`` for locked orders that are due."""
+        cutoff = self._settle_cutoff()
         count = 0
-        with self.db.transaction() as session:
-            orders = session.scalars(
-                select(Order).where(Order.status == "confirmed", Order.settled_at.is_(None),
-                                    Order.confirmed_at <= cutoff)
-            ).all()
-            for order in orders:
-                moves = []
-                for (party, user_id, bucket), amount in self._holdings(session, order.id).items():
-                    if bucket == "confirmed" and amount:
-                        moves += [Move(party, user_id, "confirmed", -amount),
-                                  Move(party, user_id, "payable", amount)]
-                self._book(session, order, moves, "settle")
-                order.settled_at = self.now()
-                count += 1
+        for order in orders:
+            if order.status != "confirmed" or order.settled_at is not None \
+                    or order.confirmed_at is None or order.confirmed_at > cutoff:
+                continue
+            moves = []
+            for (party, user_id, bucket), amount in self._holdings(session, order.id).items():
+                if bucket == "confirmed" and amount:
+                    moves += [Move(party, user_id, "confirmed", -amount),
+                              Move(party, user_id, "payable", amount)]
+            self._book(session, order, moves, "settle")
+            order.settled_at = self.now()
+            count += 1
         return count
 
+    def settle(self) -> int:
+        """Book confirmed commission as payable once ``settle_after_days`` have passed.
+
+        Balances already count such money as payable the moment its hold ends (the read
+        side compares ``confirmed_at``); this books the move so the ledger says so too.
+        Each order is locked first, so a refund racing it finds the money where it is."""
+        with self.db.transaction(immediate=True) as session:
+            orders = list(session.scalars(select(Order).where(self._due())
+                                          .order_by(Order.id).with_for_update()))
+            return self._settle_locked(session, orders)
+
     def payable_balance(self, session: Session, user_id: int) -> int:
-        return int(session.scalar(
+        """What ``user_id`` may be paid now, in the booking currency: money in ``payable`` plus
+        confirmed money whose hold has ended (not booked by a settle yet)."""
+        currency = self.config.commission.currency
+        booked = session.scalar(
             select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-            .where(LedgerEntry.user_id == user_id, LedgerEntry.bucket == "payable")
-        ) or 0)
+            .where(LedgerEntry.user_id == user_id, LedgerEntry.bucket == "payable",
+                   LedgerEntry.currency == currency)
+        ) or 0
+        due = session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+            .join(Order, Order.id == LedgerEntry.order_id)
+            .where(LedgerEntry.user_id == user_id, LedgerEntry.bucket == "confirmed",
+                   LedgerEntry.currency == currency, self._due())
+        ) or 0
+        return int(booked) + int(due)
 
     def payout(self, *, user_id: int, amount_text: str, admin_id: int) -> Payout:
-        """Pay a promoter from their settled balance, covering entries oldest first."""
+        """Pay a promoter from their settled balance, covering entries oldest first.
+
+        Every order holding the user's confirmed or payable money is locked (in id order)
+        first; due ones are settled in the same transaction, so a concurrent refund, settle
+        or payout waits and then sees the result."""
         currency = self.config.commission.currency
         try:
             amount = parse_amount(amount_text, currency)
@@ -227,9 +341,15 @@ class OrderService(Service):
         minimum = parse_amount(str(self.config.commission.min_payout), currency, allow_zero=True)
         if amount < minimum:
             raise ServiceError(f"the minimum payout is {format_money(minimum, currency)}")
-        with self.db.transaction() as session:
+        with self.db.transaction(immediate=True) as session:
             if session.get(User, user_id) is None:
                 raise ServiceError(f"no user {user_id}")
+            held = select(LedgerEntry.order_id).where(
+                LedgerEntry.user_id == user_id, LedgerEntry.bucket.in_(("confirmed", "payable")),
+                LedgerEntry.currency == currency)
+            orders = list(session.scalars(select(Order).where(Order.id.in_(held))
+                                          .order_by(Order.id).with_for_update()))
+            self._settle_locked(session, orders)
             balance = self.payable_balance(session, user_id)
             if amount > balance:
                 raise ServiceError(
@@ -246,7 +366,8 @@ class OrderService(Service):
         per_order: dict[tuple[int, str], int] = defaultdict(int)
         rows = session.execute(
             select(LedgerEntry.order_id, LedgerEntry.party, func.sum(LedgerEntry.amount))
-            .where(LedgerEntry.user_id == user_id, LedgerEntry.bucket == "payable")
+            .where(LedgerEntry.user_id == user_id, LedgerEntry.bucket == "payable",
+                   LedgerEntry.currency == payout.currency)
             .group_by(LedgerEntry.order_id, LedgerEntry.party).order_by(LedgerEntry.order_id)
         )
         for order_id, party, total in rows:
@@ -280,7 +401,7 @@ def _payload(report: OrderReport) -> str:
     return json.dumps({
         "order_id": report.order_id, "click_id": report.click_id, "amount": report.amount,
         "status": report.status, "commission": report.commission, "currency": report.currency,
-        "ts": report.ts.isoformat() if report.ts else None,
+        "ts": report.ts.isoformat() if report.ts else None, "merchant": report.merchant,
     }, sort_keys=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from bot.domain.links import new_code
 from bot.domain.split import Upline
-from bot.domain.tiers import compute_tiers, would_cycle
+from bot.domain.tiers import TIERS, compute_tiers, would_cycle
 from bot.services import statements as sql
-from bot.services.base import Service
+from bot.services.base import Service, ServiceError
 from bot.storage.models import LedgerEntry, Order, User
+
+_USERNAME = re.compile(r"[A-Za-z0-9_]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,29 @@ class PromoterService(Service):
         with self.db.transaction() as session:
             return session.get(User, user_id)
 
+    def resolve(self, ref: str) -> User:
+        """The user named by ``123`` or ``@username``; ServiceError saying why not."""
+        text = ref.strip()
+        with self.db.transaction() as session:
+            if text.lstrip("-").isdigit():
+                user = session.get(User, int(text))
+                if user is None:
+                    raise ServiceError(f"no user {text}")
+                return user
+            name = text.removeprefix("@")
+            if not text.startswith("@") or not _USERNAME.fullmatch(name):
+                raise ServiceError(f"{text[:40]!r} is neither a user id nor an @username")
+            # Telegram usernames ignore case. A name can pass to someone else, so the table may
+            # hold it twice (the old holder not seen since): then only the id is unambiguous.
+            found = list(session.scalars(
+                select(User).where(func.lower(User.username) == name.lower()).order_by(User.id).limit(5)))
+        if not found:
+            raise ServiceError(f"no user @{name} has talked to the bot; use their numeric id")
+        if len(found) > 1:
+            ids = ", ".join(str(u.id) for u in found)
+            raise ServiceError(f"@{name} matches users {ids}; use the numeric id")
+        return found[0]
+
     def is_registered(self, session: Session, user_id: int) -> bool:
         user = session.get(User, user_id)
         return user is not None and user.registered_at is not None
@@ -124,6 +150,52 @@ class PromoterService(Service):
             chain.append(Upline(user_id=current.id, tier=current.tier))
         return chain
 
+    def refresh_chain(self, session: Session, promoter_id: int | None) -> dict[int, str]:
+        """Promote, in the caller's transaction, whom an order event of ``promoter_id`` can
+        promote: its inviter (mentor by active invitees), and further up while someone
+        crosses the mentor line (partner by mentor invitees). Returns the promoted ones.
+
+        Only promotions take effect here, at the event that earns them (PRODUCT.md); a
+        demotion (a refund, or a 30-day window running out) waits for the hourly sweep,
+        so a tier never drops and comes back within one burst of reports."""
+        changed: dict[int, str] = {}
+        if promoter_id is None:
+            return changed
+        me = session.get(User, promoter_id)
+        seen = {promoter_id}
+        upline = me.upline_id if me is not None else None
+        while upline is not None and upline not in seen:
+            seen.add(upline)
+            user = session.get(User, upline)
+            if user is None or user.registered_at is None:
+                break
+            old, new = user.tier, self._tier_now(session, user.id)
+            if TIERS.index(new) <= TIERS.index(old):
+                break  # not promoted: nothing above can be promoted by this event
+            user.tier = new
+            changed[user.id] = new
+            if old != "promoter":
+                break  # mentor → partner: the inviter's count of mentors did not move
+            upline = user.upline_id
+        return changed
+
+    def _tier_now(self, session: Session, user_id: int) -> str:
+        """One user's tier from data, with their invitees' tiers as stored now."""
+        since = self.now() - timedelta(days=30)
+        kids = session.execute(select(User.id, User.tier).where(
+            User.upline_id == user_id, User.registered_at.is_not(None))).all()
+        mentors = sum(1 for _, tier in kids if tier in ("mentor", "partner"))
+        if mentors >= self.config.tiers.partner_min_mentors:
+            return "partner"
+        invitees = select(User.id).where(User.upline_id == user_id, User.id != user_id,
+                                         User.registered_at.is_not(None))
+        active = session.scalar(
+            select(func.count(func.distinct(Order.promoter_id))).where(
+                Order.promoter_id.in_(invitees), Order.status == "confirmed",
+                Order.confirmed_at >= since)
+        ) if kids else 0
+        return "mentor" if (active or 0) >= self.config.tiers.mentor_min_active_invitees else "promoter"
+
     def refresh_tiers(self, *, max_age: timedelta = timedelta(minutes=1)) -> dict[int, str]:
         """Recompute tiers on demand (for /team), at most once per ``max_age``."""
         last = getattr(self, "_tiers_at", None)
@@ -136,10 +208,14 @@ class PromoterService(Service):
         """Recompute every promoter's tier from data; returns the changed ones."""
         self._tiers_at = self.now()
         since = self.now() - timedelta(days=30)
-        with self.db.transaction() as session:
+        # The users are locked before the orders are read: a promotion that an order report
+        # makes meanwhile (refresh_chain) then waits for this sweep, and is not overwritten
+        # by a tier computed from orders as they were before it.
+        with self.db.transaction(immediate=True) as session:
             invitees: dict[int, list[int]] = {}
             users = session.execute(
                 select(User.id, User.upline_id, User.tier).where(User.registered_at.is_not(None))
+                .order_by(User.id).with_for_update()
             ).all()
             for uid, upline, _ in users:
                 if upline is not None:

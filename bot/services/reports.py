@@ -102,16 +102,25 @@ class ReportService(Service):
             recent = and_(earning, Order.ordered_at >= now - timedelta(days=days))
             return func.sum(case((recent, LedgerEntry.amount), else_=0))
 
+        # Payable as of now: confirmed money whose hold has ended counts as payable even
+        # before the settle job books the move (the ledger gets the same figure then).
+        due = and_(LedgerEntry.bucket == "confirmed", Order.status == "confirmed",
+                   Order.settled_at.is_(None),
+                   Order.confirmed_at <= now - timedelta(days=self.config.commission.settle_after_days))
+        bucket_now = case((due, "payable"), else_=LedgerEntry.bucket)
         with self.db.transaction() as session:
             result = Earnings()
             # One pass over the person's entries gives buckets, 7/30 days and per group: at
-            # scale the entry look-ups, not the arithmetic, are the cost.
+            # scale the entry look-ups, not the arithmetic, are the cost. Balances are per
+            # currency; these are in the booking currency, the one /payout pays in.
             per_group: dict[int, int] = defaultdict(int)
             for bucket, group_id, total, d7, d30 in session.execute(
-                select(LedgerEntry.bucket, Order.group_id, func.sum(LedgerEntry.amount), since(7),
+                select(bucket_now, Order.group_id, func.sum(LedgerEntry.amount), since(7),
                        since(30))
                 .outerjoin(Order, Order.id == LedgerEntry.order_id)
-                .where(LedgerEntry.user_id == user_id).group_by(LedgerEntry.bucket, Order.group_id)
+                .where(LedgerEntry.user_id == user_id,
+                       LedgerEntry.currency == self.config.commission.currency)
+                .group_by(bucket_now, Order.group_id)
             ):
                 result.buckets[bucket] = result.buckets.get(bucket, 0) + int(total or 0)
                 result.last_7_days += int(d7 or 0)

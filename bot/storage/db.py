@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.resources import migrations_dir
 
+# Execution option naming a money transaction: BEGIN IMMEDIATE on SQLite (see make_engine).
+IMMEDIATE = "kocbot_begin_immediate"
+
 
 def normalize_url(url: str) -> str:
     """Use psycopg 3 for a bare ``postgresql://`` URL."""
@@ -37,6 +40,17 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+            # pysqlite sends BEGIN only before the first write, so a transaction's reads run
+            # outside it: two money writers could both act on a state one of them is about
+            # to change. A money transaction (``immediate=True``) takes the write lock at its
+            # start instead, waiting up to the busy timeout, so it runs alone among writers.
+            # The others keep pysqlite's own BEGIN: some read in a second, nested transaction
+            # while their first is open, and an IMMEDIATE there would wait on itself.
+            if conn.get_execution_options().get(IMMEDIATE):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
     # UTC sessions, so date() groups clicks by the UTC day on every backend.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
@@ -49,6 +63,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._immediate = sessionmaker(engine.execution_options(**{IMMEDIATE: True}),
+                                       expire_on_commit=False)
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -60,9 +76,14 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work commits together at the end, or rolls back on any error."""
-        with self._sessions() as session, session.begin():
+    def transaction(self, *, immediate: bool = False) -> Iterator[Session]:
+        """A session whose work commits together at the end, or rolls back on any error.
+
+        ``immediate``: a money transaction. On SQLite it holds the write lock from its first
+        statement (``BEGIN IMMEDIATE``); on PostgreSQL it locks the rows it changes with
+        ``SELECT … FOR UPDATE``, which the caller asks for."""
+        sessions = self._immediate if immediate else self._sessions
+        with sessions() as session, session.begin():
             yield session
 
     def ping(self) -> bool:
@@ -89,3 +110,28 @@ def alembic_config(url: str) -> AlembicConfig:
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision``."""
     command.upgrade(alembic_config(url), revision)
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database answers but its schema is behind this version's migrations."""
+
+
+def check_ready(url: str) -> None:
+    """Connect once and compare the schema with the newest migration.
+
+    ``kocbot run`` on PostgreSQL does not migrate by itself (``kocbot db upgrade`` does), so a
+    refusing server or an old schema is found at start, in one line, rather than by the
+    first handler that touches a table.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+    if current != heads:
+        raise SchemaNotCurrent("the database schema is not current: run kocbot db upgrade")

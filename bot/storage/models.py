@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.base import Base
@@ -164,9 +164,20 @@ class Click(Base):
 
 
 class Order(Base):
+    """One merchant's order. ``amount``, ``pool`` and ``currency`` are in the booking currency
+    (``[commission].currency``); the ``original_*`` columns keep what the report said."""
+
     __tablename__ = "orders"
+    __table_args__ = (
+        # migration 0006: two merchants may use the same order id; one merchant may not.
+        UniqueConstraint("merchant", "order_id"),
+        # migration 0006: confirmed orders whose hold ends (settle, payable as of now).
+        Index("ix_orders_status_settled_confirmed", "status", "settled_at", "confirmed_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # The product's merchant behind the click, else the report's "merchant", else "".
+    merchant: Mapped[str] = mapped_column(String(64), default="")
+    order_id: Mapped[str] = mapped_column(String(64))
     click_id: Mapped[str | None] = mapped_column(String(64), index=True)
     link_id: Mapped[int | None] = mapped_column(ForeignKey("links.id"), index=True)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
@@ -177,6 +188,9 @@ class Order(Base):
     pool: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16))
+    original_amount: Mapped[int | None]  # as reported, minor units of original_currency
+    original_currency: Mapped[str | None] = mapped_column(String(3))
+    rate: Mapped[Decimal | None] = mapped_column(Numeric(18, 8))  # original → booking; 1 if same
     ordered_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
     settled_at: Mapped[datetime | None]
@@ -213,7 +227,8 @@ class LedgerEntry(Base):
     __table_args__ = (
         Index("ix_ledger_user_bucket", "user_id", "bucket"),
         # migration 0003: covering indexes for /commission and /report at scale
-        Index("ix_ledger_user_cover", "user_id", "bucket", "order_id", "amount"),
+        # migration 0006: + currency, since balances are per currency
+        Index("ix_ledger_user_cover", "user_id", "bucket", "order_id", "amount", "currency"),
         Index("ix_ledger_order_cover", "order_id", "party", "bucket", "amount"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from telegram import InlineQueryResultCachedPhoto, InlineQueryResultPhoto, Update
 
 from bot.domain.money import format_money
 from bot.tg.common import person_of
 from bot.tg.context import KocContext
 from bot.tg.keyboards import card_keyboard
+
+if TYPE_CHECKING:
+    from bot.app import Kocbot
+    from bot.storage.models import Product
 
 MAX_RESULTS = 20
 MAX_OFFSET = 10_000  # deeper than anyone scrolls; a bigger offset is forged and answers nothing
@@ -35,23 +41,25 @@ async def inline_query(update: Update, context: KocContext) -> None:
     products = kb.services.catalog.search(query.query[:100], limit=MAX_RESULTS, offset=offset)
     shares = kb.services.tracking.shares_for(sharer=sharer, product_ids=[p.id for p in products],
                                              promoters=kb.services.promoters)
-    results = []
-    for product in products:
-        code = shares[product.id]
-        card = await kb.cards.prepare(product.id)
-        keyboard = card_keyboard(lang=kb.config.card.locale, sku=product.sku, share_code=code,
-                                 price_text=format_money(product.price, product.currency))
-        if card.file_id:
-            results.append(InlineQueryResultCachedPhoto(
-                id=code, photo_file_id=card.file_id, caption=card.caption, parse_mode="HTML",
-                reply_markup=keyboard))
-        else:
-            url = f"{kb.config.web.public_url.rstrip('/')}/card/{product.id}.jpg"
-            results.append(InlineQueryResultPhoto(
-                id=code, photo_url=url, thumbnail_url=url, caption=card.caption,
-                parse_mode="HTML", reply_markup=keyboard))
+    results = [await shared_card(kb, product, shares[product.id]) for product in products]
     next_offset = str(offset + MAX_RESULTS) if len(products) == MAX_RESULTS else ""
     await query.answer(results, cache_time=0, is_personal=True, next_offset=next_offset)
+
+
+async def shared_card(kb: Kocbot, product: Product,
+                      share_code: str) -> InlineQueryResultCachedPhoto | InlineQueryResultPhoto:
+    """A deal's card as an inline result whose Buy button credits the share's sharer (inline
+    mode and the mini app's prepared messages post the same card)."""
+    card = await kb.cards.prepare(product.id)
+    keyboard = card_keyboard(lang=kb.config.card.locale, sku=product.sku, share_code=share_code,
+                             price_text=format_money(product.price, product.currency))
+    if card.file_id:
+        return InlineQueryResultCachedPhoto(
+            id=share_code, photo_file_id=card.file_id, caption=card.caption, parse_mode="HTML",
+            reply_markup=keyboard)
+    url = f"{kb.config.web.public_url.rstrip('/')}/card/{product.id}.jpg"
+    return InlineQueryResultPhoto(id=share_code, photo_url=url, thumbnail_url=url,
+                                  caption=card.caption, parse_mode="HTML", reply_markup=keyboard)
 
 
 async def chosen_result(update: Update, context: KocContext) -> None:

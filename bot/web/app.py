@@ -16,7 +16,7 @@ from sqlalchemy.exc import NoResultFound
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.templating import Jinja2Templates
 from telegram import Update
 
@@ -29,6 +29,7 @@ from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord
 from bot.web.clicks import ClickIds, LinkCache, Memo
+from bot.web.miniapp import build_miniapp
 
 if TYPE_CHECKING:
     from bot.app import Kocbot
@@ -130,10 +131,10 @@ def build_web_app(kb: Kocbot) -> Starlette:
         except PostbackError as exc:
             kb.metrics.orders.labels(result="malformed").inc()
             return _problem(400, str(exc))
-        if len(kb.clicks):
-            # The order's click may still sit in the buffer; write it first or the order
-            # would be stored as unattributed for good.
-            await kb.clicks.flush()
+        # The order's click may still sit in this process's buffer, or in a batch the timer
+        # is writing right now (the buffer then looks empty): flush waits for that write
+        # too, so a postback right after its click is attributed at once, not answered 202.
+        await kb.clicks.flush()
         # In a thread: the bot and the click redirects share this event loop.
         outcome = await asyncio.to_thread(kb.services.orders.ingest, report, source="postback",
                                           promoters=kb.services.promoters)
@@ -200,6 +201,7 @@ def build_web_app(kb: Kocbot) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/telegram", telegram_webhook, methods=["POST"]),
         Route("/card/{product}.jpg", card_image, methods=["GET"]),
+        Mount("/app", build_miniapp(kb)),
     ]
     return Starlette(routes=routes)
 

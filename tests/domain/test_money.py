@@ -78,3 +78,12 @@ def test_decimal_text_round_trips(minor: int, currency: str) -> None:
     # the formatted text, without its symbol, parses back too
     body = format_money(minor, currency).lstrip("¥$€£₩₹₽₫฿HKNTS").split(" ")[0]
     assert parse_amount(body, currency) == minor
+
+
+def test_convert_between_exponents_rounds_half_even() -> None:
+    from bot.domain.money import convert
+
+    assert convert(10_00, "USD", "CNY", Decimal("7.10")) == 71_00
+    assert convert(2_500_000, "VND", "CNY", Decimal("0.00028")) == 700_00
+    assert convert(1, "JPY", "CNY", Decimal("0.045")) == 4  # 4.5 fen → 4 (half-even)
+    assert convert(3, "JPY", "CNY", Decimal("0.045")) == 14  # 13.5 fen → 14

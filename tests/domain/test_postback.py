@@ -231,3 +231,20 @@ def test_signed_fields_verify_and_any_change_breaks_them(
     for name in fields:
         if name != "sig":
             assert not verify({**signed, name: fields[name] + "x"}, secret)
+
+
+@pytest.mark.parametrize("name,value", [
+    ("order_id", "A1&status=refunded"), ("click_id", "c=1"), ("amount", "10.00\n"),
+    ("currency", "CNY\x00"), ("order_id", "A\x7f1"), ("ts", "2026-01-01\x85"), ("sig", "ab&cd"),
+])
+def test_separators_and_control_characters_are_refused(name: str, value: str) -> None:
+    """Issue 11: the signed string k=v&k=v must have one reading."""
+    fields = {"click_id": "c1", "order_id": "A1", "amount": "10.00", "status": "pending", name: value}
+    with pytest.raises(PostbackError, match=f"^{name}: contains '&', '=' or a control character$"):
+        parse_report(fields, default_currency="CNY")
+
+
+def test_merchant_is_an_optional_field() -> None:
+    fields = {"click_id": "c1", "order_id": "A1", "amount": "10.00", "status": "pending"}
+    assert parse_report(fields, default_currency="CNY").merchant == ""
+    assert parse_report({**fields, "merchant": " globex "}, default_currency="CNY").merchant == "globex"

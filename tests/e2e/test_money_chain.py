@@ -64,9 +64,10 @@ async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) ->
 
     # O1 (Alpha, ¥39.00 at 10%): pool 390 before any tier exists: platform 39, Ro 351.
     await buy(emu, kb, member=M1, chat=alpha, sku="SKU1", order_id="O1", amount="39.00")
-    # Tiers from data, on demand (/team recomputes them): Ro is active, so Mo becomes
-    # mentor, so Pat becomes partner.
-    assert kb.services.promoters.get(MO).tier == "promoter"
+    # Tiers from data, at the event that earns them (issue 11): Ro is active, so Mo becomes
+    # mentor, so Pat becomes partner, before any sweep or /team runs.
+    assert (kb.services.promoters.get(MO).tier, kb.services.promoters.get(PAT).tier) == (
+        "mentor", "partner")
     team = await command_reply(emu, user=MO, chat_id=MO, text="/team")
     assert (kb.services.promoters.get(MO).tier, kb.services.promoters.get(PAT).tier) == (
         "mentor", "partner")
@@ -86,7 +87,7 @@ async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) ->
     assert kb.services.orders.settle() == 2
     refusals = {"/payout 13 5.00": "minimum payout is ¥10.00",
                 "/payout 13 16.69": "settled balance is ¥16.68",
-                "/payout 13": "Usage: /payout <user_id> <amount>"}
+                "/payout 13": "Usage: /payout <user_id|@username> <amount>"}
     for command, reason in refusals.items():
         answer = await command_reply(emu, user=ADMIN_ID, chat_id=ADMIN_ID, text=command)
         assert reason in answer["text"], answer["text"]

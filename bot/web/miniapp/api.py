@@ -1,0 +1,396 @@
+"""The mini app's data API under /app/api/. Each route is a plain function of the request and
+the verified caller; its collaborators come from ``request.app.state`` and it calls the same
+services as the chat commands, so a rule is written once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from telegram.error import TelegramError
+
+from bot.cards.render import discount_percent as discount_percent_of
+from bot.domain.money import parse_amount, to_decimal
+from bot.domain.search import Filters, Listing, discount_percent
+from bot.domain.tiers import progress
+from bot.services.base import ServiceError
+from bot.services.reports import BUCKETS, parse_since
+from bot.storage.models import Group
+from bot.tg.inline import shared_card
+from bot.web.miniapp.auth import Caller, authed
+
+T = TypeVar("T")
+PAGE = 20
+MAX_OFFSET = 10_000
+MAX_BODY = 8 * 1024
+
+
+class BadInput(ValueError):
+    """A parameter the API cannot use: answered 400 with the reason."""
+
+
+class TooLarge(BadInput):
+    """A body over ``MAX_BODY``: answered 413 before it is read whole."""
+
+
+async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Database work off the event loop, which the bot and the click redirects share."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def problem(status: int, reason: str) -> Response:
+    return JSONResponse({"ok": False, "error": reason}, status_code=status)
+
+
+def refused(exc: BadInput) -> Response:
+    """400 with the reason, or 413 for a body that is too large."""
+    return problem(413 if isinstance(exc, TooLarge) else 400, str(exc))
+
+
+def money(minor: int, currency: str) -> str:
+    """Minor units as a decimal string, ``3900`` → ``"39.00"``."""
+    return str(to_decimal(minor, currency))
+
+
+def when(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _int(params: Any, name: str, low: int, high: int) -> int | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 6 or not low <= int(raw) <= high:
+        raise BadInput(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _price(params: Any, name: str, currency: str) -> int | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_amount(raw[:32], currency, allow_zero=True)
+    except ValueError as exc:
+        raise BadInput(f"{name}: {exc}") from None
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    # The server's one body reader (declared length first, then counted as it streams);
+    # imported here because bot/web/app.py mounts this module.
+    from bot.web.app import BodyTooLarge, read_body
+
+    try:
+        body = await read_body(request, MAX_BODY)
+    except BodyTooLarge:
+        raise TooLarge("body too large") from None
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, RecursionError):
+        raise BadInput("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadInput("the body must be a JSON object")
+    return data
+
+
+def listing_json(x: Listing) -> dict[str, Any]:
+    """A deal as the fixed ``/app/api/deals`` shape (plus id, category, discount and stock)."""
+    d = x.deal
+    return {"id": d.product_id, "sku": x.sku, "merchant": x.merchant, "title": x.title,
+            "price": money(d.price, x.currency), "original_price": money(d.original_price, x.currency),
+            "currency": x.currency, "image": x.image, "ends_at": when(d.ends_at),
+            "category": d.category, "discount": discount_percent(d), "stock": d.stock}
+
+
+# -- members --------------------------------------------------------------------------------
+@authed
+async def deals(request: Request, caller: Caller) -> Response:
+    """``GET /app/api/deals?q=&category=&min_price=&max_price=&min_discount=&offset=``."""
+    state = request.app.state
+    p = request.query_params
+    try:
+        currency = state.config.commission.currency
+        filters = Filters.of(p.get("q", "")[:100], category=(p.get("category") or "")[:64] or None,
+                             min_price=_price(p, "min_price", currency),
+                             max_price=_price(p, "max_price", currency),
+                             min_discount=_int(p, "min_discount", 0, 99))
+        offset = _int(p, "offset", 0, MAX_OFFSET) or 0
+    except BadInput as exc:
+        return problem(400, str(exc))
+    found, more = await run(state.services.browse.search, filters, offset=offset, limit=PAGE)
+    return JSONResponse({"deals": [listing_json(x) for x in found],
+                         "next_offset": offset + PAGE if more else None})
+
+
+@authed
+async def categories(request: Request, caller: Caller) -> Response:
+    """``GET /app/api/categories``: every category with a deal."""
+    index = await run(request.app.state.services.browse.index)
+    return JSONResponse({"categories": index.categories()})
+
+
+def _product_id(request: Request) -> int:
+    raw = request.path_params["product"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise BadInput("unknown deal")
+    return int(raw)
+
+
+@authed
+async def deal(request: Request, caller: Caller) -> Response:
+    """``GET /app/api/deals/<id>``: the deal's page, as of now."""
+    services = request.app.state.services
+    try:
+        page = await run(services.browse.deal, _product_id(request))
+    except BadInput:
+        page = None
+    if page is None:
+        return problem(404, "unknown deal")
+    p = page.product
+    base = request.app.state.config.web.public_url.rstrip("/")
+    return JSONResponse({
+        "id": p.id, "sku": p.sku, "merchant": page.merchant, "title": p.title,
+        "price": money(p.price, p.currency), "original_price": money(p.original_price, p.currency),
+        "currency": p.currency, "image": p.image_url, "card": f"{base}/card/{p.id}.jpg",
+        "ends_at": when(p.ends_at), "starts_at": when(p.starts_at), "stock": p.stock,
+        "category": p.category, "live": page.live,
+        "discount": discount_percent_of(p.price, p.original_price)})
+
+
+@authed
+async def buy(request: Request, caller: Caller) -> Response:
+    """``POST /app/api/deals/<id>/buy``: the member's tracked link, as the /deals Get link button
+    gives it (the same link, the same attribution)."""
+    state = request.app.state
+    services = state.services
+    try:
+        product_id = _product_id(request)
+        page = await run(services.browse.deal, product_id)
+        if page is None:
+            raise BadInput("unknown deal")
+        if not page.live:
+            raise ServiceError("this deal is no longer available")
+        link = await run(services.tracking.direct_link, product_id=product_id, person=caller.person,
+                         promoters=services.promoters)
+    except BadInput as exc:
+        return problem(404, str(exc))
+    except ServiceError as exc:
+        return problem(410, str(exc))
+    state.metrics.taps.inc()
+    return JSONResponse({"url": f"{state.config.web.public_url.rstrip('/')}/c/{link.code}"})
+
+
+@authed
+async def share(request: Request, caller: Caller) -> Response:
+    """``POST /app/api/deals/<id>/share``: a prepared inline message of the deal's card, credited
+    to the caller like an inline share; the page passes its id to ``WebApp.shareMessage``."""
+    state = request.app.state
+    services = state.services
+    try:
+        product_id = _product_id(request)
+        page = await run(services.browse.deal, product_id)
+        if page is None:
+            raise BadInput("unknown deal")
+        if not page.live:
+            raise ServiceError("this deal is no longer available")
+        codes = await run(services.tracking.shares_for, sharer=caller.person, product_ids=[product_id],
+                          promoters=services.promoters)
+        result = await shared_card(state.kocbot, page.product, codes[product_id])
+        prepared = await state.bot.save_prepared_inline_message(
+            user_id=caller.user.id, result=result, allow_user_chats=True, allow_bot_chats=False,
+            allow_group_chats=True, allow_channel_chats=True)
+    except BadInput as exc:
+        return problem(404, str(exc))
+    except ServiceError as exc:
+        return problem(410, str(exc))
+    except TelegramError as exc:
+        return problem(502, f"Telegram refused the share: {exc}")
+    return JSONResponse({"prepared_message_id": prepared.id, "share_code": codes[product_id]})
+
+
+@authed
+async def me(request: Request, caller: Caller) -> Response:
+    """``GET /app/api/me``: who the caller is, their tier, balances and roles."""
+    state = request.app.state
+    services = state.services
+    currency = state.config.commission.currency
+    user = await run(services.promoters.get, caller.user.id)
+    earnings = await run(services.reports.commission, caller.user.id)
+    owned = await run(services.groups.owned_by, caller.user.id)
+    return JSONResponse({
+        "user_id": caller.user.id, "first_name": caller.user.first_name,
+        "tier": user.tier if user is not None else "promoter",
+        "registered": user is not None and user.registered_at is not None,
+        "currency": currency,
+        "balances": {b: money(earnings.buckets.get(b, 0), currency) for b in BUCKETS},
+        "roles": {"admin": caller.is_admin, "owner": bool(owned),
+                  "promoter": user is not None and user.registered_at is not None},
+        "language": caller.user.language_code or "",
+    })
+
+
+# -- promoters ------------------------------------------------------------------------------
+@authed
+async def dashboard(request: Request, caller: Caller) -> Response:
+    """``GET /app/api/dashboard``: commission over time, per bucket and group, team, payouts."""
+    state = request.app.state
+    services = state.services
+    currency = state.config.commission.currency
+    uid = caller.user.id
+
+    def team_now():  # type: ignore[no-untyped-def]
+        services.promoters.refresh_tiers()  # as /team: the tier as of now
+        return services.promoters.team(uid)
+
+    # Four independent reads at once: the page waits for the slowest, not for the sum.
+    e, series, team, payouts = await asyncio.gather(
+        run(services.reports.commission, uid), run(services.dashboard.daily_commission, uid, days=30),
+        run(team_now), run(services.dashboard.payouts, uid))
+    tiers = state.config.tiers
+    where = progress(tier=team.tier, active_invitees=team.active_invitees,
+                     mentor_invitees=team.mentor_invitees,
+                     mentor_min_active_invitees=tiers.mentor_min_active_invitees,
+                     partner_min_mentors=tiers.partner_min_mentors)
+    return JSONResponse({
+        "currency": currency,
+        "buckets": {b: money(e.buckets.get(b, 0), currency) for b in BUCKETS},
+        "series": [{"date": d.isoformat(), "amount": money(a, currency)} for d, a in series],
+        "per_group": [{"title": t, "amount": money(a, currency)} for t, a in e.per_group],
+        "clicks": e.clicks, "unique_clicks": e.unique_clicks, "orders": e.orders,
+        "last_7_days": money(e.last_7_days, currency), "last_30_days": money(e.last_30_days, currency),
+        "team": {"tier": team.tier, "invitees": len(team.invitees),
+                 "active_invitees": team.active_invitees, "mentor_invitees": team.mentor_invitees,
+                 "team_earned": money(team.team_earned, currency), "next_tier": where.next_tier,
+                 "missing": where.missing,
+                 "needed": (tiers.mentor_min_active_invitees if where.next_tier == "mentor"
+                            else tiers.partner_min_mentors)},
+        "payouts": [{"amount": money(p.amount, p.currency), "currency": p.currency,
+                     "at": when(p.created_at)} for p in payouts],
+    })
+
+
+# -- group owners ---------------------------------------------------------------------------
+def group_json(g: Group) -> dict[str, Any]:
+    return {"chat_id": g.chat_id, "title": g.title, "times": g.times.split(), "timezone": g.timezone,
+            "categories": g.categories.split(), "paused": g.paused, "topic": g.topic_id is not None,
+            "active": g.active, "last_post_at": when(g.last_post_at),
+            "next_slot_at": when(g.next_slot_at)}
+
+
+@authed
+async def groups(request: Request, caller: Caller) -> Response:
+    """``GET /app/api/groups``: the caller's groups and their settings."""
+    owned = await run(request.app.state.services.groups.owned_by, caller.user.id)
+    return JSONResponse({"groups": [group_json(g) for g in owned]})
+
+
+def _words(data: dict[str, Any], name: str) -> list[str] | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 64:
+        raise BadInput(f"{name} must be a list of words")
+    return [v[:64] for v in value]
+
+
+@authed
+async def group_settings(request: Request, caller: Caller) -> Response:
+    """``POST /app/api/groups/<chat_id>``: change settings with the group commands' rules; all
+    given fields are checked before any is written."""
+    services = request.app.state.services
+    raw = request.path_params["chat_id"]
+    if not raw.lstrip("-").isdigit() or len(raw) > 20:
+        return problem(404, "unknown group")
+    chat_id = int(raw)
+    try:
+        data = await _json(request)
+        times = _words(data, "times")
+        cats = _words(data, "categories")
+        tz, paused = data.get("timezone"), data.get("paused")
+        if tz is not None and not isinstance(tz, str):
+            raise BadInput("timezone must be a string")
+        if paused is not None and not isinstance(paused, bool):
+            raise BadInput("paused must be true or false")
+        await run(services.groups.owned, chat_id, caller.user.id)
+    except BadInput as exc:
+        return refused(exc)
+    except ServiceError as exc:
+        return problem(403, str(exc))
+    try:
+        if times == []:
+            times = ["off"]
+        group = await run(services.groups.change, chat_id, times=times, timezone=tz, categories=cats,
+                          paused=paused, topic_off=data.get("topic") is False)
+    except ServiceError as exc:
+        return problem(400, str(exc))
+    if times is not None or tz is not None or paused is False:
+        group.next_slot_at = await run(services.posting.reschedule, chat_id)
+    return JSONResponse({"group": group_json(group)})
+
+
+# -- platform admins ------------------------------------------------------------------------
+def _admin(caller: Caller) -> Response | None:
+    return None if caller.is_admin else problem(403, "only platform admins may do this")
+
+
+@authed
+async def admin_stats(request: Request, caller: Caller) -> Response:
+    """``GET /app/api/admin/stats?window=7d|30d|all``: the /stats figures."""
+    if (denied := _admin(caller)) is not None:
+        return denied
+    state = request.app.state
+    try:
+        window = parse_since(request.query_params.get("window", "30d")[:8])
+    except ValueError as exc:
+        return problem(400, str(exc))
+    s = await run(state.services.reports.stats, window)
+    cur = state.config.commission.currency
+    return JSONResponse({
+        "groups": s.groups, "active_groups": s.active_groups, "promoters": s.promoters,
+        "posts": s.posts, "taps": s.taps, "clicks": s.clicks, "bot_hits": s.bot_hits,
+        "orders": s.orders, "gmv": money(s.gmv, cur), "currency": cur,
+        "commission_by_party": {p: money(a, cur) for p, a in sorted(s.commission_by_party.items())}})
+
+
+@authed
+async def admin_balances(request: Request, caller: Caller) -> Response:
+    """``GET /app/api/admin/balances``: who is owed what."""
+    if (denied := _admin(caller)) is not None:
+        return denied
+    state = request.app.state
+    cur = state.config.commission.currency
+    owed = await run(state.services.dashboard.owed)
+    return JSONResponse({"currency": cur, "balances": [
+        {"user_id": o.user_id, "name": o.name, "username": o.username, "payable": money(o.payable, cur),
+         "confirmed": money(o.confirmed, cur), "pending": money(o.pending, cur)} for o in owed]})
+
+
+@authed
+async def admin_payout(request: Request, caller: Caller) -> Response:
+    """``POST /app/api/admin/payout`` ``{"user": id, "amount": "10.00"}``: the /payout rules."""
+    if (denied := _admin(caller)) is not None:
+        return denied
+    state = request.app.state
+    services = state.services
+    try:
+        data = await _json(request)
+        user, amount = data.get("user"), data.get("amount")
+        if isinstance(user, str) and user.lstrip("-").isdigit() and len(user) < 20:
+            user = int(user)
+        if not isinstance(user, int) or isinstance(user, bool) or not isinstance(amount, str):
+            raise BadInput("give the user id and the amount as a decimal string")
+        done = await run(services.orders.payout, user_id=user, amount_text=amount[:32],
+                         admin_id=caller.user.id)
+    except BadInput as exc:
+        return refused(exc)
+    except ServiceError as exc:
+        return problem(409, str(exc))
+    cur = state.config.commission.currency
+    return JSONResponse({"ok": True, "user": user, "amount": money(done.amount, cur), "currency": cur})
