@@ -3,7 +3,7 @@ so a group→supergroup migration changes one column (groups.chat_id) and nothin
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
@@ -315,3 +315,17 @@ class NetworkCursor(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class StatsDay(Base):
+    """Daily rollups behind /stats, kept by triggers (migration 0008) in the writing transaction.
+
+    ``metric`` is clicks, bot_hits, taps, posts, orders, gmv or ``earn:<party>``; ``slot`` is 0
+    for folded rows and, on PostgreSQL, a writing transaction's id until compaction folds it.
+    """
+
+    __tablename__ = "stats_days"
+    day: Mapped[date] = mapped_column(primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slot: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int]
