@@ -64,9 +64,12 @@ def random_writes(s, clock: Clock, rng: random.Random, rounds: int) -> None:  # 
     with s.db.transaction() as session:
         # Writes from any path keep the rollups: a post leaving "sent", an order's day moving.
         session.execute(update(Post).where(Post.code == posts[0]).values(status="failed"))
-        some = session.scalars(select(Order.id).order_by(Order.id).limit(3)).all()
-        session.execute(update(Order).where(Order.id.in_(some))
-                        .values(ordered_at=start - timedelta(days=33)))
+        # Old live orders (with earnings) move into the last 30 days: their money must follow.
+        old = session.scalars(select(Order.id).where(
+            Order.status.in_(("pending", "confirmed")),
+            Order.ordered_at < start - timedelta(days=20)).order_by(Order.id).limit(3)).all()
+        assert old
+        session.execute(update(Order).where(Order.id.in_(old)).values(ordered_at=start))
     clock.advance(days=16)
     s.orders.settle()
 
