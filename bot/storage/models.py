@@ -90,6 +90,7 @@ class Post(Base):
         Index("ix_posts_status_due", "status", "due_at"),
         # A group's own posts by state: the learning stats and the repeat-window exclusion.
         Index("ix_posts_group_status", "group_id", "status"),
+        Index("ix_posts_created_status", "created_at", "status"),  # migration 0008: /stats edge day
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -145,7 +146,7 @@ class Tap(Base):
     __tablename__ = "taps"
     id: Mapped[int] = mapped_column(primary_key=True)
     link_id: Mapped[int] = mapped_column(ForeignKey("links.id"), index=True)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # migration 0008: /stats edge day
 
 
 class Click(Base):
@@ -153,6 +154,8 @@ class Click(Base):
     __table_args__ = (
         Index("ix_clicks_link_created", "link_id", "created_at"),
         Index("ix_clicks_link_bot_created", "link_id", "is_bot", "created_at"),  # migration 0003
+        # migration 0008: /stats scans only the window's first day; covering, so no table reads.
+        Index("ix_clicks_created_bot", "created_at", "is_bot"),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the sub-id sent to the merchant
     link_id: Mapped[int] = mapped_column(ForeignKey("links.id"))
@@ -173,6 +176,8 @@ class Order(Base):
         UniqueConstraint("merchant", "order_id"),
         # migration 0006: confirmed orders whose hold ends (settle, payable as of now).
         Index("ix_orders_status_settled_confirmed", "status", "settled_at", "confirmed_at"),
+        # migration 0008: /stats scans only the window's first day.
+        Index("ix_orders_ordered_status", "ordered_at", "status", "amount"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     # The product's merchant behind the click, else the report's "merchant", else "".

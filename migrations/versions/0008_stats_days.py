@@ -91,6 +91,11 @@ def upgrade() -> None:
         sa.Column('n', BIGINT, nullable=False),
         sa.PrimaryKeyConstraint('day', 'metric', 'slot', name=op.f('pk_stats_days')),
     )
+    # /stats scans only the window's first, partial day: these make that a range, not a scan.
+    op.create_index('ix_clicks_created_bot', 'clicks', ['created_at', 'is_bot'])
+    op.create_index('ix_orders_ordered_status', 'orders', ['ordered_at', 'status', 'amount'])
+    op.create_index('ix_posts_created_status', 'posts', ['created_at', 'status'])
+    op.create_index('ix_taps_created_at', 'taps', ['created_at'])
     dialect = op.get_bind().dialect.name
     if dialect == 'postgresql':
         op.execute(
@@ -143,3 +148,6 @@ def downgrade() -> None:
     if dialect == 'postgresql':
         op.execute('DROP FUNCTION IF EXISTS stats_day(timestamptz)')
     op.drop_table('stats_days')
+    for table, index in (('clicks', 'ix_clicks_created_bot'), ('orders', 'ix_orders_ordered_status'),
+                         ('posts', 'ix_posts_created_status'), ('taps', 'ix_taps_created_at')):
+        op.drop_index(index, table_name=table)
