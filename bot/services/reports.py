@@ -219,17 +219,24 @@ class ReportService(Service):
         self.compact_rollups()
         with self.db.transaction() as session:
             rollup = select(StatsDay.metric, func.sum(StatsDay.n)).group_by(StatsDay.metric)
-            edge_end: datetime | None = None
+            edge: tuple[datetime, datetime, int] | None = None
             if since is not None:
                 first = since.astimezone(UTC).date()
-                rollup = rollup.where(StatsDay.day > first)
-                edge_end = datetime.combine(first + timedelta(days=1), time(), tzinfo=UTC)
+                start = datetime.combine(first, time(), tzinfo=UTC)
+                end = start + timedelta(days=1)
+                # Scan the smaller part of the first day: after `since` (added to the later
+                # days) or before it (taken from the whole day). At most half a day's rows.
+                if since - start > end - since:
+                    rollup, edge = rollup.where(StatsDay.day > first), (since, end, 1)
+                else:
+                    rollup, edge = rollup.where(StatsDay.day >= first), (start, since, -1)
             totals: dict[str, int] = defaultdict(int)
             for metric, n in session.execute(rollup):
                 totals[metric] += int(n or 0)
-            if since is not None and edge_end is not None:
-                for metric, n in self._scan(session, since, edge_end).items():
-                    totals[metric] += n
+            if edge is not None:
+                low, high, sign = edge
+                for metric, n in self._scan(session, low, high).items():
+                    totals[metric] += sign * n
             return self._stats_from(session, totals)
 
     def stats_scan(self, window: timedelta | None) -> Stats:
