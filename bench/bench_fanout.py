@@ -143,14 +143,12 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
     from bot.services.promoters import Person
     from bot.storage.db import upgrade
     from bot.storage.models import Post
-    from bot.tg.sender import Sender
 
     upgrade(db_url)
     config = parse_config({"telegram": {"token": TOKEN, "base_url": emu.base_url},
                            "database": {"url": db_url}, "card": {"locale": "zh_CN"}}, env={})
     kb = Kocbot(config, rate_limit=rate_limit, rng=random.Random(1), run_scheduler=False,
-                cache_dir=Path(tempfile.mkdtemp()), role="sender")
-    kb.sender = Sender(kb, concurrency=CONCURRENCY)
+                cache_dir=Path(tempfile.mkdtemp()), role="sender", sender_concurrency=CONCURRENCY)
     services = kb.services
     services.catalog.import_feed(FEED, filename="feed.csv")
     services.promoters.register(Person(id=1, first_name="Owner"))

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import parse_config  # noqa: E402
 from bot.emulator import Emulator  # noqa: E402
-from bot.services import Services  # noqa: E402
+from bot.services.container import Services  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.models import User  # noqa: E402
 from tests.support.databases import fresh_postgres  # noqa: E402

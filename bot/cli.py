@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 import sys
 
 from bot.config import Config, ConfigError, load_config, secret_values
@@ -69,19 +67,6 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         "demo": commands.demo,
     }
     return handlers[args.command](args, config)
-
-
-def run_until_signal(coro_factory) -> None:  # type: ignore[no-untyped-def]
-    """Run ``coro_factory(stop_event)`` until SIGTERM or SIGINT."""
-
-    async def main_task() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await coro_factory(stop)
-
-    asyncio.run(main_task())
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.config import Config, ConfigError
-from bot.services import Services
 from bot.services.base import ServiceError
+from bot.services.container import Services
 from bot.services.reports import parse_since
 from bot.storage.db import Database, upgrade
 
@@ -24,7 +26,6 @@ def _services(config: Config) -> Services:
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the bot, the sender, the scheduler and the web server until SIGTERM."""
     from bot.app import Kocbot, prepare_database
-    from bot.cli import run_until_signal
 
     if not config.telegram.token:
         raise ConfigError("config key telegram.token: missing (get one from @BotFather)")
@@ -33,6 +34,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
     tune_gc()
     run_until_signal(kocbot.run_forever)
     return 0
+
+
+def run_until_signal(coro_factory: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run ``coro_factory(stop_event)`` until SIGTERM or SIGINT."""
+
+    async def main_task() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await coro_factory(stop)
+
+    asyncio.run(main_task())
 
 
 def tune_gc() -> None:

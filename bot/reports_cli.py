@@ -6,11 +6,8 @@ import csv
 from datetime import timedelta
 from typing import TextIO
 
-from sqlalchemy import func, select
-
 from bot.domain.money import format_money, to_decimal
-from bot.services import Services
-from bot.storage.models import LedgerEntry, Order, User
+from bot.services.container import Services
 
 
 def print_report(services: Services, *, group: int | None, promoter: int | None,
@@ -57,20 +54,11 @@ def _ledger_csv(services: Services, *, promoter: int | None, out: TextIO) -> Non
     writer = csv.writer(out)
     writer.writerow(["section", "user_id", "name", "party", "bucket", "amount", "currency",
                      "order_id", "payout_id", "event", "created_at"])
-    with services.db.transaction() as session:
-        where = [] if promoter is None else [LedgerEntry.user_id == promoter]
-        names = dict(session.execute(select(User.id, User.first_name)).all())
-        for uid, party, bucket, cur, amount in session.execute(
-            select(LedgerEntry.user_id, LedgerEntry.party, LedgerEntry.bucket, LedgerEntry.currency,
-                   func.sum(LedgerEntry.amount)).where(*where)
-            .group_by(LedgerEntry.user_id, LedgerEntry.party, LedgerEntry.bucket, LedgerEntry.currency)
-            .order_by(LedgerEntry.user_id, LedgerEntry.party, LedgerEntry.bucket)
-        ):
-            writer.writerow(["balance", uid or "", names.get(uid, ""), party, bucket,
-                             to_decimal(int(amount), cur), cur, "", "", "", ""])
-        # The merchant's order id, not our row id: that is what a promoter can check.
-        external = dict(session.execute(select(Order.id, Order.order_id)).all())
-        for e in session.scalars(select(LedgerEntry).where(*where).order_by(LedgerEntry.id)):
-            writer.writerow(["entry", e.user_id or "", names.get(e.user_id, ""), e.party, e.bucket,
-                             to_decimal(e.amount, e.currency), e.currency, external.get(e.order_id, ""),
-                             e.payout_id or "", e.event, e.created_at.isoformat()])
+    export = services.reports.ledger_export(promoter)
+    for b in export.balances:
+        writer.writerow(["balance", b.user_id or "", b.name, b.party, b.bucket,
+                         to_decimal(b.amount, b.currency), b.currency, "", "", "", ""])
+    for e in export.entries:
+        writer.writerow(["entry", e.user_id or "", e.name, e.party, e.bucket,
+                         to_decimal(e.amount, e.currency), e.currency, e.order_id,
+                         e.payout_id or "", e.event, e.created_at.isoformat()])

@@ -243,3 +243,62 @@ class ReportService(Service):
                     .group_by(LedgerEntry.party)
                 ) if a},
             )
+
+    def ledger_export(self, promoter: int | None = None) -> LedgerExport:
+        """Balances per person, party, bucket and currency, then every ledger entry (oldest
+        first), for everyone or one promoter: what ``kocbot report --format csv`` prints."""
+        with self.db.transaction() as session:
+            where = [] if promoter is None else [LedgerEntry.user_id == promoter]
+            names = dict(session.execute(select(User.id, User.first_name)).all())
+            balances = [
+                BalanceRow(user_id=uid, name=names.get(uid, ""), party=party, bucket=bucket,
+                           currency=cur, amount=int(amount))
+                for uid, party, bucket, cur, amount in session.execute(
+                    select(LedgerEntry.user_id, LedgerEntry.party, LedgerEntry.bucket,
+                           LedgerEntry.currency, func.sum(LedgerEntry.amount)).where(*where)
+                    .group_by(LedgerEntry.user_id, LedgerEntry.party, LedgerEntry.bucket,
+                              LedgerEntry.currency)
+                    .order_by(LedgerEntry.user_id, LedgerEntry.party, LedgerEntry.bucket))]
+            # The merchant's order id, not our row id: that is what a promoter can check.
+            external = dict(session.execute(select(Order.id, Order.order_id)).all())
+            entries = [
+                EntryRow(user_id=e.user_id, name=names.get(e.user_id, ""), party=e.party,
+                         bucket=e.bucket, amount=e.amount, currency=e.currency,
+                         order_id=external.get(e.order_id, ""), payout_id=e.payout_id,
+                         event=e.event, created_at=e.created_at)
+                for e in session.scalars(select(LedgerEntry).where(*where).order_by(LedgerEntry.id))]
+        return LedgerExport(balances=balances, entries=entries)
+
+
+@dataclass(frozen=True)
+class BalanceRow:
+    """One person's sum in one party, bucket and currency (minor units)."""
+
+    user_id: int | None
+    name: str
+    party: str
+    bucket: str
+    currency: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """One ledger entry, with the person's name and the merchant's order id."""
+
+    user_id: int | None
+    name: str
+    party: str
+    bucket: str
+    amount: int
+    currency: str
+    order_id: str
+    payout_id: int | None
+    event: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LedgerExport:
+    balances: list[BalanceRow]
+    entries: list[EntryRow]

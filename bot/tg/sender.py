@@ -24,7 +24,7 @@ import contextlib
 import logging
 import warnings
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -35,6 +35,17 @@ from bot.services.posting import PostJob
 from bot.tg.keyboards import card_keyboard
 from bot.tg.ratelimit import RESERVED, retry_seconds
 from bot.tg.transport import MaybeSent
+
+if TYPE_CHECKING:
+    from telegram.ext import ExtBot
+
+    from bot.config import CardSettings
+    from bot.metrics import Metrics
+    from bot.services.groups import GroupService
+    from bot.services.posting import PostingService
+    from bot.storage.db import Database
+    from bot.tg.card_pipeline import CardPipeline
+    from bot.tg.ratelimit import SendLimiter
 
 log = logging.getLogger(__name__)
 # do_api_request("sendPhoto") is deliberate (see Sender.send); PTB suggests send_photo for it.
@@ -67,9 +78,19 @@ def outcome_unknown(exc: BaseException) -> bool:
 class Sender:
     """Sends queued posts, many at a time, at the rate limiter's pace."""
 
-    def __init__(self, kocbot: Any, *, batch: int = 200, chunk: int = 32, concurrency: int = 64) -> None:
-        self.kb = kocbot
-        self.limiter = getattr(kocbot, "limiter", None)
+    def __init__(self, *, db: Database, posting: PostingService, groups: GroupService,
+                 cards: CardPipeline, bot: ExtBot[Any], metrics: Metrics, card: CardSettings,
+                 public_url: str, limiter: SendLimiter | None, batch: int = 200, chunk: int = 32,
+                 concurrency: int = 64) -> None:
+        self.db = db
+        self.posting = posting
+        self.groups = groups
+        self.cards = cards
+        self.bot = bot
+        self.metrics = metrics
+        self.card = card
+        self.public_url = public_url.rstrip("/")
+        self.limiter = limiter
         self.batch = batch
         self.chunk = min(chunk, concurrency)
         self.min_chunk = max(1, concurrency // 4)
@@ -80,14 +101,6 @@ class Sender:
         self._stopping = False
         self._sent: list[tuple[int, int, datetime]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self.inline_db = kocbot.services.db.is_sqlite
-
-    async def _db(self, work: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run outbox SQL: inline on SQLite (sub-millisecond; a thread hop costs more than the
-        query on a busy machine), in a worker thread on a server database (a network round trip)."""
-        if self.inline_db:
-            return work(*args, **kwargs)
-        return await asyncio.to_thread(work, *args, **kwargs)
 
     def wake(self) -> None:
         """New posts are due: look now rather than at the next poll."""
@@ -100,7 +113,7 @@ class Sender:
     def _recover(self) -> None:
         """Posts a dead sender left ``sending`` past its lease become ``unknown`` (never resent)."""
         try:
-            recovered = self.kb.services.posting.recover_unknown()
+            recovered = self.posting.recover_unknown()
         except Exception:  # noqa: BLE001 - the database may be restarting; the next sweep retries
             log.exception("recovering stale sends failed")
             return
@@ -120,15 +133,15 @@ class Sender:
         await self._flush()
 
     async def _run(self) -> None:
-        posting = self.kb.services.posting
+        posting = self.posting
         loop = asyncio.get_running_loop()
         sweep = loop.time() + RECOVER_EVERY
         while not self._stopping:
             if loop.time() > sweep:
-                self._recover()
+                await self.db.run(self._recover)
                 sweep = loop.time() + RECOVER_EVERY
             try:
-                jobs = await self._db(posting.due, limit=self.batch)
+                jobs = await self.db.run(posting.due, limit=self.batch)
             except Exception:  # noqa: BLE001 - the database may be restarting; try again soon
                 log.exception("outbox read failed")
                 jobs = []
@@ -154,7 +167,7 @@ class Sender:
                 # a time, since each claim is a transaction.
                 await self._launch(chunk)
                 chunk = []
-            await self.kb.cards.warm(job.product_id, job.price)  # render before the slot, not after it
+            await self.cards.warm(job.product_id, job.price)  # render before the slot, not after it
             await self.slots.acquire()
             if self.limiter is not None and not await self._rate_slot(job, chunk):
                 self.slots.release()
@@ -171,8 +184,9 @@ class Sender:
         limiter = self.limiter
         group_wait = limiter.group_wait(job.chat_id)
         if group_wait > 1:
-            self.kb.services.posting.mark_retry(job.post_id, delay=timedelta(seconds=group_wait),
-                                                error="group at 20 messages a minute")
+            await self.db.run(self.posting.mark_retry, job.post_id,
+                              delay=timedelta(seconds=group_wait),
+                              error="group at 20 messages a minute")
             return False
         while (wait := limiter.try_take(job.chat_id)) > 0:
             if chunk:
@@ -186,7 +200,7 @@ class Sender:
         """Claim the chunk in one transaction (re-checking deals), then send each claimed post."""
         jobs = list(chunk)
         try:
-            started = await self._db(self.kb.services.posting.start, jobs)
+            started = await self.db.run(self.posting.start, jobs)
         except Exception:  # noqa: BLE001 - nothing was claimed; the rows stay queued
             log.exception("outbox claim failed")
             started = []
@@ -202,29 +216,31 @@ class Sender:
             await self.send(job)
         except Exception:  # noqa: BLE001 - one bad post must not stop the sender
             log.exception("send crashed", extra={"post": job.post_id, "group": job.chat_id})
-            self.kb.services.posting.mark_failed(job.post_id, "internal error", status="unknown")
+            await self.db.run(self.posting.mark_failed, job.post_id, "internal error",
+                              status="unknown")
         finally:
             self.slots.release()
 
     async def send(self, job: PostJob) -> None:
         """Send one claimed post and record what happened."""
-        posting = self.kb.services.posting
-        cards = self.kb.cards
+        posting = self.posting
+        cards = self.cards
+        run = self.db.run
         card = await cards.prepare(job.product_id, job.price)
         keyboard = card_keyboard(
-            lang=self.kb.config.card.locale, sku=card.sku, post_code=job.post_code,
+            lang=self.card.locale, sku=card.sku, post_code=job.post_code,
             price_text=format_money(card.price, card.currency),
-            login_url=(f"{self.kb.config.web.public_url.rstrip('/')}/b/{job.post_code}"
-                       if self.kb.config.card.buy_button == "login_url" else None))
+            login_url=(f"{self.public_url}/b/{job.post_code}"
+                       if self.card.buy_button == "login_url" else None))
         extra = {"rate_limit_args": RESERVED} if self.limiter is not None else {}
-        bot = self.kb.application.bot
+        bot = self.bot
         try:
             async with cards.photo(card) as photo:
                 if isinstance(photo, bytes):  # the upload: keep the file id Telegram made
                     message = await bot.send_photo(
                         chat_id=job.chat_id, photo=photo, caption=card.caption, parse_mode="HTML",
                         reply_markup=keyboard, message_thread_id=job.topic_id, **extra)
-                    cards.remember(card, message)
+                    await cards.remember(card, message)
                     message_id = message.message_id
                 else:
                     # Every other group gets the file id. Only the message id of the answer is
@@ -238,24 +254,24 @@ class Sender:
         except RetryAfter as exc:
             self._count("429")  # the limiter already paused every send for retry_after
             if job.attempts >= MAX_429_ATTEMPTS:
-                posting.mark_failed(job.post_id, f"429 {job.attempts} times: {exc}")
+                await run(posting.mark_failed, job.post_id, f"429 {job.attempts} times: {exc}")
             else:
-                posting.mark_retry(job.post_id, delay=timedelta(seconds=retry_seconds(exc)),
-                                   error=str(exc))
+                await run(posting.mark_retry, job.post_id,
+                          delay=timedelta(seconds=retry_seconds(exc)), error=str(exc))
         except ChatMigrated as exc:
             self._count("migrated")
-            self.kb.services.groups.migrate(job.chat_id, exc.new_chat_id)
-            posting.mark_retry(job.post_id, delay=timedelta(0), error="group migrated")
+            await run(self.groups.migrate, job.chat_id, exc.new_chat_id)
+            await run(posting.mark_retry, job.post_id, delay=timedelta(0), error="group migrated")
         except Forbidden as exc:
             self._count("forbidden")
-            self.kb.services.groups.bot_removed(job.chat_id)
-            posting.mark_failed(job.post_id, str(exc))
+            await run(self.groups.bot_removed, job.chat_id)
+            await run(posting.mark_failed, job.post_id, str(exc))
         except BadRequest as exc:
-            self._bad_request(job, exc)
+            await self._bad_request(job, exc)
         except TimedOut as exc:
-            self._network(job, exc, "timeout")
+            await self._network(job, exc, "timeout")
         except NetworkError as exc:
-            self._network(job, exc, "network")
+            await self._network(job, exc, "network")
         else:
             self._record(job, message_id)
             return
@@ -263,8 +279,8 @@ class Sender:
 
     def _record(self, job: PostJob, message_id: int) -> None:
         """Queue a success for the next batched write (many posts per transaction)."""
-        self._sent.append((job.post_id, message_id, self.kb.services.posting.now()))
-        self.kb.metrics.posts.inc()
+        self._sent.append((job.post_id, message_id, self.posting.now()))
+        self.metrics.posts.inc()
         log.info("post sent", extra={"post": job.post_id, "group": job.chat_id, "product": job.product_id})
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_soon())
@@ -279,39 +295,40 @@ class Sender:
             batch, self._sent = self._sent, []
             for attempt in range(3):
                 try:
-                    await self._db(self.kb.services.posting.record_sent, batch)
+                    await self.db.run(self.posting.record_sent, batch)
                     break
                 except Exception:  # noqa: BLE001 - retry; never resend, only re-record
                     log.exception("recording sent posts failed", extra={"attempt": attempt})
                     await asyncio.sleep(0.5)
 
-    def _bad_request(self, job: PostJob, exc: BadRequest) -> None:
+    async def _bad_request(self, job: PostJob, exc: BadRequest) -> None:
         text = str(exc).lower()
-        posting = self.kb.services.posting
+        posting, run = self.posting, self.db.run
         if "chat not found" in text or "group chat was deleted" in text:
             self._count("chat_not_found")
-            self.kb.services.groups.bot_removed(job.chat_id)
-            posting.mark_failed(job.post_id, str(exc))
+            await run(self.groups.bot_removed, job.chat_id)
+            await run(posting.mark_failed, job.post_id, str(exc))
         elif "thread not found" in text:
             self._count("thread_not_found")
-            self.kb.services.groups.update(job.chat_id, topic_id=None)
-            posting.mark_retry(job.post_id, delay=timedelta(0), error="topic gone")
+            await run(self.groups.update, job.chat_id, topic_id=None)
+            await run(posting.mark_retry, job.post_id, delay=timedelta(0), error="topic gone")
         else:
             self._count("bad_request")
             log.error("telegram refused a post", extra={"post": job.post_id, "error": str(exc)})
-            posting.mark_failed(job.post_id, str(exc))
+            await run(posting.mark_failed, job.post_id, str(exc))
 
-    def _network(self, job: PostJob, exc: NetworkError, kind: str) -> None:
-        posting = self.kb.services.posting
+    async def _network(self, job: PostJob, exc: NetworkError, kind: str) -> None:
+        posting, run = self.posting, self.db.run
         self._count(kind)
         if outcome_unknown(exc):
             log.warning("send outcome unknown; not resending", extra={"post": job.post_id,
                                                                       "group": job.chat_id})
-            posting.mark_failed(job.post_id, f"outcome unknown: {exc}", status="unknown")
+            await run(posting.mark_failed, job.post_id, f"outcome unknown: {exc}", status="unknown")
         elif job.attempts >= MAX_ATTEMPTS:
-            posting.mark_failed(job.post_id, f"gave up after {job.attempts} attempts: {exc}")
+            await run(posting.mark_failed, job.post_id,
+                      f"gave up after {job.attempts} attempts: {exc}")
         else:
-            posting.mark_retry(job.post_id, delay=backoff(job.attempts), error=str(exc))
+            await run(posting.mark_retry, job.post_id, delay=backoff(job.attempts), error=str(exc))
 
     def _count(self, kind: str) -> None:
-        self.kb.metrics.send_errors.labels(kind=kind).inc()
+        self.metrics.send_errors.labels(kind=kind).inc()

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.services import Services
+from bot.services.container import Services
 from bot.storage.db import Database
 from bot.storage.models import Click, Group, Post, User
 from tests.support.databases import fresh_postgres, postgres_url
