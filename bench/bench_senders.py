@@ -40,14 +40,14 @@ def child(token: str, base_url: str, db_url: str) -> None:
 
     config = parse_config({"telegram": {"token": token, "base_url": base_url},
                            "database": {"url": db_url}}, env={})
-    kb = Kocbot(config, role="sender", rate_limit=False)
+    kocbot = Kocbot(config, role="sender", rate_limit=False)
 
     async def main() -> None:
-        await kb.start()
+        await kocbot.start()
         try:
             await asyncio.Event().wait()
         finally:
-            await kb.stop()
+            await kocbot.stop()
 
     asyncio.run(main())
 
