@@ -28,6 +28,7 @@ from bot.storage.leader import LOCK_KEY, Leader
 from bot.tg.card_pipeline import CardPipeline
 from bot.tg.context import BotData, KocContext
 from bot.tg.handlers import register_handlers, set_menus
+from bot.tg.ordering import PerUserOrder
 from bot.tg.ratelimit import SendLimiter
 from bot.tg.sender import Sender
 from bot.tg.tapqueue import TapQueue
@@ -121,8 +122,9 @@ class Kocbot:
             ApplicationBuilder().token(t.token)
             .context_types(ContextTypes(context=KocContext, bot_data=BotData))
             # As many handlers at once as one getUpdates answer brings, so that a burst of
-            # Buy taps shares one transaction (bot/tg/tapqueue.py).
-            .concurrent_updates(100)
+            # Buy taps shares one transaction (bot/tg/tapqueue.py); one user's updates in
+            # the order they came (bot/tg/ordering.py).
+            .concurrent_updates(PerUserOrder(100))
             # aiohttp instead of PTB's default httpx: a quarter of the CPU per request
             # (bot/tg/transport.py). Long polls get a connection of their own.
             .request(AiohttpRequest(connection_pool_size=128, read_timeout=read_timeout))
