@@ -29,6 +29,7 @@ from bot.resources import templates_dir
 from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord
+from bot.web.bodies import BodyTooLarge, read_body
 from bot.web.clicks import ClickIds, LinkCache, Memo
 from bot.web.miniapp import build_miniapp
 
@@ -249,28 +250,6 @@ def build_web_app(runtime: Runtime) -> Starlette:
         links=LinkCache(runtime.services.tracking.resolve),
         ip_hashes=Memo(lambda ip: hash_ip(ip, ip_salt)), bot_agents=Memo(is_probable_bot))
     return app
-
-
-class BodyTooLarge(Exception):
-    """The request body is over the route's limit."""
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with BodyTooLarge as soon as it passes ``limit`` bytes.
-
-    The declared Content-Length is checked first; the bytes are then counted as they stream,
-    so a chunked body (no length) is cut off at ``limit`` instead of being read whole."""
-    declared = request.headers.get("content-length", "")
-    if declared and (not declared.isascii() or not declared.isdigit() or int(declared) > limit):
-        raise BodyTooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BodyTooLarge
-    data = bytes(body)
-    request._body = data  # noqa: SLF001 - lets request.form() parse what was already read
-    return data
 
 
 def _problem(status: int, reason: str) -> Response:

@@ -22,6 +22,7 @@ from bot.services.base import ServiceError
 from bot.services.reports import BUCKETS, parse_since
 from bot.storage.models import Group
 from bot.tg.inline import shared_card
+from bot.web.bodies import BodyTooLarge, read_body
 from bot.web.miniapp.auth import Caller, authed
 
 if TYPE_CHECKING:
@@ -86,10 +87,7 @@ def _price(params: Any, name: str, currency: str) -> int | None:
 
 
 async def _json(request: Request) -> dict[str, Any]:
-    # The server's one body reader (declared length first, then counted as it streams);
-    # imported here because bot/web/app.py mounts this module.
-    from bot.web.app import BodyTooLarge, read_body
-
+    # The server's one body reader (declared length first, then counted as it streams).
     try:
         body = await read_body(request, MAX_BODY)
     except BodyTooLarge:
