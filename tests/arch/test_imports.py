@@ -129,6 +129,11 @@ def test_no_circles_even_through_type_hints() -> None:
     assert circles(graph(ROOT, typing=True)) == []
 
 
+def test_no_circles_even_through_imports_inside_functions() -> None:
+    # An import moved into a function to dodge a circle still ties the two modules together.
+    assert circles(graph(ROOT, everywhere=True)) == []
+
+
 def test_the_command_line_and_its_commands_do_not_import_each_other() -> None:
     # Even inside functions: bot/cli.py parses, bot/commands.py does.
     edges = graph(ROOT, everywhere=True)
