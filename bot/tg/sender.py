@@ -252,20 +252,22 @@ class Sender:
                         "message_thread_id": job.topic_id}, **extra)
                     message_id = sent["message_id"]
         except RetryAfter as exc:
-            self._count("429")  # the limiter already paused every send for retry_after
+            # The limiter already paused every send for retry_after. Each error is counted
+            # after its row is written, so whoever sees the count sees the row's new state.
             if job.attempts >= MAX_429_ATTEMPTS:
                 await run(posting.mark_failed, job.post_id, f"429 {job.attempts} times: {exc}")
             else:
                 await run(posting.mark_retry, job.post_id,
                           delay=timedelta(seconds=retry_seconds(exc)), error=str(exc))
+            self._count("429")
         except ChatMigrated as exc:
-            self._count("migrated")
             await run(self.groups.migrate, job.chat_id, exc.new_chat_id)
             await run(posting.mark_retry, job.post_id, delay=timedelta(0), error="group migrated")
+            self._count("migrated")
         except Forbidden as exc:
-            self._count("forbidden")
             await run(self.groups.bot_removed, job.chat_id)
             await run(posting.mark_failed, job.post_id, str(exc))
+            self._count("forbidden")
         except BadRequest as exc:
             await self._bad_request(job, exc)
         except TimedOut as exc:
@@ -305,21 +307,20 @@ class Sender:
         text = str(exc).lower()
         posting, run = self.posting, self.db.run
         if "chat not found" in text or "group chat was deleted" in text:
-            self._count("chat_not_found")
             await run(self.groups.bot_removed, job.chat_id)
             await run(posting.mark_failed, job.post_id, str(exc))
+            self._count("chat_not_found")
         elif "thread not found" in text:
-            self._count("thread_not_found")
             await run(self.groups.update, job.chat_id, topic_id=None)
             await run(posting.mark_retry, job.post_id, delay=timedelta(0), error="topic gone")
+            self._count("thread_not_found")
         else:
-            self._count("bad_request")
             log.error("telegram refused a post", extra={"post": job.post_id, "error": str(exc)})
             await run(posting.mark_failed, job.post_id, str(exc))
+            self._count("bad_request")
 
     async def _network(self, job: PostJob, exc: NetworkError, kind: str) -> None:
         posting, run = self.posting, self.db.run
-        self._count(kind)
         if outcome_unknown(exc):
             log.warning("send outcome unknown; not resending", extra={"post": job.post_id,
                                                                       "group": job.chat_id})
@@ -329,6 +330,7 @@ class Sender:
                       f"gave up after {job.attempts} attempts: {exc}")
         else:
             await run(posting.mark_retry, job.post_id, delay=backoff(job.attempts), error=str(exc))
+        self._count(kind)
 
     def _count(self, kind: str) -> None:
         self.metrics.send_errors.labels(kind=kind).inc()
