@@ -130,15 +130,13 @@ def card_preview(args: argparse.Namespace, config: Config) -> int:
     """Render one product's card to a file."""
     from bot.cards.images import fetch_image
     from bot.cards.render import CardInput, render_card
-    from bot.storage.models import Merchant
 
     services = _services(config)
-    with services.db.transaction() as session:
-        product = services.catalog.find_by_sku(session, args.sku)
-        if product is None:
-            print(f"kocbot: no product with sku {args.sku!r}", file=sys.stderr)
-            return 1
-        merchant = session.get_one(Merchant, product.merchant_id)
+    found = services.cards.by_sku(args.sku)
+    if found is None:
+        print(f"kocbot: no product with sku {args.sku!r}", file=sys.stderr)
+        return 1
+    product, merchant = found
     image = None
     if product.image_url:
         image = asyncio.run(fetch_image(product.image_url, cache_dir=Path(".cache") / "images",

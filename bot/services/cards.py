@@ -30,3 +30,13 @@ class CardService(Service):
         with self.db.transaction() as session:
             if session.get(CardFile, key) is None:
                 session.add(CardFile(key=key, file_id=file_id, created_at=self.now()))
+
+    def by_sku(self, sku: str) -> tuple[Product, Merchant] | None:
+        """A product by sku with its merchant (``kocbot card preview``), or None."""
+        with self.db.transaction() as session:
+            # The first merchant's, if two share a sku (as CatalogService.find_by_sku).
+            product = session.scalars(
+                select(Product).where(Product.sku == sku).order_by(Product.id).limit(1)).first()
+            if product is None:
+                return None
+            return product, session.get_one(Merchant, product.merchant_id)
