@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import sys
 from datetime import timedelta
 from typing import TextIO
 
 from bot.domain.money import format_money, to_decimal
+from bot.services.base import ServiceError
 from bot.services.container import Services
 
 
@@ -15,8 +17,7 @@ def print_report(services: Services, *, group: int | None, promoter: int | None,
     """Print one report; returns the exit code."""
     cur = services.config.commission.currency
     if fmt == "csv":
-        _ledger_csv(services, promoter=promoter, out=out)
-        return 0
+        return _ledger_csv(services, promoter=promoter, group=group, window=window, out=out)
     if group is not None:
         data = services.reports.group_report(group, window)
         if data is None:
@@ -49,16 +50,25 @@ def print_report(services: Services, *, group: int | None, promoter: int | None,
     return 0
 
 
-def _ledger_csv(services: Services, *, promoter: int | None, out: TextIO) -> None:
-    """Balances per person and bucket, then every ledger entry."""
+def _ledger_csv(services: Services, *, promoter: int | None, group: int | None,
+                window: timedelta | None, out: TextIO) -> int:
+    """Balances per person and bucket, then every ledger entry, within --group and --since.
+
+    The balance rows sum exactly the entry rows printed below them, so the file reconciles.
+    """
+    try:
+        balances, entries = services.operator.ledger(promoter=promoter, group=group, window=window)
+    except ServiceError as exc:
+        print(f"kocbot: {exc}", file=sys.stderr)
+        return 1
     writer = csv.writer(out)
     writer.writerow(["section", "user_id", "name", "party", "bucket", "amount", "currency",
                      "order_id", "payout_id", "event", "created_at"])
-    export = services.reports.ledger_export(promoter)
-    for b in export.balances:
+    for b in balances:
         writer.writerow(["balance", b.user_id or "", b.name, b.party, b.bucket,
                          to_decimal(b.amount, b.currency), b.currency, "", "", "", ""])
-    for e in export.entries:
+    for e in entries:
         writer.writerow(["entry", e.user_id or "", e.name, e.party, e.bucket,
-                         to_decimal(e.amount, e.currency), e.currency, e.order_id,
-                         e.payout_id or "", e.event, e.created_at.isoformat()])
+                         to_decimal(e.amount, e.currency), e.currency, e.order_id, e.payout_id or "",
+                         e.event, e.created_at.isoformat()])
+    return 0
