@@ -22,6 +22,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot.config import Config, ConfigError
 from bot.domain.throttle import Throttle
 from bot.metrics import Metrics, metrics_app
+from bot.networks.runtime import NetworkRuntime
 from bot.runtime import Runtime
 from bot.services.container import Services, utc_now
 from bot.storage.db import Database, upgrade
@@ -101,11 +102,12 @@ class Kocbot:
                                   max_pending=config.web.click_buffer_max,
                                   on_drop=self._click_dropped)
         self.metrics.watch_queue(self.services.posting.depth)
+        self.networks = NetworkRuntime(self.services)
         self.runtime = Runtime(
             config=config, db=self.db, services=self.services, metrics=self.metrics,
             throttle=self.throttle, taps=self.taps, cards=self.cards, sender=self.sender,
-            clicks=self.clicks, bot=self.application.bot, updates=self.application.update_queue,
-            bot_api_ok=self.bot_api_ok)
+            clicks=self.clicks, networks=self.networks, bot=self.application.bot,
+            updates=self.application.update_queue, bot_api_ok=self.bot_api_ok)
         self.application.bot_data.runtime = self.runtime
         self.web = build_web_app(self.runtime)
         self._bot_checked: tuple[float, bool] = (-1e9, False)
@@ -201,6 +203,7 @@ class Kocbot:
                 await app.job_queue.start()
             app.job_queue.run_repeating(self._tick_job, interval=TICK_SECONDS, first=1)
             app.job_queue.run_repeating(self._settle_job, interval=SETTLE_SECONDS, first=5)
+            self.networks.start()
         if "sender" in parts:
             self.sender.start()
         if "web" in parts:
@@ -230,6 +233,7 @@ class Kocbot:
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         await self.sender.stop()
+        await self.networks.stop()
         for server, task in ((self._server, self._server_task),
                              (self._metrics_server, self._metrics_task)):
             if server is not None and task is not None:

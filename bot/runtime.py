@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.domain.throttle import Throttle
     from bot.metrics import Metrics
+    from bot.networks.runtime import NetworkRuntime
     from bot.services.container import Services
     from bot.storage.db import Database
     from bot.tg.card_pipeline import CardPipeline
@@ -39,6 +40,7 @@ class Runtime:
     cards: CardPipeline
     sender: Sender
     clicks: ClickBuffer
+    networks: NetworkRuntime  # Buy-time promotion links of the enabled affiliate networks
     bot: ExtBot[Any]
     updates: asyncio.Queue[object]  # the application's update queue (webhook updates go here)
     bot_api_ok: Callable[[], Awaitable[bool]]  # a cached getMe check, for /healthz

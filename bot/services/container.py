@@ -12,6 +12,7 @@ from bot.services.browse import BrowseService
 from bot.services.cards import CardService
 from bot.services.catalog import CatalogService
 from bot.services.dashboard import DashboardService
+from bot.services.google_import import GoogleFeedImport
 from bot.services.groups import GroupService
 from bot.services.operator import OperatorService
 from bot.services.order_import import OrderImportService
@@ -52,6 +53,7 @@ class Services:
         self.dashboard = DashboardService(**deps)
         self.cards = CardService(**deps)
         self.operator = OperatorService(**deps)
+        self.google_feed = GoogleFeedImport(**deps)
         self.order_import = OrderImportService(orders=self.orders, promoters=self.promoters,
                                                currency=self.config.commission.currency)
 

@@ -15,7 +15,7 @@ from bot.tg.common import group_admin, lang, reply
 from bot.tg.context import KocContext
 from bot.tg.keyboards import deep_link, link_keyboard
 from bot.tg.private import commission_text
-from bot.tg.texts import Html, party, say
+from bot.tg.texts import Html, local_time, party, say, window_text
 
 
 def _chat_id(update: Update) -> int:
@@ -28,35 +28,36 @@ async def _fail(update: Update, reason: str) -> None:
     await reply(update, say("error", lang(update), reason=reason))
 
 
-async def _next_text(context: KocContext, chat_id: int) -> str:
+async def _next_text(context: KocContext, chat_id: int, tz_name: str) -> str:
+    """When the next scheduled post goes out, in the group's time zone (as its schedule is)."""
     runtime = context.runtime
     nxt = await runtime.db.run(runtime.services.posting.reschedule, chat_id)
-    return nxt.strftime("%Y-%m-%d %H:%M UTC") if nxt else "—"
+    return f"{local_time(nxt, tz_name)} {tz_name}" if nxt else "—"
 
 
 @group_admin
 async def schedule(update: Update, context: KocContext) -> None:
     """Show or set posting times: ``/schedule``, ``/schedule 09:00 20:00``, ``/schedule off``."""
     runtime = context.runtime
-    run, groups = runtime.db.run, runtime.services.groups
     language = lang(update)
     chat_id = _chat_id(update)
     args = context.args or []
     try:
         if args == ["off"]:
-            await run(groups.set_schedule, chat_id, args)
-            await run(runtime.services.posting.reschedule, chat_id)
+            await runtime.db.run(runtime.services.groups.set_schedule, chat_id, args)
+            await runtime.db.run(runtime.services.posting.reschedule, chat_id)
             await reply(update, say("schedule_off", language))
             return
         if args:
-            await run(groups.set_schedule, chat_id, args)
-            await run(runtime.services.posting.reschedule, chat_id)
-        group = await run(groups.find, chat_id)
+            await runtime.db.run(runtime.services.groups.set_schedule, chat_id, args)
+            await runtime.db.run(runtime.services.posting.reschedule, chat_id)
+        group = await runtime.db.run(runtime.services.groups.find, chat_id)
         if group is None:
             raise ServiceError("this group is not registered; add the bot again")
     except ServiceError as exc:
-        await reply(update, say("usage", language, usage="/schedule 09:00 12:30 20:00 · /schedule off")
-                    + "\n" + escape(str(exc)))
+        # One line, as for every bad argument: the reason, then how to say it.
+        await reply(update, say("error_usage", language, reason=" ".join(str(exc).split()),
+                                usage="/schedule 09:00 12:30 20:00 · /schedule off"))
         return
     paused = say("paused_flag", language) if group.paused else ""
     await reply(update, say("schedule_show", language, times=group.times or "—", tz=group.timezone,
@@ -66,31 +67,32 @@ async def schedule(update: Update, context: KocContext) -> None:
 @group_admin
 async def timezone(update: Update, context: KocContext) -> None:
     """Set the group's IANA time zone."""
-    runtime = context.runtime
     language = lang(update)
     if len(context.args or []) != 1:
         await reply(update, say("usage", language, usage="/timezone Asia/Shanghai"))
         return
     try:
+        runtime = context.runtime
         group = await runtime.db.run(runtime.services.groups.set_timezone, _chat_id(update),
                                      context.args[0])
     except ServiceError as exc:
         await _fail(update, str(exc))
         return
     await reply(update, say("timezone_set", language, tz=group.timezone,
-                            next=await _next_text(context, group.chat_id)))
+                            next=await _next_text(context, group.chat_id, group.timezone)))
 
 
 @group_admin
 async def categories(update: Update, context: KocContext) -> None:
     """Show or set which product categories this group gets."""
-    runtime = context.runtime
     language = lang(update)
     args = context.args or []
     try:
         if args:
+            runtime = context.runtime
             group = await runtime.db.run(runtime.services.groups.set_categories, _chat_id(update), args)
         else:
+            runtime = context.runtime
             group = await runtime.db.run(runtime.services.groups.find, _chat_id(update))
             if group is None:
                 raise ServiceError("this group is not registered; add the bot again")
@@ -123,17 +125,18 @@ async def post(update: Update, context: KocContext) -> None:
 @group_admin
 async def topic(update: Update, context: KocContext) -> None:
     """In a forum, post into the topic this command was sent in (``/topic off`` to stop)."""
-    runtime = context.runtime
     language = lang(update)
     message = update.effective_message
     chat_id = _chat_id(update)
     if context.args == ["off"]:
+        runtime = context.runtime
         await runtime.db.run(runtime.services.groups.update, chat_id, topic_id=None)
         await reply(update, say("topic_off", language))
         return
     if message is None or not message.is_topic_message or message.message_thread_id is None:
         await reply(update, say("topic_not_forum", language))
         return
+    runtime = context.runtime
     await runtime.db.run(runtime.services.groups.update, chat_id, topic_id=message.message_thread_id)
     await reply(update, say("topic_set", language))
 
@@ -141,8 +144,8 @@ async def topic(update: Update, context: KocContext) -> None:
 @group_admin
 async def pause(update: Update, context: KocContext) -> None:
     """Stop scheduled posts."""
-    runtime = context.runtime
     try:
+        runtime = context.runtime
         await runtime.db.run(runtime.services.groups.update, _chat_id(update), paused=True)
     except ServiceError as exc:
         await _fail(update, str(exc))
@@ -153,14 +156,14 @@ async def pause(update: Update, context: KocContext) -> None:
 @group_admin
 async def resume(update: Update, context: KocContext) -> None:
     """Restart scheduled posts from the next slot (missed ones are not made up)."""
-    runtime = context.runtime
     chat_id = _chat_id(update)
     try:
-        await runtime.db.run(runtime.services.groups.update, chat_id, paused=False)
+        runtime = context.runtime
+        group = await runtime.db.run(runtime.services.groups.update, chat_id, paused=False)
     except ServiceError as exc:
         await _fail(update, str(exc))
         return
-    await reply(update, say("resumed", lang(update), next=await _next_text(context, chat_id)))
+    await reply(update, say("resumed", lang(update), next=await _next_text(context, chat_id, group.timezone)))
 
 
 @group_admin
@@ -180,7 +183,8 @@ async def report(update: Update, context: KocContext) -> None:
     if data is None:
         await _fail(update, "this group is not registered; add the bot again")
         return
-    text = report_text(data, language, runtime.config.commission.currency, args[0] if args else "30d")
+    text = report_text(data, language, runtime.config.commission.currency,
+                       window_text(window, language))
     await reply(update, text)
     if data.rows:
         # Drawing the chart takes tens of milliseconds of CPU: off the loop, which every chat shares.
@@ -193,7 +197,8 @@ async def report(update: Update, context: KocContext) -> None:
 
 
 def report_text(data, language: str, currency: str, window: str) -> str:  # type: ignore[no-untyped-def]
-    """The /report table as HTML (a <pre> block keeps the columns aligned)."""
+    """The /report table as HTML (a <pre> block keeps the columns aligned); ``window`` is the
+    period in words, as ``window_text`` gives it."""
     m = lambda v: format_money(v, currency)  # noqa: E731
     head = say("report_title", language, title=data.title, window=window)
     if not data.rows:

@@ -28,10 +28,11 @@ from bot.domain.telegram_login import LoginError, check_login
 from bot.resources import templates_dir
 from bot.services.base import ServiceError
 from bot.services.promoters import Person
-from bot.services.tracking import ClickRecord
+from bot.services.tracking import ClickRecord, ClickTarget
 from bot.web.bodies import BodyTooLarge, read_body
 from bot.web.clicks import ClickIds, LinkCache, Memo
 from bot.web.miniapp import build_miniapp
+from bot.web.s2s import S2S_ROUTES
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -99,7 +100,21 @@ async def tracked_link(request: Request) -> Response:
         return page(request, "404", 404)
     if target.expired(runtime.services.now()):
         return page(request, "410", 410, title=target.title)
+    if target.merchant in runtime.networks.merchants:
+        return await network_redirect(request, target)
     return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
+
+
+async def network_redirect(request: Request, target: ClickTarget) -> Response:
+    """A network's product: its promotion link carries the member (bot/networks/)."""
+    if request.method == "HEAD" or web_of(request).bot_agents(request.headers.get("user-agent")):
+        # Crawlers and link previews get the plain product page: no link API call for them.
+        return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
+    url = await runtime_of(request).networks.promotion_url(target.merchant, target.link_id)
+    if url is None:
+        return page(request, "503", 503, network=target.merchant.upper())
+    click(request, target.link_id)
+    return RedirectResponse(url, status_code=302)
 
 
 async def one_tap(request: Request) -> Response:
@@ -126,6 +141,8 @@ async def one_tap(request: Request) -> Response:
     assert target is not None
     if target.expired(runtime.services.now()):
         return page(request, "410", 410, title=target.title)
+    if target.merchant in runtime.networks.merchants:
+        return await network_redirect(request, target)
     return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
 
 
@@ -235,6 +252,7 @@ ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/telegram", telegram_webhook, methods=["POST"]),
     Route("/card/{product}.jpg", card_image, methods=["GET"]),
+    *S2S_ROUTES,
 ]
 
 
