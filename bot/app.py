@@ -31,8 +31,9 @@ from bot.tg.card_pipeline import CardPipeline
 from bot.tg.context import BotData, KocContext
 from bot.tg.handlers import register_handlers, set_menus
 from bot.tg.ordering import PerUserOrder
-from bot.tg.ratelimit import SendLimiter
+from bot.tg.ratelimit import build_limiter
 from bot.tg.sender import Sender
+from bot.tg.stars import StarsSpent
 from bot.tg.tapqueue import TapQueue
 from bot.tg.transport import AiohttpRequest
 from bot.tg.webapp import set_menu_button
@@ -84,8 +85,12 @@ class Kocbot:
         self.role = role
         # One scheduler per bot token: each token plans the slots of its own groups.
         self.leader = Leader(self.db.engine, key=LOCK_KEY + (self.bot_id or 0) % 1_000_000_007)
-        # Telegram's limits, ~30 messages/s overall and 20/min per group (bot/tg/ratelimit.py).
-        self.limiter = SendLimiter() if rate_limit else None
+        # Telegram's limits, ~30 messages/s per token and 20/min per group (bot/tg/ratelimit.py):
+        # shared through Redis by every process on the token; SQLite means one process.
+        self.limiter = build_limiter(
+            redis_url=config.telegram.redis_url, shared=not self.db.is_sqlite,
+            bot_id=self.bot_id or prefix, paid=config.telegram.paid_broadcast,
+            sends_posts="sender" in ROLES[role]) if rate_limit else None
         self.application = self._build_application(read_timeout)
         self.cards = CardPipeline(
             config=config, db=self.db, cards=self.services.cards, bot_id=self.bot_id,
@@ -94,7 +99,9 @@ class Kocbot:
         self.sender = Sender(
             db=self.db, posting=self.services.posting, groups=self.services.groups, cards=self.cards,
             bot=self.application.bot, metrics=self.metrics, card=config.card,
-            public_url=config.web.public_url, limiter=self.limiter, concurrency=sender_concurrency)
+            public_url=config.web.public_url, paid_broadcast=config.telegram.paid_broadcast,
+            limiter=self.limiter, concurrency=sender_concurrency)
+        self.stars_spent = StarsSpent()  # paid-broadcast fees, read from Telegram for /stats
         self.clicks = ClickBuffer(functools.partial(self.services.tracking.save_clicks,
                                                     orders=self.services.orders,
                                                     promoters=self.services.promoters),
@@ -106,7 +113,8 @@ class Kocbot:
         self.runtime = Runtime(
             config=config, db=self.db, services=self.services, metrics=self.metrics,
             throttle=self.throttle, taps=self.taps, cards=self.cards, sender=self.sender,
-            clicks=self.clicks, networks=self.networks, bot=self.application.bot,
+            clicks=self.clicks, networks=self.networks, stars_spent=self.stars_spent,
+            bot=self.application.bot,
             updates=self.application.update_queue, bot_api_ok=self.bot_api_ok)
         self.application.bot_data.runtime = self.runtime
         self.web = build_web_app(self.runtime)

@@ -31,6 +31,10 @@ class TelegramSettings:
     mode: str = "polling"
     webhook_secret: str = ""
     admins: tuple[int, ...] = ()
+    # Posts carry allow_paid_broadcast and the budget rises to 1,000 messages/s, for Stars.
+    paid_broadcast: bool = False
+    # Where processes on one token share its rate budget (kocbot[redis]); empty = per process.
+    redis_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -302,6 +306,8 @@ def _validate(config: Config) -> None:
         )
     if t.base_url and not re.match(r"^https?://", t.base_url):
         raise ConfigError(f"config key telegram.base_url: expected an http(s) URL, got {t.base_url!r}")
+    if t.redis_url and not re.match(r"^(rediss?|unix)://", t.redis_url):
+        raise ConfigError("config key telegram.redis_url: expected a redis://, rediss:// or unix:// URL")
     if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", config.database.url):
         raise ConfigError(
             "config key database.url: expected sqlite:/// or postgresql:// URL, "

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bot.storage.db import Database
     from bot.tg.card_pipeline import CardPipeline
     from bot.tg.sender import Sender
+    from bot.tg.stars import StarsSpent
     from bot.tg.tapqueue import TapQueue
     from bot.web.clicks import ClickBuffer
 
@@ -41,6 +42,7 @@ class Runtime:
     sender: Sender
     clicks: ClickBuffer
     networks: NetworkRuntime  # Buy-time promotion links of the enabled affiliate networks
+    stars_spent: StarsSpent  # paid-broadcast fees, read from Telegram for /stats
     bot: ExtBot[Any]
     updates: asyncio.Queue[object]  # the application's update queue (webhook updates go here)
     bot_api_ok: Callable[[], Awaitable[bool]]  # a cached getMe check, for /healthz

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.domain.money import format_money
 from bot.services.base import ServiceError
@@ -162,10 +163,19 @@ async def stats(update: Update, context: KocContext) -> None:
     cur = runtime.config.commission.currency
     parts = ", ".join(f"{party(p, language)} {format_money(a, cur)}"
                       for p, a in sorted(s.commission_by_party.items())) or "—"
-    await reply(update, say("stats", language, window=window_text(window, language), groups=s.groups,
-                            active=s.active_groups, promoters=s.promoters, posts=s.posts, taps=s.taps,
-                            clicks=s.clicks, bots=s.bot_hits, orders=s.orders,
-                            gmv=format_money(s.gmv, cur), parts=parts))
+    text = say("stats", language, window=window_text(window, language), groups=s.groups,
+               active=s.active_groups, promoters=s.promoters, posts=s.posts, taps=s.taps,
+               clicks=s.clicks, bots=s.bot_hits, orders=s.orders, gmv=format_money(s.gmv, cur),
+               parts=parts)
+    if runtime.config.telegram.paid_broadcast or runtime.stars_spent.fees:
+        try:
+            await runtime.stars_spent.refresh(context.bot)
+            since = None if window is None else runtime.services.now() - window
+            spent = f"{runtime.stars_spent.total(since):f}"
+        except TelegramError:
+            spent = "—"  # Telegram did not answer: the rest of /stats still stands
+        text += "\n" + say("stats_stars", language, stars=spent)
+    await reply(update, text)
 
 
 @platform_admin
