@@ -24,8 +24,9 @@ import asyncio
 import contextlib
 import logging
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from bot.tg.ratelimit import SendLimiter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # do_api_request("sendPhoto") is deliberate (see Sender.send); PTB suggests send_photo for it.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendPhoto'", category=PTBUserWarning)
 MAX_ATTEMPTS = 6
@@ -326,21 +328,20 @@ class Sender:
                     message_id = sent["message_id"]
         except RetryAfter as exc:
             # The limiter already paused every send for retry_after. Each error is counted
-            # after its row is written, so whoever sees the count sees the row's new state.
+            # with its row's write (_then_count).
             if job.attempts >= MAX_429_ATTEMPTS:
-                await run(posting.mark_failed, job.post_id, f"429 {job.attempts} times: {exc}")
+                await run(self._then_count("429", posting.mark_failed), job.post_id,
+                          f"429 {job.attempts} times: {exc}")
             else:
-                await run(posting.mark_retry, job.post_id,
+                await run(self._then_count("429", posting.mark_retry), job.post_id,
                           delay=timedelta(seconds=retry_seconds(exc)), error=str(exc))
-            self._count("429")
         except ChatMigrated as exc:
             await run(self.groups.migrate, job.chat_id, exc.new_chat_id)
-            await run(posting.mark_retry, job.post_id, delay=timedelta(0), error="group migrated")
-            self._count("migrated")
+            await run(self._then_count("migrated", posting.mark_retry), job.post_id,
+                      delay=timedelta(0), error="group migrated")
         except Forbidden as exc:
             await run(self.groups.bot_removed, job.chat_id)
-            await run(posting.mark_failed, job.post_id, str(exc))
-            self._count("forbidden")
+            await run(self._then_count("forbidden", posting.mark_failed), job.post_id, str(exc))
         except BadRequest as exc:
             await self._bad_request(job, exc)
         except TimedOut as exc:
@@ -393,29 +394,39 @@ class Sender:
         posting, run = self.posting, self.db.run
         if "chat not found" in text or "group chat was deleted" in text:
             await run(self.groups.bot_removed, job.chat_id)
-            await run(posting.mark_failed, job.post_id, str(exc))
-            self._count("chat_not_found")
+            await run(self._then_count("chat_not_found", posting.mark_failed), job.post_id, str(exc))
         elif "thread not found" in text:
             await run(self.groups.update, job.chat_id, topic_id=None)
-            await run(posting.mark_retry, job.post_id, delay=timedelta(0), error="topic gone")
-            self._count("thread_not_found")
+            await run(self._then_count("thread_not_found", posting.mark_retry), job.post_id,
+                      delay=timedelta(0), error="topic gone")
         else:
             log.error("telegram refused a post", extra={"post": job.post_id, "error": str(exc)})
-            await run(posting.mark_failed, job.post_id, str(exc))
-            self._count("bad_request")
+            await run(self._then_count("bad_request", posting.mark_failed), job.post_id, str(exc))
 
     async def _network(self, job: PostJob, exc: NetworkError, kind: str) -> None:
         posting, run = self.posting, self.db.run
         if outcome_unknown(exc):
             log.warning("send outcome unknown; not resending", extra={"post": job.post_id,
                                                                       "group": job.chat_id})
-            await run(posting.mark_failed, job.post_id, f"outcome unknown: {exc}", status="unknown")
+            await run(self._then_count(kind, posting.mark_failed), job.post_id,
+                      f"outcome unknown: {exc}", status="unknown")
         elif job.attempts >= MAX_ATTEMPTS:
-            await run(posting.mark_failed, job.post_id,
+            await run(self._then_count(kind, posting.mark_failed), job.post_id,
                       f"gave up after {job.attempts} attempts: {exc}")
         else:
-            await run(posting.mark_retry, job.post_id, delay=backoff(job.attempts), error=str(exc))
-        self._count(kind)
+            await run(self._then_count(kind, posting.mark_retry), job.post_id,
+                      delay=backoff(job.attempts), error=str(exc))
+
+    def _then_count(self, kind: str, write: Callable[..., T]) -> Callable[..., T]:
+        """``write``, then the error's count, in one call (one worker thread on PostgreSQL):
+        the count follows the commit at once, as when both ran on the event loop."""
+
+        def write_and_count(*args: Any, **kwargs: Any) -> T:
+            result = write(*args, **kwargs)
+            self._count(kind)
+            return result
+
+        return write_and_count
 
     def _count(self, kind: str) -> None:
         self.metrics.send_errors.labels(kind=kind).inc()
