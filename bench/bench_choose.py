@@ -27,7 +27,7 @@ from bench.bench_feed import CATEGORIES, generate_feed  # noqa: E402
 from bench.bench_import import _fresh  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.domain.ranking import rank_deals  # noqa: E402
-from bot.services import Services  # noqa: E402
+from bot.services.container import Services  # noqa: E402
 from bot.services.selection import choose_for_groups  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.models import Group, Link, Order, Pick, Post, Product, Tap, User  # noqa: E402

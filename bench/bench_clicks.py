@@ -101,13 +101,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def build_world(kb, links: int) -> list[str]:  # type: ignore[no-untyped-def]
+def build_world(kocbot, links: int) -> list[str]:  # type: ignore[no-untyped-def]
     """A product, a group, a sent post and ``links`` members' links; returns the link codes."""
     from bot.domain.links import new_code
     from bot.services.promoters import Person
     from bot.storage.models import Group, Post
 
-    s = kb.services
+    s = kocbot.services
     feed = (b"merchant,sku,title,url,price,original_price,commission_rate,currency\n"
             b"acme,SKU1,Thermos,https://shop.example/p/1?ref=tg,39.00,59.00,10%,CNY\n")
     s.catalog.import_feed(feed, filename="feed.csv")
@@ -153,9 +153,9 @@ async def main() -> None:
     port = free_port()
     config = parse_config({"telegram": {"token": "1:BENCH"}, "database": {"url": url},
                            "web": {"port": port, "public_url": f"http://127.0.0.1:{port}"}}, env={})
-    kb = Kocbot(config, rng=random.Random(1), cards_dir=tmp / "cards", cache_dir=tmp / "cache")
-    codes = build_world(kb, args.links)
-    with kb.db.transaction() as session:
+    kocbot = Kocbot(config, rng=random.Random(1), cards_dir=tmp / "cards", cache_dir=tmp / "cache")
+    codes = build_world(kocbot, args.links)
+    with kocbot.db.transaction() as session:
         before = session.scalar(select(func.count()).select_from(Click))
     paths = [f"/c/{c}" for c in codes]
 
@@ -168,18 +168,18 @@ async def main() -> None:
     print(f"bench_clicks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  db={url.split(':')[0]}  "
           f"{args.connections} connections, {args.procs} generator process(es), {args.seconds:.0f} s each")
     # Rounds alternate bare and kocbot, so drift in a shared machine hits both alike.
-    kb.clicks.start()
+    kocbot.clicks.start()
     bares, ours_all = [], []
     for _ in range(args.rounds):
         base_port = free_port()
         bares.append(await serve(bare, base_port, work(base_port)))
-        ours_all.append(await serve(kb.web, port, work(port)))
+        ours_all.append(await serve(kocbot.web, port, work(port)))
     started = time.perf_counter()
-    await kb.clicks.stop()  # the graceful-shutdown flush
+    await kocbot.clicks.stop()  # the graceful-shutdown flush
     flush_s = time.perf_counter() - started
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         recorded = session.scalar(select(func.count()).select_from(Click)) - before
-    kb.db.dispose()
+    kocbot.db.dispose()
 
     for i, (b, o) in enumerate(zip(bares, ours_all, strict=True), 1):
         for name, r in (("bare Starlette 302", b), ("kocbot /c/<code>", o)):

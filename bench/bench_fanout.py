@@ -150,36 +150,34 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
     from bot.services.promoters import Person
     from bot.storage.db import upgrade
     from bot.storage.models import Post
-    from bot.tg.sender import Sender
 
     upgrade(db_url)
     config = parse_config({"telegram": {"token": TOKEN, "base_url": emu.base_url, "paid_broadcast": paid},
                            "database": {"url": db_url}, "card": {"locale": "zh_CN"}}, env={})
-    kb = Kocbot(config, rate_limit=rate_limit, rng=random.Random(1), run_scheduler=False,
-                cache_dir=Path(tempfile.mkdtemp()), role="sender")
-    kb.sender = Sender(kb, concurrency=CONCURRENCY)
-    services = kb.services
+    kocbot = Kocbot(config, rate_limit=rate_limit, rng=random.Random(1), run_scheduler=False,
+                cache_dir=Path(tempfile.mkdtemp()), role="sender", sender_concurrency=CONCURRENCY)
+    services = kocbot.services
     services.catalog.import_feed(FEED, filename="feed.csv")
     services.promoters.register(Person(id=1, first_name="Owner"))
     for chat in chats:
         services.groups.bot_added(chat_id=chat, title="G", by_user_id=1, adder_is_admin=True)
-    await kb.start()
+    await kocbot.start()
     start, cpu0 = time.perf_counter(), cpu()
     queued = services.posting.broadcast("SKU1")
-    kb.sender.wake()
-    while kb.metrics.posts._value.get() < queued:  # noqa: SLF001 - an in-memory read, no DB polling
+    kocbot.sender.wake()
+    while kocbot.metrics.posts._value.get() < queued:  # noqa: SLF001 - an in-memory read, no DB polling
         await asyncio.sleep(0.005)
         if time.perf_counter() - start > 600:
             break
     elapsed, used = time.perf_counter() - start, cpu() - cpu0
-    await kb.stop()
+    await kocbot.stop()
     with services.db.transaction() as session:
         sent = session.scalar(select(func.count(Post.id)).where(Post.status == "sent"))
     services.db.dispose()
     return {"rate": queued / elapsed, "cpu_per_1000": used * 1000 / queued, "elapsed": elapsed,
-            "renders": kb.metrics.renders._value.get(), "uploads": kb.metrics.uploads._value.get(),  # noqa: SLF001
+            "renders": kocbot.metrics.renders._value.get(), "uploads": kocbot.metrics.uploads._value.get(),  # noqa: SLF001
             "unsent": queued - sent, "429_seen": sum(
-                s.value for m in kb.metrics.send_errors.collect() for s in m.samples
+                s.value for m in kocbot.metrics.send_errors.collect() for s in m.samples
                 if s.labels.get("kind") == "429" and s.name.endswith("_total"))}
 
 

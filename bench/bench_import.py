@@ -38,7 +38,7 @@ def _child(kind: str, path: Path, url: str) -> dict[str, object]:
 
     from bot.config import parse_config
     from bot.domain.feed import RowError, iter_feed
-    from bot.services import Services
+    from bot.services.container import Services
     from bot.storage.db import Database
 
     start = time.perf_counter()
@@ -96,7 +96,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--one":
         print(json.dumps(_child(sys.argv[2], Path(sys.argv[3]), sys.argv[4])))
     elif len(sys.argv) > 1 and sys.argv[1] == "--empty":
-        import bot.services  # noqa: F401 - the same imports as an import child
+        import bot.services.container  # noqa: F401 - the same imports as an import child
 
         print(json.dumps({"maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     else:

@@ -71,13 +71,13 @@ async def child(args: argparse.Namespace) -> None:
     config = parse_config({"telegram": {"token": args.token, "base_url": args.base_url},
                            "database": {"url": args.db},
                            "web": {"port": port, "public_url": f"http://127.0.0.1:{port}"}}, env={})
-    kb = Kocbot(config, cache_dir=Path(args.db[len("sqlite:///"):]).parent / "cache")
-    await kb.start()
-    while await kb.tick() or kb.services.posting.depth():
+    kocbot = Kocbot(config, cache_dir=Path(args.db[len("sqlite:///"):]).parent / "cache")
+    await kocbot.start()
+    while await kocbot.tick() or kocbot.services.posting.depth():
         pass  # walk every due group (batches of 1,000)
     await asyncio.sleep(2)
     print(json.dumps({"rss_mib": rss_mib()}))
-    await kb.stop()
+    await kocbot.stop()
 
 
 async def measure(groups: int) -> float:

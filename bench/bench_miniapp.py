@@ -44,12 +44,12 @@ def feed(n: int, rng: random.Random) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def load_orders(kb, n: int, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+def load_orders(kocbot, n: int, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
     """A promoter with a group, n links, n clicks and n orders with their ledger entries."""
     from bot.storage.models import Click, Group, LedgerEntry, Link, Order, User
 
-    now = kb.services.now()
-    with kb.db.transaction() as session:
+    now = kocbot.services.now()
+    with kocbot.db.transaction() as session:
         session.add(User(id=PROMOTER, first_name="Bench", registered_at=now - timedelta(days=90),
                          invite_code="benchinv", created_at=now - timedelta(days=90)))
         session.flush()
@@ -159,15 +159,15 @@ async def main() -> None:
         "web": {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"},
         "card": {"locale": "zh_CN"}}, env={})
     now = datetime.now(UTC)
-    kb = Kocbot(config, now=lambda: now, rate_limit=False)
+    kocbot = Kocbot(config, now=lambda: now, rate_limit=False)
     rng = random.Random(1)
     started = time.perf_counter()
-    kb.services.catalog.import_feed(feed(args.products, rng), filename="bench.csv")
-    load_orders(kb, args.orders, rng)
-    print(f"backend {kb.db.engine.dialect.name}: {args.products:,} products, {args.orders:,} orders "
+    kocbot.services.catalog.import_feed(feed(args.products, rng), filename="bench.csv")
+    load_orders(kocbot, args.orders, rng)
+    print(f"backend {kocbot.db.engine.dialect.name}: {args.products:,} products, {args.orders:,} orders "
           f"(generated in {time.perf_counter() - started:.1f} s)")
-    await asyncio.to_thread(kb.services.browse.index)  # as after an import: built once, not timed
-    await kb._start_web()  # the real uvicorn server, without the bot's polling
+    await asyncio.to_thread(kocbot.services.browse.index)  # as after an import: built once, not timed
+    await kocbot._start_web()  # the real uvicorn server, without the bot's polling
     try:
         init = "tma " + sign_init_data({"id": PROMOTER, "first_name": "Bench"}, bot_token=TOKEN,
                                        auth_date=int(now.timestamp()))
@@ -191,14 +191,14 @@ async def main() -> None:
                 assert response.status_code == 200
 
             async def sql_search() -> None:
-                await asyncio.to_thread(kb.services.catalog.search, next(words), limit=20)
+                await asyncio.to_thread(kocbot.services.catalog.search, next(words), limit=20)
 
             async def dashboard() -> None:
                 response = await client.get("/app/api/dashboard")
                 assert response.status_code == 200 and response.json()["orders"] > 0
 
             async def commission() -> None:
-                await asyncio.to_thread(kb.services.reports.commission, PROMOTER)
+                await asyncio.to_thread(kocbot.services.reports.commission, PROMOTER)
 
             print("API over HTTP (uvicorn), signed initData:")
             line("GET /app/api/deals?q=<common word>", *await timed(search, args.rounds))
@@ -216,10 +216,10 @@ async def main() -> None:
             print("  " + ", ".join(f"{s * 1000:.0f} ms" for s in renders)
                   + f"; median {statistics.median(renders) * 1000:.0f} ms")
     finally:
-        if kb._server is not None:
-            kb._server.should_exit = True
-            await kb._server_task
-        kb.db.dispose()
+        if kocbot._server is not None:
+            kocbot._server.should_exit = True
+            await kocbot._server_task
+        kocbot.db.dispose()
 
 
 if __name__ == "__main__":

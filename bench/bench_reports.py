@@ -239,7 +239,7 @@ def timed(call: Callable[[], object], runs: list[object]) -> tuple[float, float]
 
 def measure(url: str, name: str) -> None:
     from bot.config import parse_config
-    from bot.services import Services
+    from bot.services.container import Services
     from bot.storage.db import Database
     from bot.tg.group import report_text
 

@@ -53,20 +53,21 @@ def child(token: str, base_url: str, db_url: str, role: str = "sender", redis_ur
     config = parse_config({"telegram": {"token": token, "base_url": base_url, "redis_url": redis_url},
                            "database": {"url": db_url}}, env={})
     # A fresh card cache: file ids kept from another run's emulator are unknown to this one.
-    kb = Kocbot(config, role=role, rate_limit=bool(limited), run_scheduler=False,
+    kocbot = Kocbot(config, role=role, rate_limit=bool(limited), run_scheduler=False,
                 cache_dir=Path(tempfile.mkdtemp(prefix="kocbot-bench-")))
 
     async def main() -> None:
-        await kb.start()
+        await kocbot.start()
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         try:
             await stop.wait()
         finally:
-            await kb.stop()
+            await kocbot.stop()
             if limited:  # what this process wasted of the budget, for the parent to add up
-                print(json.dumps({"late": kb.sender.late_slots, "unclaimed": kb.sender.unclaimed_slots,
-                                  "429": kb.limiter.hits_429 if kb.limiter else 0}), flush=True)
+                print(json.dumps({"late": kocbot.sender.late_slots,
+                                  "unclaimed": kocbot.sender.unclaimed_slots,
+                                  "429": kocbot.limiter.hits_429 if kocbot.limiter else 0}), flush=True)
 
     asyncio.run(main())
 

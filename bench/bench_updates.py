@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import parse_config  # noqa: E402
 from bot.emulator import Emulator  # noqa: E402
-from bot.services import Services  # noqa: E402
+from bot.services.container import Services  # noqa: E402
 from bot.storage.db import Database, upgrade  # noqa: E402
 
 FEED = (b"merchant,sku,title,url,price,original_price,commission_rate\n"

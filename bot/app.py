@@ -23,13 +23,14 @@ from bot.config import Config, ConfigError
 from bot.domain.throttle import Throttle
 from bot.metrics import Metrics, metrics_app
 from bot.networks.runtime import NetworkRuntime
-from bot.services import Services
-from bot.services.container import utc_now
+from bot.runtime import Runtime
+from bot.services.container import Services, utc_now
 from bot.storage.db import Database, upgrade
 from bot.storage.leader import LOCK_KEY, Leader
-from bot.tg.cards import CardPipeline
+from bot.tg.card_pipeline import CardPipeline
 from bot.tg.context import BotData, KocContext
 from bot.tg.handlers import register_handlers, set_menus
+from bot.tg.ordering import PerUserOrder
 from bot.tg.ratelimit import build_limiter
 from bot.tg.sender import Sender
 from bot.tg.stars import StarsSpent
@@ -65,7 +66,8 @@ class Kocbot:
     def __init__(self, config: Config, *, now: Callable[[], datetime] | None = None,
                  rng: random.Random | None = None, rate_limit: bool = True,
                  cards_dir: Path | None = None, cache_dir: Path | None = None,
-                 read_timeout: float = 10.0, run_scheduler: bool = True, role: str = "all") -> None:
+                 read_timeout: float = 10.0, run_scheduler: bool = True, role: str = "all",
+                 sender_concurrency: int = 64) -> None:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
         if not config.telegram.token:
@@ -78,8 +80,8 @@ class Kocbot:
                                  rng=rng or random.Random(), bot_id=self.bot_id)
         self.metrics = Metrics()
         self.throttle = Throttle()
-        self.taps = TapQueue(self.services.tracking, self.services.promoters,
-                             inline=self.db.is_sqlite, on_batch=self.metrics.tap_batches.inc)
+        self.taps = TapQueue(self.services.tracking, self.services.promoters, db=self.db,
+                             on_batch=self.metrics.tap_batches.inc)
         self.run_scheduler = run_scheduler
         self.role = role
         # One scheduler per bot token: each token plans the slots of its own groups.
@@ -91,11 +93,15 @@ class Kocbot:
             bot_id=self.bot_id or prefix, paid=config.telegram.paid_broadcast,
             sends_posts="sender" in ROLES[role]) if rate_limit else None
         self.application = self._build_application(read_timeout)
-        self.application.bot_data.kocbot = self
         self.cards = CardPipeline(
-            config=config, services=self.services, metrics=self.metrics,
-            cache_dir=cache_dir or Path(tempfile.gettempdir()) / "kocbot-cache", out_dir=cards_dir)
-        self.sender = Sender(self)
+            config=config, db=self.db, cards=self.services.cards, bot_id=self.bot_id,
+            metrics=self.metrics, out_dir=cards_dir,
+            cache_dir=cache_dir or Path(tempfile.gettempdir()) / "kocbot-cache")
+        self.sender = Sender(
+            db=self.db, posting=self.services.posting, groups=self.services.groups, cards=self.cards,
+            bot=self.application.bot, metrics=self.metrics, card=config.card,
+            public_url=config.web.public_url, paid_broadcast=config.telegram.paid_broadcast,
+            limiter=self.limiter, concurrency=sender_concurrency)
         self.stars_spent = StarsSpent()  # paid-broadcast fees, read from Telegram for /stats
         self.clicks = ClickBuffer(functools.partial(self.services.tracking.save_clicks,
                                                     orders=self.services.orders,
@@ -105,7 +111,14 @@ class Kocbot:
                                   on_drop=self._click_dropped)
         self.metrics.watch_queue(self.services.posting.depth)
         self.networks = NetworkRuntime(self.services)
-        self.web = build_web_app(self)
+        self.runtime = Runtime(
+            config=config, db=self.db, services=self.services, metrics=self.metrics,
+            throttle=self.throttle, taps=self.taps, cards=self.cards, sender=self.sender,
+            clicks=self.clicks, networks=self.networks, stars_spent=self.stars_spent,
+            bot=self.application.bot,
+            updates=self.application.update_queue, bot_api_ok=self.bot_api_ok)
+        self.application.bot_data.runtime = self.runtime
+        self.web = build_web_app(self.runtime)
         self._bot_checked: tuple[float, bool] = (-1e9, False)
         self._server: uvicorn.Server | None = None
         self._server_task: asyncio.Task[None] | None = None
@@ -121,8 +134,9 @@ class Kocbot:
             ApplicationBuilder().token(t.token)
             .context_types(ContextTypes(context=KocContext, bot_data=BotData))
             # As many handlers at once as one getUpdates answer brings, so that a burst of
-            # Buy taps shares one transaction (bot/tg/tapqueue.py).
-            .concurrent_updates(100)
+            # Buy taps shares one transaction (bot/tg/tapqueue.py); one user's updates in
+            # the order they came (bot/tg/ordering.py).
+            .concurrent_updates(PerUserOrder(100))
             # aiohttp instead of PTB's default httpx: a quarter of the CPU per request
             # (bot/tg/transport.py). Long polls get a connection of their own.
             .request(AiohttpRequest(connection_pool_size=128, read_timeout=read_timeout))
@@ -155,7 +169,7 @@ class Kocbot:
         """One scheduler pass: queue every due slot, wake the sender."""
         if not await asyncio.to_thread(self.leader.is_leader):
             return 0
-        queued = await asyncio.to_thread(self.services.posting.plan_due)
+        queued = await self.db.run_threaded(self.services.posting.plan_due)
         if queued:
             self.sender.wake()
         return queued
@@ -170,8 +184,8 @@ class Kocbot:
         if not await asyncio.to_thread(self.leader.is_leader):
             return
         try:
-            await asyncio.to_thread(self.services.orders.settle)
-            await asyncio.to_thread(self.services.promoters.recompute_tiers)
+            await self.db.run_threaded(self.services.orders.settle)
+            await self.db.run_threaded(self.services.promoters.recompute_tiers)
         except Exception:  # noqa: BLE001
             log.exception("settle job failed")
 
@@ -181,7 +195,7 @@ class Kocbot:
         if not await asyncio.to_thread(self.leader.is_leader):
             return
         try:
-            await asyncio.to_thread(self.services.reports.compact_rollups)
+            await self.db.run_threaded(self.services.reports.compact_rollups)
         except Exception:  # noqa: BLE001 - the next run folds what this one did not
             log.exception("rollup compaction failed")
 

@@ -7,10 +7,8 @@ its own parser and handler without touching the others.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import logging
-import signal
 import sys
 from collections.abc import Callable
 from importlib import metadata
@@ -166,19 +164,6 @@ def main(argv: list[str] | None = None) -> int:
 def _secrets(config: Config | None) -> list[str]:
     """Values that must never reach the terminal, even inside a driver's error text."""
     return [] if config is None else secret_values(config)
-
-
-def run_until_signal(coro_factory) -> None:  # type: ignore[no-untyped-def]
-    """Run ``coro_factory(stop_event)`` until SIGTERM or SIGINT."""
-
-    async def main_task() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await coro_factory(stop)
-
-    asyncio.run(main_task())
 
 
 if __name__ == "__main__":

@@ -7,13 +7,15 @@ import asyncio
 import gc
 import logging
 import shutil
+import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
 from bot.config import Config, ConfigError
-from bot.services import Services
 from bot.services.base import ServiceError
+from bot.services.container import Services
 from bot.services.reports import parse_since
 from bot.storage.db import Database, check_ready, upgrade
 
@@ -31,7 +33,6 @@ IMPORT_OK, IMPORT_SOME_BAD, IMPORT_REFUSED = 0, 1, 2
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the bot, the sender, the scheduler and the web server until SIGTERM."""
     from bot.app import Kocbot, prepare_database
-    from bot.cli import run_until_signal
     from bot.config import start_warnings
 
     if not config.telegram.token:
@@ -44,6 +45,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
     tune_gc()
     run_until_signal(kocbot.run_forever)
     return 0
+
+
+def run_until_signal(coro_factory: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run ``coro_factory(stop_event)`` until SIGTERM or SIGINT."""
+
+    async def main_task() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await coro_factory(stop)
+
+    asyncio.run(main_task())
 
 
 def tune_gc() -> None:
@@ -159,7 +173,6 @@ def card_preview(args: argparse.Namespace, config: Config) -> int:
     """Render one product's card to a file."""
     from bot.cards.images import fetch_image
     from bot.cards.render import CardInput, render_card
-    from bot.storage.models import Merchant
 
     out = Path(args.output)
     fmt = CARD_FORMATS.get(out.suffix.lower())
@@ -168,12 +181,11 @@ def card_preview(args: argparse.Namespace, config: Config) -> int:
               f"{', '.join(CARD_FORMATS)}", file=sys.stderr)
         return 2
     services = services_for(config)
-    with services.db.transaction() as session:
-        product = services.catalog.find_by_sku(session, args.sku)
-        if product is None:
-            print(f"kocbot: no product with sku {args.sku!r}", file=sys.stderr)
-            return 1
-        merchant = session.get_one(Merchant, product.merchant_id)
+    found = services.cards.by_sku(args.sku)
+    if found is None:
+        print(f"kocbot: no product with sku {args.sku!r}", file=sys.stderr)
+        return 1
+    product, merchant = found
     image = None
     if product.image_url:
         image = asyncio.run(fetch_image(product.image_url, cache_dir=Path(".cache") / "images",

@@ -141,13 +141,13 @@ async def _run(out: Path) -> int:
             # No /metrics listener: the story needs none, and 9464 may be taken (a running bot).
             "metrics": {"port": 0},
         }, env={})
-        kb = Kocbot(config, now=lambda: clock["now"], rng=random.Random(2026), cards_dir=out / "cards",
+        kocbot = Kocbot(config, now=lambda: clock["now"], rng=random.Random(2026), cards_dir=out / "cards",
                     cache_dir=out / "cache", run_scheduler=False)
-        await kb.start()
+        await kocbot.start()
         try:
-            await _story(story, emu, kb, clock, image_port)
+            await _story(story, emu, kocbot, clock, image_port)
         finally:
-            await kb.stop()
+            await kocbot.stop()
             images.should_exit = True
     story.say(f"🖼  cards written to {out / 'cards'}; the database is {out / 'demo.db'}")
     _networks_hint(story)
@@ -168,14 +168,14 @@ async def _reply(emu: Emulator, user: int, chat: int, text: str) -> dict[str, An
     return emu.sent(chat_id=chat)[before]
 
 
-async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datetime],
+async def _story(story: Story, emu: Emulator, kocbot: Kocbot, clock: dict[str, datetime],
                  image_port: int) -> None:
     defaults = TierSettings()
     story.say(f"⚙️  demo tiers: a mentor needs {DEMO_TIERS['mentor_min_active_invitees']} active invitee "
               f"(default {defaults.mentor_min_active_invitees}), a partner "
               f"{DEMO_TIERS['partner_min_mentors']} mentor (default {defaults.partner_min_mentors}), "
               "so a short story reaches them")
-    result = kb.services.catalog.import_feed(_feed(image_port), filename="catalog.csv")
+    result = kocbot.services.catalog.import_feed(_feed(image_port), filename="catalog.csv")
     story.say(f"📦 imported {result.created} products (Chinese and English titles)")
 
     emu.add_user(ADMIN, "Ada", language_code="en")
@@ -208,7 +208,7 @@ async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datet
     story.say("⚙️  吃货联盟 only wants food deals (/categories food)")
 
     clock["now"] = datetime(2026, 11, 24, 1, 0, 5, tzinfo=UTC)
-    queued = await kb.tick()
+    queued = await kocbot.tick()
     await emu.wait_for(lambda: all(emu.sent(chat_id=c, method="sendPhoto") for c in groups), timeout=30)
     story.say(f"⏰ 09:00 Asia/Shanghai: the scheduler queues {queued} posts")
     for chat in groups:
@@ -236,28 +236,28 @@ async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datet
             response = await http.get(url, headers={"user-agent": "Mozilla/5.0 (iPhone)"})
             clicks[uid] = response.headers["location"].rsplit("subid=", 1)[1]
         story.say(f"🔗 {len(clicks)} clicks redirect to the shops (plus 1 link-preview bot hit, not counted)")
-        await kb.clicks.flush()
+        await kocbot.clicks.flush()
 
         buyers = members[:6]
         for n, uid in enumerate(buyers):
             amount = ["39.00", "129.00", "59.00", "45.00", "79.00", "69.90"][n]
-            await _postback(http, kb, clicks[uid], f"ORD-{n + 1}", amount, "pending")
+            await _postback(http, kocbot, clicks[uid], f"ORD-{n + 1}", amount, "pending")
         story.say(f"🧾 the shops report {len(buyers)} orders (pending)")
         for n in range(len(buyers)):
-            await _postback(http, kb, clicks[buyers[n]], f"ORD-{n + 1}", "", "confirmed")
+            await _postback(http, kocbot, clicks[buyers[n]], f"ORD-{n + 1}", "", "confirmed")
         story.say("✅ all 6 orders are confirmed")
-        kb.services.promoters.recompute_tiers()
-        tier = kb.services.promoters.get(PARTNER).tier
+        kocbot.services.promoters.recompute_tiers()
+        tier = kocbot.services.promoters.get(PARTNER).tier
         story.say(f"🏅 Uma's tier is now {tier}: 小潘, whom she invited, has confirmed orders")
         buyer = members[6]
-        await _postback(http, kb, clicks[buyer], "ORD-7", "89.00", "pending")
-        await _postback(http, kb, clicks[buyer], "ORD-7", "", "confirmed")
+        await _postback(http, kocbot, clicks[buyer], "ORD-7", "89.00", "pending")
+        await _postback(http, kocbot, clicks[buyer], "ORD-7", "", "confirmed")
         story.say("🧾 one more order, now with Uma's mentor override")
-        await _postback(http, kb, clicks[buyers[1]], "ORD-2", "", "refunded")
+        await _postback(http, kocbot, clicks[buyers[1]], "ORD-2", "", "refunded")
         story.say("↩️  ORD-2 (¥129.00) is refunded: its commission is reversed, not deleted")
 
     clock["now"] += timedelta(days=16)
-    settled = kb.services.orders.settle()
+    settled = kocbot.services.orders.settle()
     story.say(f"📅 16 days later, {settled} orders settle and become payable")
     payout = f"/payout @{PROMOTER_USERNAME} 10.00"
     answer = await _reply(emu, ADMIN, ADMIN, payout)
@@ -273,30 +273,31 @@ async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datet
     chart = emu.sent(chat_id=groups[0], method="sendPhoto")[-1]
     data = emu.file_bytes(chart["photo"][-1]["file_id"])
     if data:
-        target = (kb.cards.out_dir or Path(".")) / "report-chart.png"
+        target = (kocbot.cards.out_dir or Path(".")) / "report-chart.png"
         target.write_bytes(data)
         story.say(f"📊 the /report chart image is {target}")
-    await _miniapp(story, emu, kb, clock)
+    await _miniapp(story, emu, kocbot, clock)
 
 
-async def _miniapp(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datetime]) -> None:
+async def _miniapp(story: Story, emu: Emulator, kocbot: Kocbot, clock: dict[str, datetime]) -> None:
     """The mini app as 小潘 opens it from the menu button (a screenshot if Chromium is here)."""
     from bot.web.miniapp.preview import screenshot
 
     init_data = emu.init_data(PROMOTER, auth_date=int(clock["now"].timestamp()))
-    target = (kb.cards.out_dir or Path(".")) / "miniapp.png"
-    story.say(await screenshot(url=f"{kb.config.web.public_url}/app/", init_data=init_data, target=target))
+    target = (kocbot.cards.out_dir or Path(".")) / "miniapp.png"
+    story.say(await screenshot(url=f"{kocbot.config.web.public_url}/app/", init_data=init_data,
+                               target=target))
 
 
-async def _postback(http: httpx.AsyncClient, kb: Kocbot, click_id: str, order_id: str, amount: str,
+async def _postback(http: httpx.AsyncClient, kocbot: Kocbot, click_id: str, order_id: str, amount: str,
                     status: str) -> None:
     if not amount:  # a status update repeats the amount first reported
-        with kb.db.transaction() as session:
+        with kocbot.db.transaction() as session:
             minor = session.scalar(select(Order.amount).where(Order.order_id == order_id))
         amount = str(to_decimal(minor, "CNY"))
     fields = {"click_id": click_id, "order_id": order_id, "status": status, "amount": amount}
     fields["sig"] = sign(fields, SECRET)
-    response = await http.post(f"{kb.config.web.public_url}/postback", data=fields)
+    response = await http.post(f"{kocbot.config.web.public_url}/postback", data=fields)
     response.raise_for_status()
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 from typing import TextIO
 
 from bot.domain.money import format_money, to_decimal
-from bot.services import Services
 from bot.services.base import ServiceError
+from bot.services.container import Services
 
 
 def print_report(services: Services, *, group: int | None, promoter: int | None,

@@ -64,17 +64,17 @@ async def kocbot_factory(emulator, db_url: str, clock: Clock, tmp_path: Path):  
         options.setdefault("rate_limit", False)
         port = free_port()
         cfg = make_config(emulator=emulator, db_url=db_url, port=port, **(config or {}))
-        kb = Kocbot(cfg, now=clock, rng=random.Random(7), cards_dir=tmp_path / "cards",
+        kocbot = Kocbot(cfg, now=clock, rng=random.Random(7), cards_dir=tmp_path / "cards",
                     cache_dir=tmp_path / "cache", **options)
-        await kb.start()
-        started.append(kb)
-        return kb
+        await kocbot.start()
+        started.append(kocbot)
+        return kocbot
 
     try:
         yield build
     finally:
-        for kb in started:
-            await kb.stop()
+        for kocbot in started:
+            await kocbot.stop()
 
 
 @pytest.fixture

@@ -3,42 +3,20 @@ a user does with them (open the app with signed initData, share a prepared messa
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.domain.init_data import sign_init_data
 
+from .actions import post_inline_result
 from .core import ApiRequest, Core
 from .methods_misc import _check_result
 from .models import EmulatorError, bad_request, world_error
+from .validation import web_app_url_issue
 
 PREPARED_TTL = 24 * 3600  # Telegram returns an expiration_date; a day is what it gives today
 MENU_TEXT_MAX = 64  # GUESS: Telegram does not document it; button texts that long are unusable
-
-
-def web_app_url_issue(url: Any) -> str | None:
-    """Why Telegram would refuse this Mini App URL, or None.
-
-    WebAppInfo.url must be HTTPS. Like Telegram's test environment, the emulator also takes
-    plain HTTP to an IP address or localhost, so local runs can open the app.
-    """
-    if not isinstance(url, str):
-        return "web_app.url must be a string"
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return None
-    host = parts.hostname or ""
-    try:
-        ipaddress.ip_address(host)
-        is_ip = True
-    except ValueError:
-        is_ip = host == "localhost"
-    if parts.scheme == "http" and is_ip:
-        return None
-    return f"web_app url {url!r} is not HTTPS"
 
 
 def set_chat_menu_button(core: Core, req: ApiRequest) -> bool:
@@ -93,8 +71,6 @@ def save_prepared_inline_message(core: Core, req: ApiRequest) -> dict[str, Any]:
 def share_prepared(core: Core, user_id: int, prepared_id: str, chat_id: int) -> dict[str, Any]:
     """``WebApp.shareMessage(id)``: the user picks ``chat_id`` and the result is posted there
     "via" the bot, as an inline result would be."""
-    from .actions import post_inline_result
-
     prepared = core.prepared.get(prepared_id)
     if prepared is None:
         raise EmulatorError(f"no prepared message {prepared_id!r}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from .html_text import HtmlError, parse_html, strip_text
 from .models import UploadedFile, bad_request
@@ -206,8 +208,6 @@ def _check_button(button: Any, where: str, soft: list[str]) -> None:
                 "BUTTON_DATA_INVALID", reason=f"{where} callback_data is {size} bytes (1-64)"
             )
     if "web_app" in button:
-        from .methods_webapp import web_app_url_issue  # here: that module imports this one
-
         issue = web_app_url_issue((button["web_app"] or {}).get("url")
                                   if isinstance(button["web_app"], dict) else None)
         if issue:
@@ -230,3 +230,24 @@ def entity_urls(entities: list[dict[str, Any]] | None) -> list[str]:
     """URLs carried by text_link entities (deep links can hide there)."""
     return [e["url"] for e in entities or [] if isinstance(e, dict) and "url" in e]
 
+
+def web_app_url_issue(url: Any) -> str | None:
+    """Why Telegram would refuse this Mini App URL, or None.
+
+    WebAppInfo.url must be HTTPS. Like Telegram's test environment, the emulator also takes
+    plain HTTP to an IP address or localhost, so local runs can open the app.
+    """
+    if not isinstance(url, str):
+        return "web_app.url must be a string"
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+        is_ip = True
+    except ValueError:
+        is_ip = host == "localhost"
+    if parts.scheme == "http" and is_ip:
+        return None
+    return f"web_app url {url!r} is not HTTPS"

@@ -9,7 +9,7 @@ import logging
 from bot.networks import connector_for, enabled
 from bot.networks.base import NetworkError
 from bot.networks.sync import NetworkSync
-from bot.services import Services
+from bot.services.container import Services
 
 log = logging.getLogger(__name__)
 LINK_TIMEOUT = 5.0  # seconds: Buy never waits longer than this for a network's link API

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.domain.feed import ProductRow, RowError
 from bot.domain.postback import OrderReport
 from bot.networks.base import Connector, NetworkError, OrderRow
-from bot.services import Services
+from bot.services.container import Services
 from bot.services.feed_import import FeedWriter, ImportResult
 from bot.services.orders import Ingested
 from bot.storage.models import (
@@ -86,9 +86,7 @@ class NetworkSync:
         self._links: dict[int, str] = {}
 
     async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        if self.db.is_sqlite:
-            return fn(*args, **kwargs)
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        return await self.db.run(fn, *args, **kwargs)  # the one rule: bot/storage/db.py
 
     async def _api(self, call: Callable[[], Any]) -> Any:
         """A connector call, retried with backoff while the network says "later"."""

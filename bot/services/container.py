@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from bot.config import Config
 from bot.services.browse import BrowseService
+from bot.services.cards import CardService
 from bot.services.catalog import CatalogService
 from bot.services.dashboard import DashboardService
 from bot.services.google_import import GoogleFeedImport
@@ -50,6 +51,7 @@ class Services:
         self.reports = ReportService(**deps)
         self.browse = BrowseService(**deps, catalog=self.catalog)
         self.dashboard = DashboardService(**deps)
+        self.cards = CardService(**deps)
         self.operator = OperatorService(**deps)
         self.google_feed = GoogleFeedImport(**deps)
         self.order_import = OrderImportService(orders=self.orders, promoters=self.promoters,

@@ -26,6 +26,11 @@ class GroupService(Service):
     def get(self, session: Session, chat_id: int) -> Group | None:
         return session.scalars(select(Group).where(Group.chat_id == chat_id)).first()
 
+    def find(self, chat_id: int) -> Group | None:
+        """The group with this chat id, or None (read in a transaction of its own)."""
+        with self.db.transaction() as session:
+            return self.get(session, chat_id)
+
     def bot_added(self, *, chat_id: int, title: str, by_user_id: int, bot_id: int | None = None,
                   adder_is_admin: bool = False) -> Added:
         """Register (or re-activate) a group; owned by the adder if the adder is a promoter

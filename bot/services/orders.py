@@ -310,6 +310,11 @@ class OrderService(Service):
                                           .order_by(Order.id).with_for_update()))
             return self._settle_locked(session, orders)
 
+    def payable(self, user_id: int) -> int:
+        """``payable_balance`` read in a transaction of its own."""
+        with self.db.transaction() as session:
+            return self.payable_balance(session, user_id)
+
     def payable_balance(self, session: Session, user_id: int) -> int:
         """What ``user_id`` may be paid now, in the booking currency: money in ``payable`` plus
         confirmed money whose hold has ended (not booked by a settle yet)."""

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from bot.domain.links import new_code
 from bot.domain.ranking import ArmStats, rank_deals
 from bot.domain.schedule import is_missed, is_scheduled, next_slot, slot_key, times_from_text
-from bot.services import statements as sql
+from bot.services import statements
 from bot.services.base import Service, ServiceError
 from bot.services.catalog import CatalogService
 from bot.services.selection import LIVE_STATES, choose_for_groups
@@ -64,7 +64,7 @@ class PostingService(Service):
         self.rng = rng
         self.bot_id = bot_id
 
-    def _mine(self) -> Any:
+    def _served_groups(self) -> Any:
         """Groups this process's bot serves: its own, plus any not yet assigned to a bot."""
         if self.bot_id is None:
             return true()
@@ -208,7 +208,7 @@ class PostingService(Service):
         with self.db.transaction() as session:
             due = session.scalars(
                 select(Group).where(Group.active.is_(True), Group.claimed.is_(True),
-                                    Group.paused.is_(False), Group.next_slot_at <= now, self._mine())
+                                    Group.paused.is_(False), Group.next_slot_at <= now, self._served_groups())
                 .order_by(Group.next_slot_at).limit(batch)
             ).all()
             # One batch of queries for the whole slot's picks, exclusions and learning stats,
@@ -273,7 +273,7 @@ class PostingService(Service):
                 select(Post.id, Post.code, Group.chat_id, Group.topic_id, Post.product_id,
                        Post.price, Post.attempts)
                 .join(Group, Group.id == Post.group_id)
-                .where(Post.status == "queued", Post.due_at <= self.now(), self._mine())
+                .where(Post.status == "queued", Post.due_at <= self.now(), self._served_groups())
                 .order_by(Post.due_at, Post.id).limit(limit)
             ).all()
         return [PostJob(post_id=r[0], post_code=r[1], chat_id=r[2], topic_id=r[3], product_id=r[4],
@@ -297,7 +297,7 @@ class PostingService(Service):
         # Two prebuilt statements per chunk (bot/services/statements.py).
         with self.db.transaction() as session:
             conn = session.connection()
-            rows = conn.execute(sql.CLAIM_CHECK, {"ids": list(by_id)}).all()
+            rows = conn.execute(statements.CLAIM_CHECK, {"ids": list(by_id)}).all()
             busy = {row.group_id for row in rows if row.in_flight}
             eligible: list[int] = []
             lapsed: set[int] = set()
@@ -319,7 +319,7 @@ class PostingService(Service):
                         lapsed.add(row.id)
             if not eligible:
                 return []
-            claimed = set(conn.execute(sql.CLAIM, {"ids": eligible, "now": now}).scalars())
+            claimed = set(conn.execute(statements.CLAIM, {"ids": eligible, "now": now}).scalars())
             ready: list[PostJob] = []
             for post_id in sorted(claimed):
                 job = by_id[post_id]
@@ -355,8 +355,8 @@ class PostingService(Service):
                 for post_id, message_id, sent_at in sent]
         with self.db.transaction() as session:
             conn = session.connection()
-            conn.execute(sql.RECORD_SENT, rows)
-            conn.execute(sql.TOUCH_GROUP, rows)
+            conn.execute(statements.RECORD_SENT, rows)
+            conn.execute(statements.TOUCH_GROUP, rows)
 
     def mark_retry(self, post_id: int, *, delay: timedelta, error: str) -> None:
         """The send certainly did not happen (an error answer, 429, 5xx): queue it again later."""

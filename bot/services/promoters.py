@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.domain.links import new_code
 from bot.domain.split import Upline
 from bot.domain.tiers import TIERS, compute_tiers, would_cycle
-from bot.services import statements as sql
+from bot.services import statements
 from bot.services.base import Service, ServiceError
 from bot.storage.models import LedgerEntry, Order, User
 
@@ -67,7 +67,7 @@ class PromoterService(Service):
         """``touch`` for a burst of people at once, in set-wise statements (the tap path)."""
         latest = {person.id: person for person in people}  # the newest facts win
         conn = session.connection()
-        known = {row.id: row for row in conn.execute(sql.KNOWN_USERS, {"ids": list(latest)})}
+        known = {row.id: row for row in conn.execute(statements.KNOWN_USERS, {"ids": list(latest)})}
         fresh, changed = [], []
         for person in latest.values():
             row = known.get(person.id)
@@ -82,9 +82,9 @@ class PromoterService(Service):
                 changed.append({"user_id": person.id, "new_first_name": facts[0],
                                 "new_username": facts[1], "new_language_code": facts[2]})
         if fresh:
-            conn.execute(sql.ADD_USER, fresh)
+            conn.execute(statements.ADD_USER, fresh)
         if changed:
-            conn.execute(sql.UPDATE_USER, changed)
+            conn.execute(statements.UPDATE_USER, changed)
 
     def register(self, person: Person, *, invite_code: str | None = None) -> Registration:
         """Register as a promoter (idempotent); the inviter becomes upline on first registration only."""

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.links import new_code
-from bot.services import statements as sql
+from bot.services import statements
 from bot.services.base import Service, ServiceError
 from bot.services.orders import OrderService
 from bot.services.promoters import Person, PromoterService
@@ -141,13 +141,13 @@ class TrackingService(Service):
         with self.db.transaction() as session:
             conn = session.connection()
             posts = {row.code: row for row in conn.execute(
-                sql.TAPPED_POSTS, {"codes": list({code for code, _ in taps})})}
+                statements.TAPPED_POSTS, {"codes": list({code for code, _ in taps})})}
             live = [(posts[code], person) for code, person in taps if code in posts]
             if not live:
                 return [ServiceError("this deal is no longer available") for _ in taps]
             promoters.touch_many(session, [person for _, person in live])
             links = {(row.user_id, row.post_id): IssuedLink(row.id, row.code) for row in conn.execute(
-                sql.POST_LINKS, {"posts": list({post.id for post, _ in live}),
+                statements.POST_LINKS, {"posts": list({post.id for post, _ in live}),
                                  "users": list({person.id for _, person in live})})}
             new = {}
             for post, person in live:
@@ -157,10 +157,10 @@ class TrackingService(Service):
                                 "post_id": post.id, "share_id": None, "group_id": post.group_id,
                                 "promoter_id": post.owner_id, "created_at": now}
             if new:
-                created = conn.execute(sql.ADD_LINK, list(new.values())).scalars().all()
+                created = conn.execute(statements.ADD_LINK, list(new.values())).scalars().all()
                 for (key, row), link_id in zip(new.items(), created, strict=True):
                     links[key] = IssuedLink(link_id, row["code"])
-            conn.execute(sql.ADD_TAP, [{"link_id": links[(person.id, post.id)].id, "created_at": now}
+            conn.execute(statements.ADD_TAP, [{"link_id": links[(person.id, post.id)].id, "created_at": now}
                                        for post, person in live])
         return [links[(person.id, posts[code].id)] if code in posts
                 else ServiceError("this deal is no longer available") for code, person in taps]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from html import escape
 
 from telegram import Update
@@ -21,12 +20,12 @@ SHOW_ERRORS = 10
 
 async def _download(update: Update, context: KocContext) -> tuple[bytes, str] | None:
     document = update.effective_message.document if update.effective_message else None
-    lg = lang(update)
+    language = lang(update)
     if document is None:
-        await reply(update, say("usage", lg, usage="send the file as a document with this caption"))
+        await reply(update, say("usage", language, usage="send the file as a document with this caption"))
         return None
     if document.file_size and document.file_size > MAX_DOCUMENT:
-        await reply(update, say("error", lg, reason="the file is larger than 20 MB"))
+        await reply(update, say("error", language, reason="the file is larger than 20 MB"))
         return None
     file = await document.get_file()
     data = bytes(await file.download_as_bytearray())
@@ -49,29 +48,29 @@ def _error_lines(errors: list[str]) -> str:
 @platform_admin
 async def import_document(update: Update, context: KocContext) -> None:
     """A CSV or JSON feed sent with caption /import [--strict] [--deactivate-missing]."""
-    kb = context.kocbot
-    lg = lang(update)
+    runtime = context.runtime
+    language = lang(update)
     got = await _download(update, context)
     if got is None:
         return
     data, name = got
     caption = (update.effective_message.caption or "").split()
     try:
-        result = await asyncio.to_thread(
-            kb.services.catalog.import_feed, data, filename=name, strict="--strict" in caption,
+        result = await runtime.db.run_threaded(
+            runtime.services.catalog.import_feed, data, filename=name, strict="--strict" in caption,
             deactivate_missing="--deactivate-missing" in caption)
     except ServiceError as exc:
-        await reply(update, say("error", lg, reason=str(exc)))
+        await reply(update, say("error", language, reason=str(exc)))
         return
     # Rebuild the ranking index off the event loop (seconds for 100k products), not in a post.
-    await asyncio.to_thread(kb.services.catalog.index)
+    await runtime.db.run_threaded(runtime.services.catalog.index)
     key = "import_rejected" if result.rejected else "import_done"
-    text = say(key, lg, total=result.total, created=result.created, updated=result.updated,
+    text = say(key, language, total=result.total, created=result.created, updated=result.updated,
                errors=len(result.errors))
     if result.deactivated:
-        text += "\n" + say("import_deactivated", lg, count=result.deactivated)
+        text += "\n" + say("import_deactivated", language, count=result.deactivated)
     if result.deactivation_skipped:
-        text += "\n" + say("import_deactivation_skipped", lg)
+        text += "\n" + say("import_deactivation_skipped", language)
     # str(e) is "line N: reason" for CSV and "item N: reason" for JSON.
     text += _error_lines([str(e) for e in result.errors])
     await reply(update, text)
@@ -80,19 +79,20 @@ async def import_document(update: Update, context: KocContext) -> None:
 @platform_admin
 async def orders_document(update: Update, context: KocContext) -> None:
     """An order report CSV sent with caption /orders."""
-    kb = context.kocbot
-    lg = lang(update)
+    runtime = context.runtime
+    language = lang(update)
     got = await _download(update, context)
     if got is None:
         return
     data, _ = got
-    await kb.clicks.flush()  # orders may name clicks still in the buffer
+    await runtime.clicks.flush()  # orders may name clicks still in the buffer
     try:
-        summary = await asyncio.to_thread(kb.services.order_import.import_csv, data, source="csv")
+        summary = await runtime.db.run_threaded(runtime.services.order_import.import_csv, data,
+                                                source="csv")
     except ServiceError as exc:
-        await reply(update, say("error", lg, reason=str(exc)))
+        await reply(update, say("error", language, reason=str(exc)))
         return
-    text = say("orders_done", lg, total=summary.total, applied=summary.applied,
+    text = say("orders_done", language, total=summary.total, applied=summary.applied,
                repeated=summary.repeated, unattributed=summary.unattributed,
                errors=len(summary.errors))
     text += _error_lines([f"line {line}: {reason}" for line, reason in summary.errors])
@@ -100,18 +100,18 @@ async def orders_document(update: Update, context: KocContext) -> None:
 
 
 async def _set_featured(update: Update, context: KocContext, featured: bool) -> None:
-    lg = lang(update)
+    language = lang(update)
     name = "feature" if featured else "unfeature"
     if len(context.args or []) != 1:
-        await reply(update, say("usage", lg, usage=f"/{name} <sku>"))
+        await reply(update, say("usage", language, usage=f"/{name} <sku>"))
         return
     sku = context.args[0]
     try:
-        context.kocbot.services.catalog.set_featured(sku, featured)
+        await context.runtime.db.run(context.runtime.services.catalog.set_featured, sku, featured)
     except ServiceError as exc:
-        await reply(update, say("error", lg, reason=str(exc)))
+        await reply(update, say("error", language, reason=str(exc)))
         return
-    await reply(update, say("featured" if featured else "unfeatured", lg, sku=sku))
+    await reply(update, say("featured" if featured else "unfeatured", language, sku=sku))
 
 
 @platform_admin
@@ -129,73 +129,74 @@ async def unfeature(update: Update, context: KocContext) -> None:
 @platform_admin
 async def broadcast(update: Update, context: KocContext) -> None:
     """Post one deal now to every active group."""
-    lg = lang(update)
+    language = lang(update)
     if len(context.args or []) != 1:
-        await reply(update, say("usage", lg, usage="/broadcast <sku>"))
+        await reply(update, say("usage", language, usage="/broadcast <sku>"))
         return
     try:
         message = update.effective_message
         # Keyed by the command's message: a redelivered /broadcast queues nothing twice.
         key = f"{message.chat_id}:{message.message_id}" if message is not None else None
-        count = context.kocbot.services.posting.broadcast(context.args[0], key=key)
+        runtime = context.runtime
+        count = await runtime.db.run(runtime.services.posting.broadcast, context.args[0], key=key)
     except ServiceError as exc:
-        await reply(update, say("error", lg, reason=str(exc)))
+        await reply(update, say("error", language, reason=str(exc)))
         return
-    context.kocbot.sender.wake()
-    await reply(update, say("broadcast", lg, sku=context.args[0], count=count))
+    context.runtime.sender.wake()
+    await reply(update, say("broadcast", language, sku=context.args[0], count=count))
 
 
 @platform_admin
 async def stats(update: Update, context: KocContext) -> None:
     """Platform totals for 7d, 30d or all."""
-    kb = context.kocbot
-    lg = lang(update)
+    runtime = context.runtime
+    language = lang(update)
     args = context.args or []
     try:
         if len(args) > 1:
             raise ValueError
         window = parse_since(args[0] if args else "30d")
     except ValueError:
-        await reply(update, say("usage", lg, usage="/stats [7d|30d|all]"))
+        await reply(update, say("usage", language, usage="/stats [7d|30d|all]"))
         return
-    s = kb.services.reports.stats(window)
-    cur = kb.config.commission.currency
-    parts = ", ".join(f"{party(p, lg)} {format_money(a, cur)}"
+    s = await runtime.db.run(runtime.services.reports.stats, window)
+    cur = runtime.config.commission.currency
+    parts = ", ".join(f"{party(p, language)} {format_money(a, cur)}"
                       for p, a in sorted(s.commission_by_party.items())) or "—"
-    text = say("stats", lg, window=window_text(window, lg), groups=s.groups,
+    text = say("stats", language, window=window_text(window, language), groups=s.groups,
                active=s.active_groups, promoters=s.promoters, posts=s.posts, taps=s.taps,
                clicks=s.clicks, bots=s.bot_hits, orders=s.orders, gmv=format_money(s.gmv, cur),
                parts=parts)
-    if kb.config.telegram.paid_broadcast or kb.stars_spent.fees:
+    if runtime.config.telegram.paid_broadcast or runtime.stars_spent.fees:
         try:
-            await kb.stars_spent.refresh(context.bot)
-            spent = f"{kb.stars_spent.total(None if window is None else kb.services.now() - window):f}"
+            await runtime.stars_spent.refresh(context.bot)
+            since = None if window is None else runtime.services.now() - window
+            spent = f"{runtime.stars_spent.total(since):f}"
         except TelegramError:
             spent = "—"  # Telegram did not answer: the rest of /stats still stands
-        text += "\n" + say("stats_stars", lg, stars=spent)
+        text += "\n" + say("stats_stars", language, stars=spent)
     await reply(update, text)
 
 
 @platform_admin
 async def payout(update: Update, context: KocContext) -> None:
     """Record a payout against a promoter's confirmed, settled balance."""
-    kb = context.kocbot
-    lg = lang(update)
+    runtime = context.runtime
+    language = lang(update)
     args = context.args or []
     if len(args) != 2 or not (args[0].lstrip("-").isdigit() or args[0].startswith("@")):
-        await reply(update, say("usage", lg, usage="/payout <user_id|@username> <amount>"))
+        await reply(update, say("usage", language, usage="/payout <user_id|@username> <amount>"))
         return
     try:
-        user = kb.services.promoters.resolve(args[0])
-        done = kb.services.orders.payout(user_id=user.id, amount_text=args[1],
+        user = await runtime.db.run(runtime.services.promoters.resolve, args[0])
+        done = await runtime.db.run(runtime.services.orders.payout, user_id=user.id, amount_text=args[1],
                                          admin_id=update.effective_user.id)
     except ServiceError as exc:
-        await reply(update, say("error", lg, reason=str(exc)))
+        await reply(update, say("error", language, reason=str(exc)))
         return
-    with kb.services.db.transaction() as session:
-        left = kb.services.orders.payable_balance(session, user.id)
-    cur = kb.config.commission.currency
+    left = await runtime.db.run(runtime.services.orders.payable, user.id)
+    cur = runtime.config.commission.currency
     # Both: the name is what the admin typed, the id is what the ledger keeps.
     who = f"@{user.username} ({user.id})" if user.username else str(user.id)
-    await reply(update, say("payout_done", lg, amount=format_money(done.amount, cur), user=who,
+    await reply(update, say("payout_done", language, amount=format_money(done.amount, cur), user=who,
                             left=format_money(left, cur)))

@@ -65,7 +65,7 @@ def platform_admin(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def guarded(update: Update, context: KocContext) -> None:
         user = update.effective_user
-        if user is None or user.id not in context.kocbot.config.telegram.admins:
+        if user is None or user.id not in context.runtime.config.telegram.admins:
             await reply(update, say("not_platform_admin", lang(update)))
             return
         if not is_private(update):

@@ -1,4 +1,4 @@
-"""The typed context handlers receive: ``context.kocbot`` carries the services, no untyped dicts."""
+"""The typed context handlers receive: ``context.runtime`` carries the collaborators, no untyped dicts."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 from telegram.ext import Application, CallbackContext, ExtBot
 
 if TYPE_CHECKING:
-    from bot.app import Kocbot
+    from bot.runtime import Runtime
 
 
 class BotData:
     """What the application shares with every handler; filled once by bot/app.py."""
 
-    kocbot: Kocbot
+    runtime: Runtime
 
 
 class KocContext(CallbackContext[ExtBot, dict, dict, BotData]):
@@ -24,5 +24,5 @@ class KocContext(CallbackContext[ExtBot, dict, dict, BotData]):
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
 
     @property
-    def kocbot(self) -> Kocbot:
-        return self.bot_data.kocbot
+    def runtime(self) -> Runtime:
+        return self.bot_data.runtime

@@ -17,8 +17,9 @@ from bot.tg.texts import say
 PAGE = 3
 
 
-def _page(products: list[Product], offset: int, lg: str, more: bool) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [say("deals_title", lg, page=offset // PAGE + 1)]
+def _page(products: list[Product], offset: int, language: str,
+          more: bool) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [say("deals_title", language, page=offset // PAGE + 1)]
     rows: list[list[InlineKeyboardButton]] = []
     for n, p in enumerate(products, start=1):
         off = discount_percent(p.price, p.original_price)
@@ -27,55 +28,58 @@ def _page(products: list[Product], offset: int, lg: str, more: bool) -> tuple[st
             f" <s>{format_money(p.original_price, p.currency)}</s> −{off}%"
         )
         rows.append([
-            InlineKeyboardButton(f"{n}. {say('get_link', lg)}", callback_data=f"gl:{p.id}"),
-            InlineKeyboardButton(say("share", lg), switch_inline_query=p.sku),
-            InlineKeyboardButton(say("pick", lg), callback_data=f"pk:{p.id}"),
+            InlineKeyboardButton(f"{n}. {say('get_link', language)}", callback_data=f"gl:{p.id}"),
+            InlineKeyboardButton(say("share", language), switch_inline_query=p.sku),
+            InlineKeyboardButton(say("pick", language), callback_data=f"pk:{p.id}"),
         ])
     nav = []
     if offset > 0:
-        nav.append(InlineKeyboardButton(say("prev", lg), callback_data=f"dp:{max(0, offset - PAGE)}"))
+        nav.append(InlineKeyboardButton(say("prev", language), callback_data=f"dp:{max(0, offset - PAGE)}"))
     if more:
-        nav.append(InlineKeyboardButton(say("next", lg), callback_data=f"dp:{offset + PAGE}"))
+        nav.append(InlineKeyboardButton(say("next", language), callback_data=f"dp:{offset + PAGE}"))
     if nav:
         rows.append(nav)
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
-def _fetch(context: KocContext, offset: int) -> tuple[list[Product], bool]:
+async def _fetch(context: KocContext, offset: int) -> tuple[list[Product], bool]:
+    runtime = context.runtime
     words = (context.user_data or {}).get("deals_q", "")
-    found = context.kocbot.services.catalog.search(words, limit=PAGE + 1, offset=offset)
+    found = await runtime.db.run(runtime.services.catalog.search, words, limit=PAGE + 1, offset=offset)
     return found[:PAGE], len(found) > PAGE
 
 
 @private_only
 async def deals(update: Update, context: KocContext) -> None:
     """Browse current deals, optionally matching words."""
-    lg = lang(update)
+    language = lang(update)
     context.user_data["deals_q"] = " ".join(context.args or [])[:100]
-    products, more = _fetch(context, 0)
+    products, more = await _fetch(context, 0)
     if not products:
-        await reply(update, say("deals_none", lg))
+        await reply(update, say("deals_none", language))
         return
-    text, keyboard = _page(products, 0, lg, more)
+    text, keyboard = _page(products, 0, language, more)
     await reply(update, text, reply_markup=keyboard)
 
 
 async def on_deals_button(update: Update, context: KocContext, kind: str, value: int) -> None:
     """Paging (``dp:<offset>``) edits the list in place; ``pk:<id>`` picks a deal."""
     query = update.callback_query
-    lg = lang(update)
+    language = lang(update)
     if kind == "pk":
         try:
-            context.kocbot.services.catalog.pick(user_id=query.from_user.id, product_id=value)
+            runtime = context.runtime
+            await runtime.db.run(runtime.services.catalog.pick, user_id=query.from_user.id,
+                                 product_id=value)
         except ServiceError:
-            await query.answer(say("deal_gone", lg))
+            await query.answer(say("deal_gone", language))
             return
-        await query.answer(say("picked", lg))
+        await query.answer(say("picked", language))
         return
     offset = max(0, min(value, 10_000))
-    products, more = _fetch(context, offset)
+    products, more = await _fetch(context, offset)
     await query.answer()
     if products:
-        text, keyboard = _page(products, offset, lg, more)
+        text, keyboard = _page(products, offset, language, more)
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=keyboard,
                                       link_preview_options=NO_PREVIEW)

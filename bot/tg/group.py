@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from html import escape
 
 from telegram import InputFile, Update
@@ -27,81 +28,85 @@ async def _fail(update: Update, reason: str) -> None:
     await reply(update, say("error", lang(update), reason=reason))
 
 
-def _next_text(context: KocContext, chat_id: int, tz_name: str) -> str:
+async def _next_text(context: KocContext, chat_id: int, tz_name: str) -> str:
     """When the next scheduled post goes out, in the group's time zone (as its schedule is)."""
-    nxt = context.kocbot.services.posting.reschedule(chat_id)
+    runtime = context.runtime
+    nxt = await runtime.db.run(runtime.services.posting.reschedule, chat_id)
     return f"{local_time(nxt, tz_name)} {tz_name}" if nxt else "—"
 
 
 @group_admin
 async def schedule(update: Update, context: KocContext) -> None:
     """Show or set posting times: ``/schedule``, ``/schedule 09:00 20:00``, ``/schedule off``."""
-    kb = context.kocbot
-    lg = lang(update)
+    runtime = context.runtime
+    language = lang(update)
     chat_id = _chat_id(update)
     args = context.args or []
     try:
         if args == ["off"]:
-            kb.services.groups.set_schedule(chat_id, args)
-            kb.services.posting.reschedule(chat_id)
-            await reply(update, say("schedule_off", lg))
+            await runtime.db.run(runtime.services.groups.set_schedule, chat_id, args)
+            await runtime.db.run(runtime.services.posting.reschedule, chat_id)
+            await reply(update, say("schedule_off", language))
             return
         if args:
-            kb.services.groups.set_schedule(chat_id, args)
-            kb.services.posting.reschedule(chat_id)
-        with kb.services.db.transaction() as session:
-            group = kb.services.groups.get(session, chat_id)
+            await runtime.db.run(runtime.services.groups.set_schedule, chat_id, args)
+            await runtime.db.run(runtime.services.posting.reschedule, chat_id)
+        group = await runtime.db.run(runtime.services.groups.find, chat_id)
         if group is None:
             raise ServiceError("this group is not registered; add the bot again")
     except ServiceError as exc:
         # One line, as for every bad argument: the reason, then how to say it.
-        await reply(update, say("error_usage", lg, reason=" ".join(str(exc).split()),
+        await reply(update, say("error_usage", language, reason=" ".join(str(exc).split()),
                                 usage="/schedule 09:00 12:30 20:00 · /schedule off"))
         return
-    paused = say("paused_flag", lg) if group.paused else ""
-    await reply(update, say("schedule_show", lg, times=group.times or "—", tz=group.timezone,
+    paused = say("paused_flag", language) if group.paused else ""
+    await reply(update, say("schedule_show", language, times=group.times or "—", tz=group.timezone,
                             paused=Html(paused)))
 
 
 @group_admin
 async def timezone(update: Update, context: KocContext) -> None:
     """Set the group's IANA time zone."""
-    lg = lang(update)
+    language = lang(update)
     if len(context.args or []) != 1:
-        await reply(update, say("usage", lg, usage="/timezone Asia/Shanghai"))
+        await reply(update, say("usage", language, usage="/timezone Asia/Shanghai"))
         return
     try:
-        group = context.kocbot.services.groups.set_timezone(_chat_id(update), context.args[0])
+        runtime = context.runtime
+        group = await runtime.db.run(runtime.services.groups.set_timezone, _chat_id(update),
+                                     context.args[0])
     except ServiceError as exc:
         await _fail(update, str(exc))
         return
-    await reply(update, say("timezone_set", lg, tz=group.timezone,
-                            next=_next_text(context, group.chat_id, group.timezone)))
+    await reply(update, say("timezone_set", language, tz=group.timezone,
+                            next=await _next_text(context, group.chat_id, group.timezone)))
 
 
 @group_admin
 async def categories(update: Update, context: KocContext) -> None:
     """Show or set which product categories this group gets."""
-    lg = lang(update)
+    language = lang(update)
     args = context.args or []
     try:
         if args:
-            group = context.kocbot.services.groups.set_categories(_chat_id(update), args)
+            runtime = context.runtime
+            group = await runtime.db.run(runtime.services.groups.set_categories, _chat_id(update), args)
         else:
-            with context.kocbot.services.db.transaction() as session:
-                group = context.kocbot.services.groups.get(session, _chat_id(update))
+            runtime = context.runtime
+            group = await runtime.db.run(runtime.services.groups.find, _chat_id(update))
             if group is None:
                 raise ServiceError("this group is not registered; add the bot again")
     except ServiceError as exc:
         await _fail(update, str(exc))
         return
-    await reply(update, say("categories_show", lg, cats=group.categories or say("all_categories", lg)))
+    await reply(update, say("categories_show", language,
+                            cats=group.categories or say("all_categories", language)))
 
 
 @group_admin
 async def post(update: Update, context: KocContext) -> None:
     """Post the best deal (or the given sku) now."""
-    kb = context.kocbot
+    runtime = context.runtime
     args = context.args or []
     if len(args) > 1:
         await reply(update, say("usage", lang(update), usage="/post [sku]"))
@@ -109,35 +114,39 @@ async def post(update: Update, context: KocContext) -> None:
     try:
         message = update.effective_message
         key = f"m{message.message_id}" if message is not None else None  # a redelivered /post adds nothing
-        kb.services.posting.post_now(_chat_id(update), sku=args[0] if args else None, key=key)
+        await runtime.db.run(runtime.services.posting.post_now, _chat_id(update),
+                             sku=args[0] if args else None, key=key)
     except ServiceError as exc:
         await _fail(update, str(exc))
         return
-    kb.sender.wake()
+    runtime.sender.wake()
 
 
 @group_admin
 async def topic(update: Update, context: KocContext) -> None:
     """In a forum, post into the topic this command was sent in (``/topic off`` to stop)."""
-    lg = lang(update)
+    language = lang(update)
     message = update.effective_message
     chat_id = _chat_id(update)
     if context.args == ["off"]:
-        context.kocbot.services.groups.update(chat_id, topic_id=None)
-        await reply(update, say("topic_off", lg))
+        runtime = context.runtime
+        await runtime.db.run(runtime.services.groups.update, chat_id, topic_id=None)
+        await reply(update, say("topic_off", language))
         return
     if message is None or not message.is_topic_message or message.message_thread_id is None:
-        await reply(update, say("topic_not_forum", lg))
+        await reply(update, say("topic_not_forum", language))
         return
-    context.kocbot.services.groups.update(chat_id, topic_id=message.message_thread_id)
-    await reply(update, say("topic_set", lg))
+    runtime = context.runtime
+    await runtime.db.run(runtime.services.groups.update, chat_id, topic_id=message.message_thread_id)
+    await reply(update, say("topic_set", language))
 
 
 @group_admin
 async def pause(update: Update, context: KocContext) -> None:
     """Stop scheduled posts."""
     try:
-        context.kocbot.services.groups.update(_chat_id(update), paused=True)
+        runtime = context.runtime
+        await runtime.db.run(runtime.services.groups.update, _chat_id(update), paused=True)
     except ServiceError as exc:
         await _fail(update, str(exc))
         return
@@ -149,75 +158,78 @@ async def resume(update: Update, context: KocContext) -> None:
     """Restart scheduled posts from the next slot (missed ones are not made up)."""
     chat_id = _chat_id(update)
     try:
-        group = context.kocbot.services.groups.update(chat_id, paused=False)
+        runtime = context.runtime
+        group = await runtime.db.run(runtime.services.groups.update, chat_id, paused=False)
     except ServiceError as exc:
         await _fail(update, str(exc))
         return
-    await reply(update, say("resumed", lang(update), next=_next_text(context, chat_id, group.timezone)))
+    await reply(update, say("resumed", lang(update), next=await _next_text(context, chat_id, group.timezone)))
 
 
 @group_admin
 async def report(update: Update, context: KocContext) -> None:
     """Per-member earnings from this group: a table and a chart image."""
-    kb = context.kocbot
-    lg = lang(update)
+    runtime = context.runtime
+    language = lang(update)
     args = context.args or []
     try:
         if len(args) > 1:
             raise ValueError("too many arguments")
         window = parse_since(args[0] if args else "30d")
     except ValueError:
-        await reply(update, say("usage", lg, usage="/report [7d|30d|all]"))
+        await reply(update, say("usage", language, usage="/report [7d|30d|all]"))
         return
-    data = kb.services.reports.group_report(_chat_id(update), window)
+    data = await runtime.db.run(runtime.services.reports.group_report, _chat_id(update), window)
     if data is None:
         await _fail(update, "this group is not registered; add the bot again")
         return
-    text = report_text(data, lg, kb.config.commission.currency, window_text(window, lg))
+    text = report_text(data, language, runtime.config.commission.currency,
+                       window_text(window, language))
     await reply(update, text)
     if data.rows:
-        chart = render_report_chart(
-            title=data.title, rows=[(r.name, r.commission) for r in data.rows[:12]],
-            series=data.clicks_per_day, currency=kb.config.commission.currency, locale=lg,
-            font_path=kb.config.card.font_path)
+        # Drawing the chart takes tens of milliseconds of CPU: off the loop, which every chat shares.
+        chart = await asyncio.to_thread(
+            render_report_chart, title=data.title, rows=[(r.name, r.commission) for r in data.rows[:12]],
+            series=data.clicks_per_day, currency=runtime.config.commission.currency, locale=language,
+            font_path=runtime.config.card.font_path)
         await update.effective_message.reply_photo(InputFile(chart, filename="report.png"),
                                                    do_quote=False)
 
 
-def report_text(data, lg: str, currency: str, window: str) -> str:  # type: ignore[no-untyped-def]
+def report_text(data, language: str, currency: str, window: str) -> str:  # type: ignore[no-untyped-def]
     """The /report table as HTML (a <pre> block keeps the columns aligned); ``window`` is the
     period in words, as ``window_text`` gives it."""
     m = lambda v: format_money(v, currency)  # noqa: E731
-    head = say("report_title", lg, title=data.title, window=window)
+    head = say("report_title", language, title=data.title, window=window)
     if not data.rows:
-        return head + "\n" + say("report_empty", lg)
-    lines = [say("report_header", lg)]
+        return head + "\n" + say("report_empty", language)
+    lines = [say("report_header", language)]
     for r in data.rows[:30]:
         lines.append(f"{r.name[:16]} · {r.clicks} · {r.orders} · {m(r.sales)} · {m(r.commission)}")
     table = escape("\n".join(lines), quote=False)
-    total = say("report_total", lg, clicks=data.total_clicks, orders=data.total_orders,
+    total = say("report_total", language, clicks=data.total_clicks, orders=data.total_orders,
                 sales=m(data.total_sales), commission=m(data.total_commission))
-    parts = ", ".join(f"{party(p, lg)} {m(a)}" for p, a in sorted(data.by_party.items()))
-    return f"{head}\n<pre>{table}</pre>\n{total}\n" + say("report_split", lg, parts=parts or "—")
+    parts = ", ".join(f"{party(p, language)} {m(a)}" for p, a in sorted(data.by_party.items()))
+    return f"{head}\n<pre>{table}</pre>\n{total}\n" + say("report_split", language, parts=parts or "—")
 
 
 async def group_commission(update: Update, context: KocContext) -> None:
     """Any member: own earnings, sent in private (or a button to start the bot first)."""
-    kb = context.kocbot
+    runtime = context.runtime
     user = update.effective_user
-    lg = lang(update)
+    language = lang(update)
     if user is None:
         return
-    known = kb.services.promoters.get(user.id)
+    known = await runtime.db.run(runtime.services.promoters.get, user.id)
     if known is None or known.registered_at is None:
-        await reply(update, say("start_me", lg), reply_markup=link_keyboard(
-            url=deep_link(context.bot.username, "c"), label=say("start_button", lg)))
+        await reply(update, say("start_me", language), reply_markup=link_keyboard(
+            url=deep_link(context.bot.username, "c"), label=say("start_button", language)))
         return
     try:
-        await context.bot.send_message(user.id, commission_text(context, user.id, lg),
+        await context.bot.send_message(user.id, await commission_text(context, user.id, language),
                                        parse_mode="HTML")
     except Exception:  # noqa: BLE001 - blocked or never started: offer the button instead
-        await reply(update, say("start_me", lg), reply_markup=link_keyboard(
-            url=deep_link(context.bot.username, "c"), label=say("start_button", lg)))
+        await reply(update, say("start_me", language), reply_markup=link_keyboard(
+            url=deep_link(context.bot.username, "c"), label=say("start_button", language)))
         return
-    await reply(update, say("commission_sent", lg))
+    await reply(update, say("commission_sent", language))

@@ -24,28 +24,39 @@ from telegram.ext import (
     filters,
 )
 
-from bot.tg import admin, group, lifecycle, private
-from bot.tg.buttons import on_button
+from bot.tg import admin, buttons, group, lifecycle, private
+from bot.tg.common import lang
 from bot.tg.context import KocContext
 from bot.tg.deals import deals
 from bot.tg.inline import chosen_result, inline_query
 from bot.tg.private import GROUP_COMMANDS, PROMOTER_COMMANDS
+from bot.tg.texts import say
 
 log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
 GROUPS = filters.ChatType.GROUPS
+THROTTLED = frozenset({"message", "callback_query", "inline_query"})
 
 
 async def gate(update: Update, context: KocContext) -> None:
-    """Before any handler: count the update, and drop messages from a user who floods the bot."""
+    """Before any handler: count the update, and stop a user who floods the bot.
+
+    The one throttle: a flooded message is dropped, a button gets "too fast", an inline
+    query gets no results."""
+    runtime = context.runtime
     kind = next((name for name in ("message", "callback_query", "inline_query", "my_chat_member",
                                    "chosen_inline_result", "edited_message")
                  if getattr(update, name, None) is not None), "other")
-    context.kocbot.metrics.updates.labels(kind=kind).inc()
+    runtime.metrics.updates.labels(kind=kind).inc()
     user = update.effective_user
-    if kind == "message" and user is not None and not context.kocbot.throttle.allow(user.id):
-        log.info("update throttled", extra={"user": user.id})
-        raise ApplicationHandlerStop
+    if kind not in THROTTLED or user is None or runtime.throttle.allow(user.id):
+        return
+    log.info("update throttled", extra={"user": user.id, "kind": kind})
+    if update.callback_query is not None:
+        await update.callback_query.answer(say("too_fast", lang(update)))
+    elif update.inline_query is not None:
+        await update.inline_query.answer([], cache_time=1, is_personal=True)
+    raise ApplicationHandlerStop
 
 
 def register_handlers(app: Application) -> None:
@@ -83,7 +94,11 @@ def register_handlers(app: Application) -> None:
         CommandHandler("report", group.report),
         CommandHandler("commission", group.group_commission, filters=GROUPS),
         # buttons, inline mode, lifecycle
-        CallbackQueryHandler(on_button),
+        CallbackQueryHandler(buttons.buy, pattern=buttons.BUY),
+        CallbackQueryHandler(buttons.share_buy, pattern=buttons.SHARE_BUY),
+        CallbackQueryHandler(buttons.get_link, pattern=buttons.GET_LINK),
+        CallbackQueryHandler(buttons.deals_button, pattern=buttons.DEALS),
+        CallbackQueryHandler(buttons.unknown),  # any other data: a short answer
         InlineQueryHandler(inline_query),
         ChosenInlineResultHandler(chosen_result),
         ChatMemberHandler(lifecycle.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),

@@ -22,7 +22,7 @@ async def my_chat_member(update: Update, context: KocContext) -> None:
     change = update.my_chat_member
     if change is None or change.chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
         return
-    kb = context.kocbot
+    runtime = context.runtime
     chat = change.chat
     was = change.old_chat_member.status in PRESENT
     now = change.new_chat_member.status in PRESENT
@@ -30,21 +30,23 @@ async def my_chat_member(update: Update, context: KocContext) -> None:
         adder = change.from_user.id
         # getChatMember, not the update: the update says who added the bot, not their rights.
         admin = await is_group_admin(context, chat.id, adder)
-        added = kb.services.groups.bot_added(chat_id=chat.id, title=chat.title or "", bot_id=context.bot.id,
-                                             by_user_id=adder, adder_is_admin=admin)
+        added = await runtime.db.run(runtime.services.groups.bot_added, chat_id=chat.id,
+                                     title=chat.title or "", bot_id=context.bot.id,
+                                     by_user_id=adder, adder_is_admin=admin)
         log.info("bot added to group", extra={"group": chat.id, "user": change.from_user.id,
                                                "claimed": not added.needs_claim})
-        lg = lang(update)
+        language = lang(update)
         if added.needs_claim:
             url = deep_link(context.bot.username, f"g_{added.group.claim_token}")
-            await context.bot.send_message(chat.id, say("claim_needed", lg),
-                                           reply_markup=link_keyboard(url=url, label=say("claim_button", lg)))
+            await context.bot.send_message(chat.id, say("claim_needed", language),
+                                           reply_markup=link_keyboard(
+                                               url=url, label=say("claim_button", language)))
         else:
-            kb.services.posting.reschedule(chat.id)
-            await context.bot.send_message(chat.id, say("added_owned", lg, times=added.group.times,
+            await runtime.db.run(runtime.services.posting.reschedule, chat.id)
+            await context.bot.send_message(chat.id, say("added_owned", language, times=added.group.times,
                                                         tz=added.group.timezone), parse_mode="HTML")
     elif was and not now:
-        kb.services.groups.bot_removed(chat.id)
+        await runtime.db.run(runtime.services.groups.bot_removed, chat.id)
         log.info("bot removed from group", extra={"group": chat.id})
 
 
@@ -59,5 +61,5 @@ async def migrated(update: Update, context: KocContext) -> None:
         old, new = message.migrate_from_chat_id, message.chat.id
     else:
         return
-    context.kocbot.services.groups.migrate(old, new)
+    await context.runtime.db.run(context.runtime.services.groups.migrate, old, new)
     log.info("group migrated", extra={"group": new, "old_group": old})

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from html import escape
 from typing import NamedTuple
 
@@ -13,6 +12,7 @@ from telegram.constants import ChatType
 from bot.domain.money import format_money
 from bot.domain.tiers import Progress, progress
 from bot.services.base import ServiceError
+from bot.services.reports import Earnings
 from bot.tg.common import (
     is_group_admin,
     is_private,
@@ -36,10 +36,10 @@ class Command(NamedTuple):
     args: str = ""
     args_zh: str = ""
 
-    def line(self, lg: str) -> str:
+    def line(self, language: str) -> str:
         """``/name <args> — what it does`` in the user's language."""
-        args = (self.args_zh or self.args) if lg != "en" else self.args
-        return f"/{' '.join(filter(None, (self.name, args)))} — {self.en if lg == 'en' else self.zh}"
+        args = (self.args_zh or self.args) if language != "en" else self.args
+        return f"/{' '.join(filter(None, (self.name, args)))} — {self.en if language == 'en' else self.zh}"
 
     def menu(self) -> tuple[str, str, str]:
         """(name, en, zh) for the command menu, which shows no arguments."""
@@ -81,20 +81,20 @@ MEMBER_COMMANDS = [
 ]
 
 
-def command_lines(commands: list[Command], lg: str) -> str:
+def command_lines(commands: list[Command], language: str) -> str:
     """``/name <args> — description`` lines in the user's language."""
-    return "\n".join(command.line(lg) for command in commands)
+    return "\n".join(command.line(language) for command in commands)
 
 
-def help_text(lg: str, *, is_admin: bool, in_group: bool, group_admin: bool = False,
+def help_text(language: str, *, is_admin: bool, in_group: bool, group_admin: bool = False,
               owns_groups: bool = False, registered: bool = True) -> Html:
     """The help for this user's roles: platform admin, group admin, promoter, member."""
     def section(title: str, commands: list[Command]) -> list[str]:
-        return ["", say(title, lg), escape(command_lines(commands, lg), quote=False)]
+        return ["", say(title, language), escape(command_lines(commands, language), quote=False)]
 
-    parts = [say("help_intro", lg)]
+    parts = [say("help_intro", language)]
     if in_group:
-        parts += ["", say("help_member_intro", lg)]
+        parts += ["", say("help_member_intro", language)]
         parts += section("help_group", GROUP_COMMANDS) if group_admin else section(
             "help_member", MEMBER_COMMANDS)
         return Html("\n".join(parts))
@@ -103,7 +103,7 @@ def help_text(lg: str, *, is_admin: bool, in_group: bool, group_admin: bool = Fa
         parts += section("help_group", GROUP_COMMANDS)
     if is_admin:
         parts += section("help_admin", ADMIN_COMMANDS)
-    parts += ["", say("help_add", lg) if registered else say("help_register", lg)]
+    parts += ["", say("help_add", language) if registered else say("help_register", language)]
     return Html("\n".join(parts))
 
 
@@ -112,71 +112,74 @@ async def start(update: Update, context: KocContext) -> None:
     if not is_private(update):
         await help_command(update, context)
         return
-    kb = context.kocbot
+    runtime = context.runtime
     person = person_of(update)
     payload = context.args[0] if context.args else ""
     invite = payload[2:] if payload.startswith("r_") else None
-    registration = kb.services.promoters.register(person, invite_code=invite)
-    lg = lang(update)
+    registration = await runtime.db.run(runtime.services.promoters.register, person,
+                                        invite_code=invite)
+    language = lang(update)
     if payload.startswith("l_"):
         await send_link(update, context, payload[2:])
         return
     if payload.startswith("g_"):
         await claim_group(update, context, payload[2:])
         return
-    is_admin = person.id in kb.config.telegram.admins
+    is_admin = person.id in runtime.config.telegram.admins
     key = "welcome" if registration.created else "welcome_back"
-    owns = bool(kb.services.groups.owned_by(person.id))
-    await reply(update, say(key, lg, name=person.first_name,
-                            help=help_text(lg, is_admin=is_admin, in_group=False, owns_groups=owns)),
-                reply_markup=app_keyboard(kb.config.web.public_url, lg))
+    owns = bool(await runtime.db.run(runtime.services.groups.owned_by, person.id))
+    await reply(update, say(key, language, name=person.first_name,
+                            help=help_text(language, is_admin=is_admin, in_group=False, owns_groups=owns)),
+                reply_markup=app_keyboard(runtime.config.web.public_url, language))
 
 
 async def send_link(update: Update, context: KocContext, code: str) -> None:
     """Reply with the member's personal tracked link as a URL button."""
-    kb = context.kocbot
-    lg = lang(update)
-    found = kb.services.tracking.link_by_code(code)
+    runtime = context.runtime
+    language = lang(update)
+    found = await runtime.db.run(runtime.services.tracking.link_by_code, code)
     if found is None:
-        await reply(update, say("link_unknown", lg))
+        await reply(update, say("link_unknown", language))
         return
     link, product = found
-    url = f"{kb.config.web.public_url.rstrip('/')}/c/{link.code}"
+    url = f"{runtime.config.web.public_url.rstrip('/')}/c/{link.code}"
     price = format_money(product.price, product.currency)
-    await reply(update, say("your_link", lg, title=product.title, price=price),
-                reply_markup=link_keyboard(url=url, label=say("open_link", lg, price=price)))
+    await reply(update, say("your_link", language, title=product.title, price=price),
+                reply_markup=link_keyboard(url=url, label=say("open_link", language, price=price)))
 
 
 async def claim_group(update: Update, context: KocContext, token: str) -> None:
     """A group admin opened the g_ link: the group becomes theirs."""
-    kb = context.kocbot
-    lg = lang(update)
+    runtime = context.runtime
+    language = lang(update)
     person = person_of(update)
-    group = kb.services.groups.claim_target(token)
+    group = await runtime.db.run(runtime.services.groups.claim_target, token)
     if group is None:
-        await reply(update, say("error", lg, reason="this group link is not valid any more"))
+        await reply(update, say("error", language, reason="this group link is not valid any more"))
         return
     admin = await is_group_admin(context, group.chat_id, person.id)
     try:
-        group = kb.services.groups.claim(token=token, user_id=person.id, is_admin=admin)
+        group = await runtime.db.run(runtime.services.groups.claim, token=token, user_id=person.id,
+                                     is_admin=admin)
     except ServiceError as exc:
-        await reply(update, say("error", lg, reason=str(exc)))
+        await reply(update, say("error", language, reason=str(exc)))
         return
-    kb.services.posting.reschedule(group.chat_id)
-    await reply(update, say("group_claimed", lg, title=group.title))
+    await runtime.db.run(runtime.services.posting.reschedule, group.chat_id)
+    await reply(update, say("group_claimed", language, title=group.title))
 
 
 async def help_command(update: Update, context: KocContext) -> None:
     """What the bot does and the commands this user may use."""
-    kb = context.kocbot
+    runtime = context.runtime
     user, chat = update.effective_user, update.effective_chat
-    lg = lang(update)
+    language = lang(update)
     in_group = chat is not None and chat.type != ChatType.PRIVATE
-    is_admin = user is not None and user.id in kb.config.telegram.admins and not in_group
+    is_admin = user is not None and user.id in runtime.config.telegram.admins and not in_group
     group_admin = in_group and user is not None and await is_group_admin(context, chat.id, user.id)
-    known = kb.services.promoters.get(user.id) if user is not None else None
-    owns = user is not None and not in_group and bool(kb.services.groups.owned_by(user.id))
-    await reply(update, help_text(lg, is_admin=is_admin, in_group=in_group,
+    known = await runtime.db.run(runtime.services.promoters.get, user.id) if user is not None else None
+    owns = (user is not None and not in_group
+            and bool(await runtime.db.run(runtime.services.groups.owned_by, user.id)))
+    await reply(update, help_text(language, is_admin=is_admin, in_group=in_group,
                                   group_admin=bool(group_admin), owns_groups=owns,
                                   registered=known is not None and known.registered_at is not None))
 
@@ -184,23 +187,27 @@ async def help_command(update: Update, context: KocContext) -> None:
 @private_only
 async def commission(update: Update, context: KocContext) -> None:
     """Own earnings: pending, confirmed, paid, reversed; clicks, orders; 7/30 days; per group."""
-    await reply(update, commission_text(context, update.effective_user.id, lang(update)))
+    await reply(update, await commission_text(context, update.effective_user.id, lang(update)))
 
 
-def commission_text(context: KocContext, user_id: int, lg: str) -> str:
+async def commission_text(context: KocContext, user_id: int, language: str) -> str:
     """The /commission answer for one user."""
-    kb = context.kocbot
-    cur = kb.config.commission.currency
-    e = kb.services.reports.commission(user_id)
+    runtime = context.runtime
+    e = await runtime.db.run(runtime.services.reports.commission, user_id)
+    return earnings_text(e, runtime.config.commission.currency, language)
+
+
+def earnings_text(e: Earnings, cur: str, language: str) -> str:
+    """One user's earnings as the /commission answer (HTML)."""
     m = lambda v: format_money(v, cur)  # noqa: E731
-    text = say("commission", lg, pending=m(e.buckets.get("pending", 0)), confirmed=m(e.confirmed_total),
+    text = say("commission", language, pending=m(e.buckets.get("pending", 0)), confirmed=m(e.confirmed_total),
                payable=m(e.buckets.get("payable", 0)), paid=m(e.buckets.get("paid", 0)),
                reversed=m(e.buckets.get("reversed", 0)), clicks=e.clicks, unique=e.unique_clicks,
                orders=e.orders, d7=m(e.last_7_days), d30=m(e.last_30_days))
     if e.buckets.get("payable", 0) < 0:
-        text += say("owed", lg, amount=m(e.buckets["payable"]))
+        text += say("owed", language, amount=m(e.buckets["payable"]))
     if e.per_group:
-        text += say("per_group", lg) + "".join(
+        text += say("per_group", language) + "".join(
             f"\n• {escape(title, quote=False)}: {m(amount)}" for title, amount in e.per_group)
     return text
 
@@ -208,41 +215,41 @@ def commission_text(context: KocContext, user_id: int, lg: str) -> str:
 @private_only
 async def team(update: Update, context: KocContext) -> None:
     """Own tier, progress to the next tier, direct invitees and the team's earnings."""
-    kb = context.kocbot
-    lg = lang(update)
+    runtime = context.runtime
+    language = lang(update)
     user_id = update.effective_user.id
     # On demand: the tier shown is computed from data now, not at the last hourly job.
-    await asyncio.to_thread(kb.services.promoters.refresh_tiers)
-    info = kb.services.promoters.team(user_id)
-    tiers = kb.config.tiers
+    await runtime.db.run_threaded(runtime.services.promoters.refresh_tiers)
+    info = await runtime.db.run(runtime.services.promoters.team, user_id)
+    tiers = runtime.config.tiers
     where = progress(tier=info.tier, active_invitees=info.active_invitees,
                      mentor_invitees=info.mentor_invitees,
                      mentor_min_active_invitees=tiers.mentor_min_active_invitees,
                      partner_min_mentors=tiers.partner_min_mentors)
-    await reply(update, say("team", lg, tier=party(info.tier, lg), count=len(info.invitees),
+    await reply(update, say("team", language, tier=party(info.tier, language), count=len(info.invitees),
                             active=info.active_invitees, mentors=info.mentor_invitees,
-                            earned=format_money(info.team_earned, kb.config.commission.currency),
-                            progress=progress_text(where, lg)))
+                            earned=format_money(info.team_earned, runtime.config.commission.currency),
+                            progress=progress_text(where, language)))
 
 
-def progress_text(where: Progress, lg: str) -> str:
+def progress_text(where: Progress, language: str) -> str:
     """The way to the next tier, in the user's language."""
     if where.next_tier is None:
-        return say("progress_top", lg)
+        return say("progress_top", language)
     if where.missing == 0:
-        return say("progress_ready", lg, tier=party(where.next_tier, lg))
+        return say("progress_ready", language, tier=party(where.next_tier, language))
     if where.next_tier == "mentor":
         noun = "invitee" if where.missing == 1 else "invitees"
-        return say("progress_mentor", lg, missing=where.missing, invitees=noun)
+        return say("progress_mentor", language, missing=where.missing, invitees=noun)
     noun = "invitee who is a mentor" if where.missing == 1 else "invitees who are mentors"
-    return say("progress_partner", lg, missing=where.missing, invitees=noun)
+    return say("progress_partner", language, missing=where.missing, invitees=noun)
 
 
 @private_only
 async def invite(update: Update, context: KocContext) -> None:
     """Own invite link ``t.me/<bot>?start=r_<code>``."""
-    kb = context.kocbot
-    reg = kb.services.promoters.register(person_of(update))
+    runtime = context.runtime
+    reg = await runtime.db.run(runtime.services.promoters.register, person_of(update))
     await reply(update, say("invite", lang(update),
                             url=deep_link(context.bot.username, f"r_{reg.user.invite_code}")))
 
@@ -250,19 +257,19 @@ async def invite(update: Update, context: KocContext) -> None:
 @private_only
 async def groups(update: Update, context: KocContext) -> None:
     """Groups owned, with schedule, pause state and last post."""
-    kb = context.kocbot
-    lg = lang(update)
-    owned = kb.services.groups.owned_by(update.effective_user.id)
+    runtime = context.runtime
+    language = lang(update)
+    owned = await runtime.db.run(runtime.services.groups.owned_by, update.effective_user.id)
     if not owned:
-        await reply(update, say("groups_none", lg))
+        await reply(update, say("groups_none", language))
         return
     lines = []
     for g in owned:
-        state = say("paused_flag", lg) if g.paused else ""
-        state += "" if g.active else say("inactive_flag", lg)
+        state = say("paused_flag", language) if g.paused else ""
+        state += "" if g.active else say("inactive_flag", language)
         # In the group's time zone, like the schedule on the same line.
-        last = local_time(g.last_post_at, g.timezone) if g.last_post_at else say("never", lg)
-        lines.append(say("groups_line", lg, title=g.title, times=g.times or "—", tz=g.timezone,
+        last = local_time(g.last_post_at, g.timezone) if g.last_post_at else say("never", language)
+        lines.append(say("groups_line", language, title=g.title, times=g.times or "—", tz=g.timezone,
                          state=Html(state), last=last))
     await reply(update, "\n".join(lines))
 
@@ -274,12 +281,12 @@ async def hint(update: Update, context: KocContext) -> None:
     user = update.effective_user
     if message is None or user is None:
         return
-    lg = lang(update)
+    language = lang(update)
     text = message.text or ""
-    if message.document is not None and user.id in context.kocbot.config.telegram.admins:
-        await reply(update, say("hint_document", lg))
+    if message.document is not None and user.id in context.runtime.config.telegram.admins:
+        await reply(update, say("hint_document", language))
     elif text.startswith("/"):
         command = text.split()[0].split("@", 1)[0][:33]
-        await reply(update, say("hint_command", lg, command=command))
+        await reply(update, say("hint_command", language, command=command))
     else:
-        await reply(update, say("hint_text", lg))
+        await reply(update, say("hint_text", language))

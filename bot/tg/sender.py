@@ -24,8 +24,9 @@ import asyncio
 import contextlib
 import logging
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -37,7 +38,19 @@ from bot.tg.keyboards import card_keyboard
 from bot.tg.ratelimit import RESERVED, retry_seconds
 from bot.tg.transport import MaybeSent
 
+if TYPE_CHECKING:
+    from telegram.ext import ExtBot
+
+    from bot.config import CardSettings
+    from bot.metrics import Metrics
+    from bot.services.groups import GroupService
+    from bot.services.posting import PostingService
+    from bot.storage.db import Database
+    from bot.tg.card_pipeline import CardPipeline
+    from bot.tg.ratelimit import SendLimiter
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # do_api_request("sendPhoto") is deliberate (see Sender.send); PTB suggests send_photo for it.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendPhoto'", category=PTBUserWarning)
 MAX_ATTEMPTS = 6
@@ -69,9 +82,20 @@ def outcome_unknown(exc: BaseException) -> bool:
 class Sender:
     """Sends queued posts, many at a time, at the rate limiter's pace."""
 
-    def __init__(self, kocbot: Any, *, batch: int = 200, chunk: int = 32, concurrency: int = 64) -> None:
-        self.kb = kocbot
-        self.limiter = getattr(kocbot, "limiter", None)
+    def __init__(self, *, db: Database, posting: PostingService, groups: GroupService,
+                 cards: CardPipeline, bot: ExtBot[Any], metrics: Metrics, card: CardSettings,
+                 public_url: str, paid_broadcast: bool, limiter: SendLimiter | None,
+                 batch: int = 200, chunk: int = 32, concurrency: int = 64) -> None:
+        self.db = db
+        self.posting = posting
+        self.groups = groups
+        self.cards = cards
+        self.bot = bot
+        self.metrics = metrics
+        self.card = card
+        self.public_url = public_url.rstrip("/")
+        self.paid_broadcast = paid_broadcast
+        self.limiter = limiter
         self.batch = batch
         self.chunk = min(chunk, concurrency)
         self.min_chunk = max(1, concurrency // 4)
@@ -85,14 +109,6 @@ class Sender:
         self._slot_at: dict[int, float] = {}  # post id → loop time of its rate slot
         self.late_slots = 0  # posts that took a second slot because they missed their first
         self.unclaimed_slots = 0  # slots reserved for posts that another sender claimed first
-        self.inline_db = kocbot.services.db.is_sqlite
-
-    async def _db(self, work: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run outbox SQL: inline on SQLite (sub-millisecond; a thread hop costs more than the
-        query on a busy machine), in a worker thread on a server database (a network round trip)."""
-        if self.inline_db:
-            return work(*args, **kwargs)
-        return await asyncio.to_thread(work, *args, **kwargs)
 
     def wake(self) -> None:
         """New posts are due: look now rather than at the next poll."""
@@ -105,7 +121,7 @@ class Sender:
     def _recover(self) -> None:
         """Posts a dead sender left ``sending`` past its lease become ``unknown`` (never resent)."""
         try:
-            recovered = self.kb.services.posting.recover_unknown()
+            recovered = self.posting.recover_unknown()
         except Exception:  # noqa: BLE001 - the database may be restarting; the next sweep retries
             log.exception("recovering stale sends failed")
             return
@@ -125,15 +141,15 @@ class Sender:
         await self._flush()
 
     async def _run(self) -> None:
-        posting = self.kb.services.posting
+        posting = self.posting
         loop = asyncio.get_running_loop()
         sweep = loop.time() + RECOVER_EVERY
         while not self._stopping:
             if loop.time() > sweep:
-                self._recover()
+                await self.db.run(self._recover)
                 sweep = loop.time() + RECOVER_EVERY
             try:
-                jobs = await self._db(posting.due, limit=self.batch)
+                jobs = await self.db.run(posting.due, limit=self.batch)
             except Exception:  # noqa: BLE001 - the database may be restarting; try again soon
                 log.exception("outbox read failed")
                 jobs = []
@@ -168,7 +184,7 @@ class Sender:
                 # a time, since each claim is a transaction.
                 await self._launch(chunk)
                 chunk = []
-            await self.kb.cards.warm(job.product_id, job.price)  # render before the slot, not after it
+            await self.cards.warm(job.product_id, job.price)  # render before the slot, not after it
             await self.slots.acquire()
             chunk.append(job)
             if len(chunk) >= self.chunk:
@@ -194,7 +210,7 @@ class Sender:
         for job in jobs:
             if self._stopping:
                 break
-            await self.kb.cards.warm(job.product_id, job.price)  # render before the slot, not after it
+            await self.cards.warm(job.product_id, job.price)  # render before the slot, not after it
             await self.slots.acquire()
             if horizon - loop.time() > AHEAD_SECONDS:
                 await asyncio.sleep(horizon - loop.time() - AHEAD_SECONDS)
@@ -224,7 +240,7 @@ class Sender:
                 return loop.time() + wait
             if wait > 1:
                 # Not claimed: only a post still queued moves (another sender may be sending it).
-                await self._db(self.kb.services.posting.defer, job.post_id,
+                await self.db.run(self.posting.defer, job.post_id,
                                delay=timedelta(seconds=wait), error="group at 20 messages a minute")
                 return None
             await asyncio.sleep(wait)
@@ -232,7 +248,7 @@ class Sender:
     async def _claim_paced(self, batch: list[tuple[PostJob, float]]) -> None:
         """Claim the batch in one transaction; each claimed post waits for its slot, then goes."""
         try:
-            started = await self._db(self.kb.services.posting.start, [job for job, _ in batch])
+            started = await self.db.run(self.posting.start, [job for job, _ in batch])
         except Exception:  # noqa: BLE001 - nothing was claimed; the rows stay queued
             log.exception("outbox claim failed")
             started = []
@@ -257,7 +273,7 @@ class Sender:
         """Claim the chunk in one transaction (re-checking deals), then send each claimed post."""
         jobs = list(chunk)
         try:
-            started = await self._db(self.kb.services.posting.start, jobs)
+            started = await self.db.run(self.posting.start, jobs)
         except Exception:  # noqa: BLE001 - nothing was claimed; the rows stay queued
             log.exception("outbox claim failed")
             started = []
@@ -273,23 +289,25 @@ class Sender:
             await self.send(job)
         except Exception:  # noqa: BLE001 - one bad post must not stop the sender
             log.exception("send crashed", extra={"post": job.post_id, "group": job.chat_id})
-            self.kb.services.posting.mark_failed(job.post_id, "internal error", status="unknown")
+            await self.db.run(self.posting.mark_failed, job.post_id, "internal error",
+                              status="unknown")
         finally:
             self.slots.release()
 
     async def send(self, job: PostJob) -> None:
         """Send one claimed post and record what happened."""
-        posting = self.kb.services.posting
-        cards = self.kb.cards
+        posting = self.posting
+        cards = self.cards
+        run = self.db.run
         card = await cards.prepare(job.product_id, job.price)
         keyboard = card_keyboard(
-            lang=self.kb.config.card.locale, sku=card.sku, post_code=job.post_code,
+            lang=self.card.locale, sku=card.sku, post_code=job.post_code,
             price_text=format_money(card.price, card.currency),
-            login_url=(f"{self.kb.config.web.public_url.rstrip('/')}/b/{job.post_code}"
-                       if self.kb.config.card.buy_button == "login_url" else None))
+            login_url=(f"{self.public_url}/b/{job.post_code}"
+                       if self.card.buy_button == "login_url" else None))
         extra: dict[str, Any] = {"rate_limit_args": RESERVED} if self.limiter is not None else {}
-        paid = {"allow_paid_broadcast": True} if self.kb.config.telegram.paid_broadcast else {}
-        bot = self.kb.application.bot
+        paid = {"allow_paid_broadcast": True} if self.paid_broadcast else {}
+        bot = self.bot
         try:
             async with cards.photo(card) as photo:
                 await self._fresh_slot(job)
@@ -297,7 +315,7 @@ class Sender:
                     message = await bot.send_photo(
                         chat_id=job.chat_id, photo=photo, caption=card.caption, parse_mode="HTML",
                         reply_markup=keyboard, message_thread_id=job.topic_id, **paid, **extra)
-                    cards.remember(card, message)
+                    await cards.remember(card, message)
                     message_id = message.message_id
                 else:
                     # Every other group gets the file id. Only the message id of the answer is
@@ -309,26 +327,27 @@ class Sender:
                         "message_thread_id": job.topic_id, **paid}, **extra)
                     message_id = sent["message_id"]
         except RetryAfter as exc:
-            self._count("429")  # the limiter already paused every send for retry_after
+            # The limiter already paused every send for retry_after. Each error is counted
+            # with its row's write (_then_count).
             if job.attempts >= MAX_429_ATTEMPTS:
-                posting.mark_failed(job.post_id, f"429 {job.attempts} times: {exc}")
+                await run(self._then_count("429", posting.mark_failed), job.post_id,
+                          f"429 {job.attempts} times: {exc}")
             else:
-                posting.mark_retry(job.post_id, delay=timedelta(seconds=retry_seconds(exc)),
-                                   error=str(exc))
+                await run(self._then_count("429", posting.mark_retry), job.post_id,
+                          delay=timedelta(seconds=retry_seconds(exc)), error=str(exc))
         except ChatMigrated as exc:
-            self._count("migrated")
-            self.kb.services.groups.migrate(job.chat_id, exc.new_chat_id)
-            posting.mark_retry(job.post_id, delay=timedelta(0), error="group migrated")
+            await run(self.groups.migrate, job.chat_id, exc.new_chat_id)
+            await run(self._then_count("migrated", posting.mark_retry), job.post_id,
+                      delay=timedelta(0), error="group migrated")
         except Forbidden as exc:
-            self._count("forbidden")
-            self.kb.services.groups.bot_removed(job.chat_id)
-            posting.mark_failed(job.post_id, str(exc))
+            await run(self.groups.bot_removed, job.chat_id)
+            await run(self._then_count("forbidden", posting.mark_failed), job.post_id, str(exc))
         except BadRequest as exc:
-            self._bad_request(job, exc)
+            await self._bad_request(job, exc)
         except TimedOut as exc:
-            self._network(job, exc, "timeout")
+            await self._network(job, exc, "timeout")
         except NetworkError as exc:
-            self._network(job, exc, "network")
+            await self._network(job, exc, "network")
         else:
             self._record(job, message_id)
             return
@@ -348,8 +367,8 @@ class Sender:
 
     def _record(self, job: PostJob, message_id: int) -> None:
         """Queue a success for the next batched write (many posts per transaction)."""
-        self._sent.append((job.post_id, message_id, self.kb.services.posting.now()))
-        self.kb.metrics.posts.inc()
+        self._sent.append((job.post_id, message_id, self.posting.now()))
+        self.metrics.posts.inc()
         log.info("post sent", extra={"post": job.post_id, "group": job.chat_id, "product": job.product_id})
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_soon())
@@ -364,39 +383,50 @@ class Sender:
             batch, self._sent = self._sent, []
             for attempt in range(3):
                 try:
-                    await self._db(self.kb.services.posting.record_sent, batch)
+                    await self.db.run(self.posting.record_sent, batch)
                     break
                 except Exception:  # noqa: BLE001 - retry; never resend, only re-record
                     log.exception("recording sent posts failed", extra={"attempt": attempt})
                     await asyncio.sleep(0.5)
 
-    def _bad_request(self, job: PostJob, exc: BadRequest) -> None:
+    async def _bad_request(self, job: PostJob, exc: BadRequest) -> None:
         text = str(exc).lower()
-        posting = self.kb.services.posting
+        posting, run = self.posting, self.db.run
         if "chat not found" in text or "group chat was deleted" in text:
-            self._count("chat_not_found")
-            self.kb.services.groups.bot_removed(job.chat_id)
-            posting.mark_failed(job.post_id, str(exc))
+            await run(self.groups.bot_removed, job.chat_id)
+            await run(self._then_count("chat_not_found", posting.mark_failed), job.post_id, str(exc))
         elif "thread not found" in text:
-            self._count("thread_not_found")
-            self.kb.services.groups.update(job.chat_id, topic_id=None)
-            posting.mark_retry(job.post_id, delay=timedelta(0), error="topic gone")
+            await run(self.groups.update, job.chat_id, topic_id=None)
+            await run(self._then_count("thread_not_found", posting.mark_retry), job.post_id,
+                      delay=timedelta(0), error="topic gone")
         else:
-            self._count("bad_request")
             log.error("telegram refused a post", extra={"post": job.post_id, "error": str(exc)})
-            posting.mark_failed(job.post_id, str(exc))
+            await run(self._then_count("bad_request", posting.mark_failed), job.post_id, str(exc))
 
-    def _network(self, job: PostJob, exc: NetworkError, kind: str) -> None:
-        posting = self.kb.services.posting
-        self._count(kind)
+    async def _network(self, job: PostJob, exc: NetworkError, kind: str) -> None:
+        posting, run = self.posting, self.db.run
         if outcome_unknown(exc):
             log.warning("send outcome unknown; not resending", extra={"post": job.post_id,
                                                                       "group": job.chat_id})
-            posting.mark_failed(job.post_id, f"outcome unknown: {exc}", status="unknown")
+            await run(self._then_count(kind, posting.mark_failed), job.post_id,
+                      f"outcome unknown: {exc}", status="unknown")
         elif job.attempts >= MAX_ATTEMPTS:
-            posting.mark_failed(job.post_id, f"gave up after {job.attempts} attempts: {exc}")
+            await run(self._then_count(kind, posting.mark_failed), job.post_id,
+                      f"gave up after {job.attempts} attempts: {exc}")
         else:
-            posting.mark_retry(job.post_id, delay=backoff(job.attempts), error=str(exc))
+            await run(self._then_count(kind, posting.mark_retry), job.post_id,
+                      delay=backoff(job.attempts), error=str(exc))
+
+    def _then_count(self, kind: str, write: Callable[..., T]) -> Callable[..., T]:
+        """``write``, then the error's count, in one call (one worker thread on PostgreSQL):
+        the count follows the commit at once, as when both ran on the event loop."""
+
+        def write_and_count(*args: Any, **kwargs: Any) -> T:
+            result = write(*args, **kwargs)
+            self._count(kind)
+            return result
+
+        return write_and_count
 
     def _count(self, kind: str) -> None:
-        self.kb.metrics.send_errors.labels(kind=kind).inc()
+        self.metrics.send_errors.labels(kind=kind).inc()

@@ -5,18 +5,22 @@ each Buy handler parks its tap here and awaits its own outcome. A drain task rec
 parked once the handlers started in this turn of the event loop have parked theirs, so a busy
 moment costs one transaction instead of one per tap, and a lone tap is still answered at once.
 
-On SQLite the transaction runs inline (a local file: a thread hop costs more than the
-work). On PostgreSQL it runs in a worker thread, so the event loop keeps parsing and answering
-updates during the round trips; taps that arrive meanwhile form the next batch.
+The transaction goes through ``Database.run``: inline on SQLite, in a worker thread on
+PostgreSQL, so the event loop keeps parsing and answering updates during the round trips;
+taps that arrive meanwhile form the next batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.services.promoters import Person, PromoterService
 from bot.services.tracking import IssuedLink, TrackingService
+
+if TYPE_CHECKING:
+    from bot.storage.db import Database
 
 Parked = tuple[str, Person, "asyncio.Future[IssuedLink]"]
 
@@ -25,11 +29,11 @@ class TapQueue:
     """Batches ``TrackingService.tap_posts`` across concurrently handled updates."""
 
     def __init__(self, tracking: TrackingService, promoters: PromoterService, *,
-                 inline: bool = True, max_batch: int = 500,
+                 db: Database, max_batch: int = 500,
                  on_batch: Callable[[], object] = lambda: None) -> None:
         self._tracking = tracking
         self._promoters = promoters
-        self._inline = inline
+        self._db = db
         self._max_batch = max_batch
         self._on_batch = on_batch
         self._pending: list[Parked] = []
@@ -50,11 +54,8 @@ class TapQueue:
             self._on_batch()
             work = [(code, person) for code, person, _ in batch]
             try:
-                if self._inline:
-                    outcomes = self._tracking.tap_posts(work, promoters=self._promoters)
-                else:
-                    outcomes = await asyncio.to_thread(self._tracking.tap_posts, work,
-                                                       promoters=self._promoters)
+                outcomes = await self._db.run(self._tracking.tap_posts, work,
+                                              promoters=self._promoters)
             except Exception as exc:  # noqa: BLE001 - each waiting handler reports it for its update
                 outcomes = [exc] * len(batch)
             for (_, _, future), outcome in zip(batch, outcomes, strict=True):

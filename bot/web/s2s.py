@@ -10,7 +10,6 @@ changes, concurrency) is the same.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 from collections.abc import Mapping
@@ -24,7 +23,7 @@ from bot.config import MerchantSettings
 from bot.domain.postback import PostbackError, parse_report
 
 if TYPE_CHECKING:
-    from bot.app import Kocbot
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 TOKEN = "token"  # noqa: S105 - the name of the query parameter, not a secret
@@ -57,39 +56,41 @@ def s2s_fields(merchant: MerchantSettings | None, query: Mapping[str, str]) -> d
     return fields
 
 
-def s2s_routes(kb: Kocbot) -> list[Route]:
-    """The S2S route, bound to one kocbot runtime (registered by bot/web/app.py)."""
+async def s2s_postback(request: Request) -> Response:
+    """``GET /postback/<merchant>``: a network's order report, checked by its token."""
+    runtime: Runtime = request.app.state.runtime
+    if len(request.url.query.encode("utf-8", "surrogatepass")) > MAX_QUERY:
+        return _problem(414, "query too long")
+    name = request.path_params["merchant"]
+    query = request.query_params
+    if len(query.getlist(TOKEN)) > 1 or any(len(query.getlist(k)) > 1 for k in query):
+        return _problem(400, "a field is given twice")
+    try:
+        fields = s2s_fields(runtime.config.merchants.get(name), dict(query))
+        # The path names the merchant: an order with an unknown click is kept under it.
+        fields["merchant"] = name
+        report = parse_report(fields, default_currency=runtime.config.commission.currency)
+    except S2SError as exc:
+        runtime.metrics.orders.labels(result="bad_token" if exc.status == 401 else "malformed").inc()
+        return _problem(exc.status, str(exc))
+    except PostbackError as exc:
+        runtime.metrics.orders.labels(result="malformed").inc()
+        return _problem(400, str(exc))
+    if len(runtime.clicks):
+        # As POST /postback: the order's click may still sit in the write buffer.
+        await runtime.clicks.flush()
+    # In a thread on every backend, as POST /postback: a money write may wait for the lock.
+    outcome = await runtime.db.run_threaded(runtime.services.orders.ingest, report, source="s2s",
+                                            promoters=runtime.services.promoters)
+    runtime.metrics.orders.labels(result=str(outcome.status)).inc()
+    log.info("s2s postback", extra={"merchant": name, "order": report.order_id,
+                                    "status": outcome.status})
+    return JSONResponse({"ok": outcome.status < 300, "status": outcome.status,
+                         "reason": outcome.reason}, status_code=outcome.status)
 
-    async def s2s_postback(request: Request) -> Response:
-        if len(request.url.query.encode("utf-8", "surrogatepass")) > MAX_QUERY:
-            return _problem(414, "query too long")
-        name = request.path_params["merchant"]
-        query = request.query_params
-        if len(query.getlist(TOKEN)) > 1 or any(len(query.getlist(k)) > 1 for k in query):
-            return _problem(400, "a field is given twice")
-        try:
-            fields = s2s_fields(kb.config.merchants.get(name), dict(query))
-            # The path names the merchant: an order with an unknown click is kept under it.
-            fields["merchant"] = name
-            report = parse_report(fields, default_currency=kb.config.commission.currency)
-        except S2SError as exc:
-            kb.metrics.orders.labels(result="bad_token" if exc.status == 401 else "malformed").inc()
-            return _problem(exc.status, str(exc))
-        except PostbackError as exc:
-            kb.metrics.orders.labels(result="malformed").inc()
-            return _problem(400, str(exc))
-        if len(kb.clicks):
-            # As POST /postback: the order's click may still sit in the write buffer.
-            await kb.clicks.flush()
-        outcome = await asyncio.to_thread(kb.services.orders.ingest, report, source="s2s",
-                                          promoters=kb.services.promoters)
-        kb.metrics.orders.labels(result=str(outcome.status)).inc()
-        log.info("s2s postback", extra={"merchant": name, "order": report.order_id,
-                                        "status": outcome.status})
-        return JSONResponse({"ok": outcome.status < 300, "status": outcome.status,
-                             "reason": outcome.reason}, status_code=outcome.status)
 
-    return [Route("/postback/{merchant}", s2s_postback, methods=["GET"])]
+# Registered by bot/web/app.py; the route reads the runtime from ``request.app.state``.
+S2S_ROUTES = [Route("/postback/{merchant}", s2s_postback, methods=["GET"])]
 
 
 def _problem(status: int, reason: str) -> Response:

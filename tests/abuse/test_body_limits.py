@@ -122,11 +122,11 @@ async def test_a_postback_just_over_the_limit_is_refused(emulator, kocbot) -> No
 
 
 async def test_the_webhook_body_is_limited_to_one_mib(emulator, kocbot_factory) -> None:
-    kb = await kocbot_factory(config={"telegram": {"mode": "webhook", "webhook_secret": SECRET}})
-    url = f"{kb.config.web.public_url}/telegram"
+    kocbot = await kocbot_factory(config={"telegram": {"mode": "webhook", "webhook_secret": SECRET}})
+    url = f"{kocbot.config.web.public_url}/telegram"
     header = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     assert await post_stream(url, 4 * 1024 * 1024, header) in (413, None)
-    assert b" 413 " in await raw_head_only(kb.config.web.port, "/telegram", 1024 * 1024 + 1,
+    assert b" 413 " in await raw_head_only(kocbot.config.web.port, "/telegram", 1024 * 1024 + 1,
                                            f"X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\n")
     async with httpx.AsyncClient() as client:
         big = await client.post(url, content=b" " * (1024 * 1024 + 1), headers=header)

@@ -55,13 +55,13 @@ async def test_a_full_buffer_drops_bot_hits_first_and_writes_in_batches() -> Non
 
 async def test_a_database_outage_keeps_memory_bounded(emulator, kocbot_factory) -> None:
     emu = emulator
-    kb = await kocbot_factory(config={"web": {"click_buffer_max": 40}})
-    _chat, card = await setup_card(emu, kb)
+    kocbot = await kocbot_factory(config={"web": {"click_buffer_max": 40}})
+    _chat, card = await setup_card(emu, kocbot)
     url = await tap_buy(emu, member=MEMBER, card=card)
-    kb.clicks.interval = 3600  # the test flushes by itself, once the database is back
+    kocbot.clicks.interval = 3600  # the test flushes by itself, once the database is back
     await asyncio.sleep(0.4)
-    await kb.clicks.flush()
-    with kb.db.engine.begin() as conn:  # the outage: the clicks table is gone
+    await kocbot.clicks.flush()
+    with kocbot.db.engine.begin() as conn:  # the outage: the clicks table is gone
         conn.execute(text("ALTER TABLE clicks RENAME TO clicks_away"))
     async with httpx.AsyncClient() as client:
         for _ in range(20):
@@ -70,16 +70,16 @@ async def test_a_database_outage_keeps_memory_bounded(emulator, kocbot_factory) 
             assert (await client.get(url, headers={"User-Agent": PHONE})).status_code == 302
         for _ in range(10):
             await client.head(url)
-        await kb.clicks.flush()  # fails and keeps what fits
-        assert len(kb.clicks) == 40
-    with kb.db.engine.begin() as conn:
+        await kocbot.clicks.flush()  # fails and keeps what fits
+        assert len(kocbot.clicks) == 40
+    with kocbot.db.engine.begin() as conn:
         conn.execute(text("ALTER TABLE clicks_away RENAME TO clicks"))
-    await kb.clicks.flush()
-    assert len(kb.clicks) == 0
-    with kb.db.transaction() as session:
+    await kocbot.clicks.flush()
+    assert len(kocbot.clicks) == 0
+    with kocbot.db.transaction() as session:
         humans = session.scalar(select(func.count(Click.id)).where(Click.is_bot.is_(False)))
         bots = session.scalar(select(func.count(Click.id)).where(Click.is_bot.is_(True)))
     assert (humans, bots) == (40, 0)
-    dropped = kb.metrics.registry.get_sample_value
+    dropped = kocbot.metrics.registry.get_sample_value
     assert dropped("kocbot_clicks_dropped_total", {"kind": "bot"}) == 30
     assert dropped("kocbot_clicks_dropped_total", {"kind": "human"}) == 5

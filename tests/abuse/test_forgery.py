@@ -16,14 +16,14 @@ OWNER, MEMBER, OTHER = 101, 401, 402
 FEED = feed_csv("acme,S1,Thermos,https://shop.example/1,39.00,59.00,10%,home,,,,,,CNY")
 
 
-def counts(kb) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
-    with kb.db.transaction() as session:
+def counts(kocbot) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
+    with kocbot.db.transaction() as session:
         return tuple(session.scalar(select(func.count(m.id))) or 0
                      for m in (Tap, Link, Order, LedgerEntry, Product))
 
 
-async def setup_card(emu, kb):  # type: ignore[no-untyped-def]
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+async def setup_card(emu, kocbot):  # type: ignore[no-untyped-def]
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     for uid in (OWNER, MEMBER, OTHER, ADMIN_ID):
         emu.add_user(uid, f"U{uid}", language_code="en")
     emu.send_command(OWNER, OWNER, "/start")
@@ -31,36 +31,36 @@ async def setup_card(emu, kb):  # type: ignore[no-untyped-def]
     chat = emu.create_group("Forgery", admins=[OWNER], members=[MEMBER, OTHER])
     emu.add_bot_to_group(chat, OWNER)
     await emu.wait_for(lambda: emu.sent(chat_id=chat), timeout=10)
-    return chat, await post_card(emu, kb, admin=OWNER, chat_id=chat, sku="S1")
+    return chat, await post_card(emu, kocbot, admin=OWNER, chat_id=chat, sku="S1")
 
 
 async def test_forged_callback_data_changes_nothing(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
-    chat, card = await setup_card(emu, kb)
-    before = counts(kb)
+    emu = emulator
+    chat, card = await setup_card(emu, kocbot)
+    before = counts(kocbot)
     for data in ("buy:AAAAAAAAAAAAAAAA", "buy:", "sbuy:zzzzzzzzzzzzzzzz", "gl:999999", "gl:-1", "pk:abc",
                  "dp:99999999999999999999", "x" * 64, "buy:' OR 1=1 --", ":", "é"):
         query = emu.forge_callback(MEMBER, card, data)
         answer = await emu.wait_callback_answer(query, timeout=10)
         assert "url" not in answer, (data, answer)
         assert "went wrong" not in (answer.get("text") or ""), (data, answer)
-    assert counts(kb) == before
+    assert counts(kocbot) == before
 
 
 async def test_replayed_buy_tap_reuses_the_link(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
-    chat, card = await setup_card(emu, kb)
+    emu = emulator
+    chat, card = await setup_card(emu, kocbot)
     first = await tap_buy(emu, member=MEMBER, card=card)
     again = await tap_buy(emu, member=MEMBER, card=card)
     assert first == again
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         assert session.scalar(select(func.count(Link.id))) == 1
 
 
 async def test_forged_deep_links(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
-    chat, _ = await setup_card(emu, kb)
-    before = counts(kb)
+    emu = emulator
+    chat, _ = await setup_card(emu, kocbot)
+    before = counts(kocbot)
     for payload in ("l_AAAAAAAAAAAAAAAA", "l_", "g_nope", "r_nope", "x" * 64, "l_-_-_-"):
         n = len(emu.sent(chat_id=OTHER))
         emu.open_start_link(OTHER, payload)
@@ -68,14 +68,14 @@ async def test_forged_deep_links(emulator, kocbot) -> None:
         text = emu.sent(chat_id=OTHER)[-1].get("text", "")
         assert "went wrong" not in text and "Traceback" not in text, (payload, text)
         assert "http://127.0.0.1" not in text
-    assert counts(kb) == before
-    with kb.db.transaction() as session:
+    assert counts(kocbot) == before
+    with kocbot.db.transaction() as session:
         assert session.scalar(select(Group.owner_id)) == OWNER
 
 
 async def test_claim_link_needs_a_group_admin(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    emu = emulator
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     for uid in (OWNER, MEMBER):
         emu.add_user(uid, f"U{uid}", language_code="en")
     chat = emu.create_group("Unclaimed", admins=[OWNER], members=[MEMBER])
@@ -86,48 +86,48 @@ async def test_claim_link_needs_a_group_admin(emulator, kocbot) -> None:
     emu.open_start_link(MEMBER, claim_url)
     await emu.wait_for(lambda: emu.sent(chat_id=MEMBER), timeout=10)
     assert "administrator" in emu.sent(chat_id=MEMBER)[-1]["text"]
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         assert session.scalar(select(Group.claimed)) is False
     emu.open_start_link(OWNER, claim_url)
     await emu.wait_for(lambda: emu.sent(chat_id=OWNER), timeout=10)
     assert "is now yours" in emu.sent(chat_id=OWNER)[-1]["text"]
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         assert session.scalar(select(Group.owner_id)) == OWNER
 
 
 async def test_forged_and_replayed_postbacks(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
-    chat, card = await setup_card(emu, kb)
+    emu = emulator
+    chat, card = await setup_card(emu, kocbot)
     url = await tap_buy(emu, member=MEMBER, card=card)
     _, location = await click(url)
     click_id = subid(location)
-    await kb.clicks.flush()
+    await kocbot.clicks.flush()
     fields = {"click_id": click_id, "order_id": "F-1", "amount": "39.00", "status": "pending"}
-    forged = await postback(kb, fields, secret="guessed")
+    forged = await postback(kocbot, fields, secret="guessed")
     assert forged.status_code == 401
-    assert counts(kb)[2] == 0
-    ok = await postback(kb, fields)
+    assert counts(kocbot)[2] == 0
+    ok = await postback(kocbot, fields)
     assert ok.status_code == 200
-    ledger = counts(kb)
-    replay = await postback(kb, fields)
+    ledger = counts(kocbot)
+    replay = await postback(kocbot, fields)
     assert replay.status_code == 200 and "repeated" in replay.json()["reason"]
-    assert counts(kb) == ledger
+    assert counts(kocbot) == ledger
     tampered = dict(fields, amount="3900.00")
     body = dict(fields, sig=sign(fields), amount="3900.00")
     async with httpx.AsyncClient() as http:
-        response = await http.post(f"{kb.config.web.public_url}/postback", data=body)
+        response = await http.post(f"{kocbot.config.web.public_url}/postback", data=body)
     assert response.status_code == 401 and tampered["amount"] != fields["amount"]
-    assert counts(kb) == ledger
+    assert counts(kocbot) == ledger
 
 
 async def test_hostile_documents_to_import(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
+    emu = emulator
     emu.add_user(ADMIN_ID, "Admin", language_code="en")
     emu.add_user(OTHER, "Other", language_code="en")
     for uid in (ADMIN_ID, OTHER):
         emu.send_command(uid, uid, "/start")
     await emu.wait_for(lambda: emu.sent(chat_id=ADMIN_ID) and emu.sent(chat_id=OTHER), timeout=10)
-    before = counts(kb)
+    before = counts(kocbot)
     cases = [
         (ADMIN_ID, "feed.csv", os.urandom(4096)),
         (ADMIN_ID, "feed.json", b"\x00\x01\x02{[[[["),
@@ -142,7 +142,7 @@ async def test_hostile_documents_to_import(emulator, kocbot) -> None:
         text = emu.sent(chat_id=user)[-1]["text"]
         assert "went wrong" not in text and "Traceback" not in text, (name, text)
         assert "0 new" in text or "⚠️" in text or "Only platform admins" in text, (name, text)
-    assert counts(kb) == before
+    assert counts(kocbot) == before
 
 
 async def test_a_command_flood_is_throttled(emulator, kocbot) -> None:

@@ -77,15 +77,15 @@ def requests(draw, routes):  # type: ignore[no-untyped-def]
 
 async def test_every_http_route(emulator, kocbot_factory, caplog: pytest.LogCaptureFixture) -> None:
     metrics_port = free_port()
-    kb = await kocbot_factory(config={"telegram": {"mode": "webhook", "webhook_secret": SECRET},
+    kocbot = await kocbot_factory(config={"telegram": {"mode": "webhook", "webhook_secret": SECRET},
                                       "metrics": {"port": metrics_port}})
-    routes = routes_of(kb.config.web.public_url, kb.web)
-    routes += routes_of(f"http://127.0.0.1:{metrics_port}", metrics_app(kb.metrics))
+    routes = routes_of(kocbot.config.web.public_url, kocbot.web)
+    routes += routes_of(f"http://127.0.0.1:{metrics_port}", metrics_app(kocbot.metrics))
     assert {path for _, path, _ in routes} >= {"/c/{code}", "/b/{code}", "/postback", "/healthz",
                                                "/telegram", "/card/{product}.jpg", "/metrics"}
     logging.getLogger("uvicorn.error").addHandler(caplog.handler)  # uvicorn does not propagate
     seen: list[int] = []
-    public, as_json = kb.config.web.public_url, {"content-type": b"application/json"}
+    public, as_json = kocbot.config.web.public_url, {"content-type": b"application/json"}
 
     # The cases the audit found, always tried first; hypothesis explores around them.
     @FUZZ
@@ -114,10 +114,10 @@ async def test_every_http_route(emulator, kocbot_factory, caplog: pytest.LogCapt
 
 
 async def test_every_callback_prefix(emulator, kocbot, caplog: pytest.LogCaptureFixture) -> None:
-    emu, kb = emulator, kocbot
-    _chat, card = await setup_card(emu, kb)
+    emu = emulator
+    _chat, card = await setup_card(emu, kocbot)
     loop = asyncio.get_running_loop()
-    kb.throttle.burst = kb.throttle.rate = 10**9  # one member taps fast here: let every tap through
+    kocbot.throttle.burst = kocbot.throttle.rate = 10**9  # one member taps fast here: let every tap through
 
     async def tap(data: str) -> dict:
         return await emu.wait_callback_answer(emu.forge_callback(MEMBER, card, data), timeout=10)

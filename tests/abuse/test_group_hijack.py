@@ -17,8 +17,8 @@ async def start(emu, uid: int) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_a_member_who_is_no_admin_cannot_take_the_group(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
-    import_catalog(kb.services)
+    emu = emulator
+    import_catalog(kocbot.services)
     for uid in (CREATOR, MEMBER):
         await start(emu, uid)
     chat = emu.create_group("Neighbours", admins=[CREATOR], members=[MEMBER])
@@ -26,18 +26,18 @@ async def test_a_member_who_is_no_admin_cannot_take_the_group(emulator, kocbot) 
     (ask,) = await emu.wait_sent(chat, 1, timeout=10)
     assert "claim this group" in ask["text"]
     assert buttons(ask)[0]["url"].startswith("https://t.me/kocbot_test_bot?start=g_")
-    group = group_row(kb.services, chat)
+    group = group_row(kocbot.services, chat)
     assert (group.claimed, group.owner_id) == (False, None)
     assert any(c.method == "getChatMember" and c.params.get("user_id") == MEMBER for c in emu.calls)
     # The creator can still claim it through the button.
     emu.open_start_link(CREATOR, buttons(ask)[0]["url"])
-    await emu.wait_for(lambda: group_row(kb.services, chat).claimed, timeout=10)
-    assert group_row(kb.services, chat).owner_id == CREATOR
+    await emu.wait_for(lambda: group_row(kocbot.services, chat).claimed, timeout=10)
+    assert group_row(kocbot.services, chat).owner_id == CREATOR
 
 
 async def test_the_creator_or_an_administrator_owns_it_at_once(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
-    import_catalog(kb.services)
+    emu = emulator
+    import_catalog(kocbot.services)
     for uid in (CREATOR, ADMIN):
         await start(emu, uid)
     for adder, title in ((CREATOR, "By creator"), (ADMIN, "By admin")):
@@ -47,5 +47,5 @@ async def test_the_creator_or_an_administrator_owns_it_at_once(emulator, kocbot)
         emu.add_bot_to_group(chat, adder)
         (hello,) = await emu.wait_sent(chat, 1, timeout=10)
         assert "I will post deals here" in hello["text"]
-        group = group_row(kb.services, chat)
+        group = group_row(kocbot.services, chat)
         assert (group.claimed, group.owner_id) == (True, adder)

@@ -16,9 +16,9 @@ def test_the_metrics_listener_defaults_to_loopback() -> None:
 
 async def test_metrics_are_off_the_public_port(emulator, kocbot_factory) -> None:
     port = free_port()
-    kb = await kocbot_factory(config={"metrics": {"port": port}})
+    kocbot = await kocbot_factory(config={"metrics": {"port": port}})
     async with httpx.AsyncClient() as client:
-        public = await client.get(f"{kb.config.web.public_url}/metrics")
+        public = await client.get(f"{kocbot.config.web.public_url}/metrics")
         private = await client.get(f"http://127.0.0.1:{port}/metrics")
         other = await client.get(f"http://127.0.0.1:{port}/c/anything")
     assert public.status_code == 404

@@ -30,8 +30,8 @@ async def test_deeply_nested_json_is_a_400(emulator, kocbot, caplog: pytest.LogC
 
 
 async def test_a_non_ascii_webhook_secret_is_a_403(emulator, kocbot_factory) -> None:
-    kb = await kocbot_factory(config={"telegram": {"mode": "webhook", "webhook_secret": SECRET}})
-    url = f"{kb.config.web.public_url}/telegram"
+    kocbot = await kocbot_factory(config={"telegram": {"mode": "webhook", "webhook_secret": SECRET}})
+    url = f"{kocbot.config.web.public_url}/telegram"
     async with httpx.AsyncClient() as client:
         answers = [await client.post(url, json={"update_id": 1},
                                      headers={"X-Telegram-Bot-Api-Secret-Token": value})
@@ -44,8 +44,8 @@ async def test_a_non_ascii_webhook_secret_is_a_403(emulator, kocbot_factory) -> 
 
 async def test_odd_numbers_in_callback_data_get_a_quiet_answer(emulator, kocbot,
                                                                caplog: pytest.LogCaptureFixture) -> None:
-    emu, kb = emulator, kocbot
-    _chat, card = await setup_card(emu, kb)
+    emu = emulator
+    _chat, card = await setup_card(emu, kocbot)
     for data in ("gl:²", "pk:²", "dp:²", "gl:99999999999999999999", "pk:99999999999999999999",
                  "dp:99999999999999999999", "gl:9223372036854775808", "pk:٣", "gl:１２",
                  # found by the fuzz test: NUL in a code (PostgreSQL refuses it), paging on a card
@@ -58,8 +58,8 @@ async def test_odd_numbers_in_callback_data_get_a_quiet_answer(emulator, kocbot,
 
 async def test_odd_inline_offsets_get_a_quiet_answer(emulator, kocbot,
                                                      caplog: pytest.LogCaptureFixture) -> None:
-    emu, kb = emulator, kocbot
-    await setup_card(emu, kb)
+    emu = emulator
+    await setup_card(emu, kocbot)
     answers = {}
     for offset in ("²", "99999999999999999999", "10001", "-1", "１", "0", ""):
         query = emu.inline_query(MEMBER, "Thermos", offset=offset)

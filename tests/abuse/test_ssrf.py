@@ -125,17 +125,17 @@ async def test_private_addresses_work_when_allowed(shop: Served, internal: Serve
 async def test_the_bot_renders_a_placeholder_and_never_calls_inside(
     emulator, kocbot_factory, internal: Served, caplog: pytest.LogCaptureFixture
 ) -> None:
-    kb = await kocbot_factory(config={"card": {"allow_private_image_urls": False}})
+    kocbot = await kocbot_factory(config={"card": {"allow_private_image_urls": False}})
     image = internal.url("/catalog.png")
-    kb.services.catalog.import_feed(
+    kocbot.services.catalog.import_feed(
         feed_csv(f"acme,S1,Thermos,https://shop.example/1,39.00,59.00,10%,home,{image},,,,,CNY"),
         filename="feed.csv")
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         product = session.scalars(select(Product)).one()
         assert product.image_url == image
     with caplog.at_level(logging.WARNING):
         async with httpx.AsyncClient() as client:
-            response = await client.get(f"{kb.config.web.public_url}/card/{product.id}.jpg")
+            response = await client.get(f"{kocbot.config.web.public_url}/card/{product.id}.jpg")
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/jpeg"
     assert internal.requests == []

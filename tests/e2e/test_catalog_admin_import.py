@@ -20,8 +20,8 @@ FEED = feed_csv(
 )
 
 
-def skus(kb) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    with kb.db.transaction() as session:
+def skus(kocbot) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    with kocbot.db.transaction() as session:
         return {p.sku: p.title for p in session.scalars(select(Product))}
 
 
@@ -33,7 +33,7 @@ async def send_feed(emu, user: int, name: str, data: bytes, caption: str) -> str
 
 
 async def test_admin_document_import_reports_counts_and_first_errors(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
+    emu = emulator
     emu.add_user(ADMIN_ID, "Ada", language_code="en")
     emu.add_user(STRANGER, "Sam", language_code="en")
     emu.send_command(ADMIN_ID, ADMIN_ID, "/start")
@@ -41,11 +41,11 @@ async def test_admin_document_import_reports_counts_and_first_errors(emulator, k
 
     refused = await send_feed(emu, STRANGER, "feed.csv", FEED, "/import")
     assert refused == "Only platform admins can do that."
-    assert skus(kb) == {}
+    assert skus(kocbot) == {}
 
     strict = await send_feed(emu, ADMIN_ID, "feed.csv", FEED, "/import --strict")
     assert strict.splitlines()[0] == "📦 Rejected (strict): 3 bad rows, nothing imported."
-    assert skus(kb) == {}
+    assert skus(kocbot) == {}
 
     text = await send_feed(emu, ADMIN_ID, "feed.csv", FEED, "/import")
     assert text.splitlines() == [
@@ -54,8 +54,8 @@ async def test_admin_document_import_reports_counts_and_first_errors(emulator, k
         "line 4: original_price 10.00 is less than price 20.00",
         "line 5: url must be an http(s) URL with a host, got 'ftp://shop.example/a4'",
     ]
-    assert skus(kb) == {"A1": "Thermos"}
-    with kb.db.transaction() as session:
+    assert skus(kocbot) == {"A1": "Thermos"}
+    with kocbot.db.transaction() as session:
         assert session.scalars(select(Product.category)).one() == "home-goods"
 
     items = [{"merchant": "acme", "sku": "A1", "title": "Thermos 2", "url": "https://shop.example/a1",
@@ -63,9 +63,9 @@ async def test_admin_document_import_reports_counts_and_first_errors(emulator, k
     update = await send_feed(emu, ADMIN_ID, "update.json", json.dumps(items).encode(),
                              "/import --deactivate-missing")
     assert update.splitlines()[0] == "📦 Import: 1 rows, 0 new, 1 updated, 0 errors."
-    assert skus(kb) == {"A1": "Thermos 2"}
+    assert skus(kocbot) == {"A1": "Thermos 2"}
 
     broken = await send_feed(emu, ADMIN_ID, "broken.csv", b"sku,title\nx,y\n", "/import")
     assert broken.startswith("⚠️ missing required columns merchant, url, price, original_price")
     assert "Traceback" not in broken
-    assert skus(kb) == {"A1": "Thermos 2"}
+    assert skus(kocbot) == {"A1": "Thermos 2"}

@@ -21,8 +21,8 @@ def texts_of(message: dict) -> list[str]:
 
 
 async def test_deals_pages_in_place_with_link_share_and_pick(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    emu = emulator
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     emu.add_user(PROMOTER, "Pat", language_code="en")
     await command_reply(emu, user=PROMOTER, chat_id=PROMOTER, text="/start")
 
@@ -49,8 +49,8 @@ async def test_deals_pages_in_place_with_link_share_and_pick(emulator, kocbot) -
     emu.open_start_link(PROMOTER, answer["url"])
     await emu.wait_for(lambda: len(emu.sent(chat_id=PROMOTER)) > count, timeout=10)
     link_url = buttons(emu.sent(chat_id=PROMOTER)[-1])[0]["url"]
-    assert link_url.startswith(f"{kb.config.web.public_url}/c/")
-    with kb.db.transaction() as session:
+    assert link_url.startswith(f"{kocbot.config.web.public_url}/c/")
+    with kocbot.db.transaction() as session:
         link = session.scalars(select(Link)).one()
         assert link.promoter_id == PROMOTER  # self-purchase: buy for yourself and save
 
@@ -61,8 +61,8 @@ async def test_deals_pages_in_place_with_link_share_and_pick(emulator, kocbot) -
 
 
 async def test_picks_featured_and_categories_decide_the_post(emulator, kocbot, clock) -> None:
-    emu, kb = emulator, kocbot
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    emu = emulator
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     emu.add_user(PROMOTER, "Pat", language_code="en")
     emu.add_user(ADMIN_ID, "Ada", language_code="en")
     emu.add_user(STRANGER, "Sam", language_code="en")
@@ -76,7 +76,7 @@ async def test_picks_featured_and_categories_decide_the_post(emulator, kocbot, c
     answer = await emu.wait_callback_answer(emu.tap_button(PROMOTER, page, buttons(page)[2]
                                                            ["callback_data"]), timeout=10)
     assert answer["text"] == "Picked: it goes first in your groups."
-    card = await post_card(emu, kb, admin=PROMOTER, chat_id=chat)
+    card = await post_card(emu, kocbot, admin=PROMOTER, chat_id=chat)
     assert "Deal number 6" in card["caption"]
 
     refused = await command_reply(emu, user=STRANGER, chat_id=STRANGER, text="/feature D3")
@@ -84,7 +84,7 @@ async def test_picks_featured_and_categories_decide_the_post(emulator, kocbot, c
     done = await command_reply(emu, user=ADMIN_ID, chat_id=ADMIN_ID, text="/feature D3")
     assert done["text"] == "⭐ D3 is featured."
     clock.advance(minutes=2)  # posts to one group are at least a minute apart
-    card = await post_card(emu, kb, admin=PROMOTER, chat_id=chat)
+    card = await post_card(emu, kocbot, admin=PROMOTER, chat_id=chat)
     assert "Deal number 3" in card["caption"]  # featured goes before picks
     missing = await command_reply(emu, user=ADMIN_ID, chat_id=ADMIN_ID, text="/feature NOPE")
     assert missing["text"] == "⚠️ no product with sku 'NOPE'"
@@ -96,8 +96,8 @@ async def test_picks_featured_and_categories_decide_the_post(emulator, kocbot, c
     posted = set()
     for _ in range(2):
         clock.advance(minutes=2)
-        card = await post_card(emu, kb, admin=PROMOTER, chat_id=chat)
+        card = await post_card(emu, kocbot, admin=PROMOTER, chat_id=chat)
         posted.add(card["caption"].split("\n")[0])
     assert posted == {"Deal number 2", "Deal number 4"}
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         assert session.scalars(select(Group.categories)).one() == "home"

@@ -14,8 +14,8 @@ OWNER, MEMBER, STRANGER = 101, 202, 303
 
 async def test_roles_help_groups_invite_and_orders_document(emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
     emu = emulator
-    kb = await kocbot_factory(run_scheduler=False)
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    kocbot = await kocbot_factory(run_scheduler=False)
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     emu.add_user(OWNER, "Olga")
     emu.add_user(MEMBER, "美美", language_code="zh-hans")
     emu.add_user(STRANGER, "Stan")
@@ -42,7 +42,7 @@ async def test_roles_help_groups_invite_and_orders_document(emulator, kocbot_fac
     assert "点击优惠卡片" in member_help and "/commission" in member_help
     assert "/schedule" not in member_help
 
-    card = await post_card(emu, kb, admin=OWNER, chat_id=chat, sku="SKU1")
+    card = await post_card(emu, kocbot, admin=OWNER, chat_id=chat, sku="SKU1")
     await command_reply(emu, user=OWNER, chat_id=chat, text="/pause")
     groups = (await command_reply(emu, user=OWNER, chat_id=OWNER, text="/groups"))["text"]
     assert "Olga's Deals" in groups and "09:00 20:00 (Asia/Shanghai) — paused" in groups
@@ -60,7 +60,7 @@ async def test_roles_help_groups_invite_and_orders_document(emulator, kocbot_fac
     # The member taps Buy (which opens the private chat) and clicks; an admin imports orders.
     url = await tap_buy(emu, member=MEMBER, card=card)
     click_id = subid((await click(url, **{"user-agent": "Mozilla/5.0"}))[1])
-    await kb.clicks.flush()
+    await kocbot.clicks.flush()
     data = ("order_id,click_id,amount,status,commission,ordered_at\n"
             f"D1,{click_id},39.00,confirmed,,\nD2,{click_id},oops,pending,,\n").encode()
     refused_before = len(emu.sent(chat_id=OWNER))

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import parse_config
-from bot.services import Services
+from bot.services.container import Services
 from bot.storage.db import Database
 from bot.storage.models import Group, Post
 from tests.conftest import free_port

@@ -34,8 +34,8 @@ async def answer(emu, user: int, words: str) -> tuple[str, list[dict]]:  # type:
 
 
 async def test_inline_share_credits_the_sharer(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    emu = emulator
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     for user, name in ((SHARER, "Sara"), (MEMBER, "Mei"), (OWNER, "Olga")):
         emu.add_user(user, name, language_code="en")
     await command_reply(emu, user=SHARER, chat_id=SHARER, text="/start")
@@ -44,7 +44,7 @@ async def test_inline_share_credits_the_sharer(emulator, kocbot) -> None:
     assert len(results) == 2  # the sold-out one is not offered
     first = results[0]
     assert first["type"] == "photo"  # no card uploaded yet: the bot's own card URL
-    assert first["photo_url"] == f"{kb.config.web.public_url}/card/1.jpg"
+    assert first["photo_url"] == f"{kocbot.config.web.public_url}/card/1.jpg"
     assert "Thermos 500ml" in first["caption"] and "¥39.00" in first["caption"]
     async with httpx.AsyncClient() as client:  # the fallback URL really serves the card
         image = await client.get(first["photo_url"])
@@ -58,10 +58,10 @@ async def test_inline_share_credits_the_sharer(emulator, kocbot) -> None:
     message = emu.choose_inline_result(SHARER, query_id, first["id"], chat)
     assert message["via_bot"]["username"] == emu.bot_user["username"]
     inline_id = emu.inline_message_id(message)
-    await emu.wait_for(lambda: _chosen(kb, first["id"]) is not None, timeout=10)
-    with kb.db.transaction() as session:
+    await emu.wait_for(lambda: _chosen(kocbot, first["id"]) is not None, timeout=10)
+    with kocbot.db.transaction() as session:
         share_row = session.scalars(select(Share).where(Share.code == first["id"])).one()
-    assert (share_row.sharer_id, _chosen(kb, first["id"])) == (SHARER, inline_id)
+    assert (share_row.sharer_id, _chosen(kocbot, first["id"])) == (SHARER, inline_id)
 
     # The member taps Buy under Sara's card: the link is hers to earn from.
     tap = emu.tap_button(MEMBER, message, buy["callback_data"])
@@ -71,20 +71,20 @@ async def test_inline_share_credits_the_sharer(emulator, kocbot) -> None:
     emu.open_start_link(MEMBER, start_url)
     await emu.wait_for(lambda: len(emu.sent(chat_id=MEMBER)) > before, timeout=10)
     url = buttons(emu.sent(chat_id=MEMBER)[-1])[0]["url"]
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         link = session.scalars(select(Link).where(Link.user_id == MEMBER)).one()
         assert (link.promoter_id, link.share_id, link.group_id) == (SHARER, share_row.id, None)
 
     status, location = await click(url, **{"user-agent": "Mozilla/5.0"})
     assert status == 302 and location.startswith("https://shop.example/p/1?subid=")
     click_id = subid(location)
-    await kb.clicks.flush()
+    await kocbot.clicks.flush()
     for state in ("pending", "confirmed"):
-        response = await postback(kb, {"click_id": click_id, "order_id": "IN-1", "amount": "39.00",
+        response = await postback(kocbot, {"click_id": click_id, "order_id": "IN-1", "amount": "39.00",
                                        "status": state})
         assert response.status_code == 200, response.text
 
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         order = session.scalars(select(Order)).one()
         assert (order.pool, order.promoter_id, order.buyer_id) == (390, SHARER, MEMBER)
         confirmed = {(party, user): amount for party, user, amount in session.execute(
@@ -97,15 +97,15 @@ async def test_inline_share_credits_the_sharer(emulator, kocbot) -> None:
 
 
 async def test_inline_results_reuse_the_cached_card(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    emu = emulator
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     emu.add_user(OWNER, "Olga", language_code="en")
     emu.add_user(SHARER, "Sara", language_code="en")
     await command_reply(emu, user=OWNER, chat_id=OWNER, text="/start")
     chat = emu.create_group("Deals", admins=[OWNER])
     emu.add_bot_to_group(chat, OWNER)
     await emu.wait_for(lambda: emu.sent(chat_id=chat), timeout=10)
-    card = await post_card(emu, kb, admin=OWNER, chat_id=chat, sku="TH1")
+    card = await post_card(emu, kocbot, admin=OWNER, chat_id=chat, sku="TH1")
     file_id = card["photo"][-1]["file_id"]
     uploads = emu.uploads
 
@@ -122,7 +122,7 @@ async def test_inline_results_reuse_the_cached_card(emulator, kocbot) -> None:
     assert emu.uploads == uploads  # nothing uploaded again
 
 
-def _chosen(kb, code: str) -> str | None:  # type: ignore[no-untyped-def]
-    with kb.db.transaction() as session:
+def _chosen(kocbot, code: str) -> str | None:  # type: ignore[no-untyped-def]
+    with kocbot.db.transaction() as session:
         share = session.scalars(select(Share).where(Share.code == code)).one()
         return share.inline_message_id if share.chosen_at else None

@@ -15,16 +15,16 @@ PAT, MO, RO, M1, M2 = 11, 12, 13, 21, 22
 LOW_TIERS = {"tiers": {"mentor_min_active_invitees": 1, "partner_min_mentors": 1}}
 
 
-async def buy(emu, kb, *, member: int, chat: int, sku: str, order_id: str, amount: str,
+async def buy(emu, kocbot, *, member: int, chat: int, sku: str, order_id: str, amount: str,
               status: str = "confirmed") -> str:  # type: ignore[no-untyped-def]
     """Post a card, tap Buy, open the link, report the order; returns the click id."""
-    card = await post_card(emu, kb, admin=RO, chat_id=chat, sku=sku)
+    card = await post_card(emu, kocbot, admin=RO, chat_id=chat, sku=sku)
     url = await tap_buy(emu, member=member, card=card)
     status_code, location = await click(url, **{"user-agent": "Mozilla/5.0"})
     assert status_code == 302
     click_id = subid(location)
-    await kb.clicks.flush()
-    response = await postback(kb, {"click_id": click_id, "order_id": order_id, "amount": amount,
+    await kocbot.clicks.flush()
+    response = await postback(kocbot, {"click_id": click_id, "order_id": order_id, "amount": amount,
                                    "status": status})
     assert response.status_code == 200, response.text
     return click_id
@@ -37,8 +37,8 @@ async def invite_link(emu, user: int) -> str:  # type: ignore[no-untyped-def]
 
 async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) -> None:  # type: ignore[no-untyped-def]
     emu = emulator
-    kb = await kocbot_factory(config=LOW_TIERS, run_scheduler=False)
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    kocbot = await kocbot_factory(config=LOW_TIERS, run_scheduler=False)
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     emu.add_user(PAT, "Pat", language_code="zh-hans")
     for uid, name in ((MO, "Mo"), (RO, "Ro"), (M1, "Mei"), (M2, "Max"), (ADMIN_ID, "Admin")):
         emu.add_user(uid, name)
@@ -49,12 +49,12 @@ async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) ->
         before = len(emu.sent(chat_id=invitee))
         emu.open_start_link(invitee, await invite_link(emu, inviter))
         await emu.wait_for(lambda i=invitee, b=before: len(emu.sent(chat_id=i)) > b, timeout=10)
-    assert kb.services.promoters.get(RO).upline_id == MO
-    assert kb.services.promoters.get(MO).upline_id == PAT
+    assert kocbot.services.promoters.get(RO).upline_id == MO
+    assert kocbot.services.promoters.get(MO).upline_id == PAT
     # An invite back up the chain cannot make a cycle, and a second /start keeps the upline.
     emu.open_start_link(PAT, await invite_link(emu, RO))
     await emu.wait_for(lambda: len(emu.sent(chat_id=PAT)) >= 3, timeout=10)
-    assert kb.services.promoters.get(PAT).upline_id is None
+    assert kocbot.services.promoters.get(PAT).upline_id is None
 
     alpha = emu.create_group("Alpha", admins=[RO], members=[M1])
     beta = emu.create_group("Beta", admins=[RO], members=[M2])
@@ -63,13 +63,13 @@ async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) ->
         await emu.wait_for(lambda c=chat: emu.sent(chat_id=c), timeout=10)
 
     # O1 (Alpha, ¥39.00 at 10%): pool 390 before any tier exists: platform 39, Ro 351.
-    await buy(emu, kb, member=M1, chat=alpha, sku="SKU1", order_id="O1", amount="39.00")
+    await buy(emu, kocbot, member=M1, chat=alpha, sku="SKU1", order_id="O1", amount="39.00")
     # Tiers from data, at the event that earns them (issue 11): Ro is active, so Mo becomes
     # mentor, so Pat becomes partner, before any sweep or /team runs.
-    assert (kb.services.promoters.get(MO).tier, kb.services.promoters.get(PAT).tier) == (
+    assert (kocbot.services.promoters.get(MO).tier, kocbot.services.promoters.get(PAT).tier) == (
         "mentor", "partner")
     team = await command_reply(emu, user=MO, chat_id=MO, text="/team")
-    assert (kb.services.promoters.get(MO).tier, kb.services.promoters.get(PAT).tier) == (
+    assert (kocbot.services.promoters.get(MO).tier, kocbot.services.promoters.get(PAT).tier) == (
         "mentor", "partner")
     assert "Tier: mentor" in team["text"] and "Direct invitees: 1 (active 1, mentors 0)" in team["text"]
     assert "1 more invitee who is a mentor" in team["text"]
@@ -77,14 +77,14 @@ async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) ->
     assert "等级：合伙人" in team["text"] and "已是最高等级" in team["text"]
 
     # O2 (Beta, ¥128.50 at 12.5%): pool 1606: platform 161, Mo 80, Pat 48, Ro 1317.
-    await buy(emu, kb, member=M2, chat=beta, sku="SKU3", order_id="O2", amount="128.50")
+    await buy(emu, kocbot, member=M2, chat=beta, sku="SKU3", order_id="O2", amount="128.50")
     clock.advance(minutes=2)  # posts to one group are at least a minute apart
     # O3 (Alpha, ¥99.00 at 8%), still pending: pool 792: platform 79, Mo 39, Pat 23, Ro 651.
-    await buy(emu, kb, member=M1, chat=alpha, sku="SKU2", order_id="O3", amount="99.00",
+    await buy(emu, kocbot, member=M1, chat=alpha, sku="SKU2", order_id="O3", amount="99.00",
               status="pending")
 
     clock.advance(days=16)
-    assert kb.services.orders.settle() == 2
+    assert kocbot.services.orders.settle() == 2
     refusals = {"/payout 13 5.00": "minimum payout is ¥10.00",
                 "/payout 13 16.69": "settled balance is ¥16.68",
                 "/payout 13": "Usage: /payout <user_id|@username> <amount>"}
@@ -97,12 +97,12 @@ async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) ->
     assert paid["text"] == "💸 Paid ¥16.68 to 13. Settled balance left: ¥0.00."
 
     # O2 is refunded after Ro was paid for it: a negative payable entry, nothing rewritten.
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         o2_click = session.scalars(select(Order.click_id).where(Order.order_id == "O2")).one()
-    response = await postback(kb, {"click_id": o2_click, "order_id": "O2", "amount": "128.50",
+    response = await postback(kocbot, {"click_id": o2_click, "order_id": "O2", "amount": "128.50",
                                    "status": "refunded"})
     assert response.status_code == 200, response.text
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         negative = session.execute(
             select(LedgerEntry.user_id, LedgerEntry.bucket, LedgerEntry.amount)
             .where(LedgerEntry.event == "refunded", LedgerEntry.amount < 0)).all()

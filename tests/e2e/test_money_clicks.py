@@ -24,23 +24,23 @@ PROMOTER, MEMBER = 101, 202
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"
 
 
-async def setup(emu, kb) -> str:  # type: ignore[no-untyped-def]
+async def setup(emu, kocbot) -> str:  # type: ignore[no-untyped-def]
     """A registered promoter's group, a card, and a member's tracked link."""
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     emu.add_user(PROMOTER, "Promo")
     emu.add_user(MEMBER, "Mei")
     await command_reply(emu, user=PROMOTER, chat_id=PROMOTER, text="/start")
     chat = emu.create_group("Clicks Club", admins=[PROMOTER], members=[MEMBER])
     emu.add_bot_to_group(chat, PROMOTER)
     await emu.wait_for(lambda: emu.sent(chat_id=chat), timeout=10)
-    card = await post_card(emu, kb, admin=PROMOTER, chat_id=chat, sku="SKU2")
+    card = await post_card(emu, kocbot, admin=PROMOTER, chat_id=chat, sku="SKU2")
     return await tap_buy(emu, member=MEMBER, card=card)
 
 
 async def test_clicks_bots_uniques_and_pages(emulator, kocbot_factory, clock) -> None:  # type: ignore[no-untyped-def]
     emu = emulator
-    kb = await kocbot_factory(run_scheduler=False)
-    url = await setup(emu, kb)
+    kocbot = await kocbot_factory(run_scheduler=False)
+    url = await setup(emu, kocbot)
     status, location = await click(url, **{"user-agent": BROWSER + "x" * 600, "referer": "r" * 900})
     assert status == 302 and location.startswith("https://shop.example/p/2?subid=")
     first = subid(location)
@@ -52,9 +52,9 @@ async def test_clicks_bots_uniques_and_pages(emulator, kocbot_factory, clock) ->
     assert preview[0] == 302
     clock.advance(days=1)
     assert (await click(url, **{"user-agent": BROWSER}))[0] == 302  # a new day: a new unique
-    await kb.clicks.flush()
+    await kocbot.clicks.flush()
 
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         rows = session.scalars(select(Click).order_by(Click.created_at)).all()
         assert [c.is_bot for c in rows].count(True) == 2 and len(rows) == 5
         one = session.get_one(Click, first)
@@ -68,19 +68,19 @@ async def test_clicks_bots_uniques_and_pages(emulator, kocbot_factory, clock) ->
     stats = (await command_reply(emu, user=900, chat_id=900, text="/stats all"))["text"]
     assert "Clicks: 3 (bot hits 2)" in stats
 
-    base = kb.config.web.public_url
+    base = kocbot.config.web.public_url
     missing = await click(f"{base}/c/AAAAAAAAAAAAAAAA")
     assert missing[0] == 404
     async with httpx.AsyncClient() as client:
         page = await client.get(f"{base}/c/AAAAAAAAAAAAAAAA")
         assert "Link not found" in page.text and "<!doctype html>" in page.text
-        kb.services.catalog.import_feed(feed_csv(
+        kocbot.services.catalog.import_feed(feed_csv(
             "acme,GONE,Sold-out kettle,https://shop.example/p/9,10.00,20.00,10%,home,,,,0,,CNY"),
             filename="gone.csv")
-        with kb.db.transaction() as session:
+        with kocbot.db.transaction() as session:
             gone = session.scalars(select(Product.id).where(Product.sku == "GONE")).one()
-        link = kb.services.tracking.direct_link(product_id=gone, person=Person(id=MEMBER),
-                                                promoters=kb.services.promoters)
+        link = kocbot.services.tracking.direct_link(product_id=gone, person=Person(id=MEMBER),
+                                                promoters=kocbot.services.promoters)
         ended = await client.get(f"{base}/c/{link.code}")
         assert ended.status_code == 410 and "Sold-out kettle" in ended.text
 
@@ -88,26 +88,26 @@ async def test_clicks_bots_uniques_and_pages(emulator, kocbot_factory, clock) ->
 async def test_graceful_shutdown_writes_every_buffered_click(emulator, db_url, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
     emu = emulator
     config = make_config(emulator=emu, db_url=db_url, port=free_port())
-    kb = Kocbot(config, now=clock, rng=random.Random(1), cards_dir=tmp_path / "c",
+    kocbot = Kocbot(config, now=clock, rng=random.Random(1), cards_dir=tmp_path / "c",
                 cache_dir=tmp_path / "k", run_scheduler=False)
-    await kb.start()
+    await kocbot.start()
     stopped = False
     try:
-        url = await setup(emu, kb)
-        await kb.clicks.flush()
-        kb.clicks.interval, kb.clicks.size = 3600, 10**9  # nothing is written until shutdown
+        url = await setup(emu, kocbot)
+        await kocbot.clicks.flush()
+        kocbot.clicks.interval, kocbot.clicks.size = 3600, 10**9  # nothing is written until shutdown
         await asyncio.sleep(0.5)  # let the writer's current short wait end
-        await kb.clicks.flush()
+        await kocbot.clicks.flush()
         async with httpx.AsyncClient() as client:
             for _ in range(120):
                 response = await client.get(url, headers={"user-agent": BROWSER})
                 assert response.status_code == 302
-        assert len(kb.clicks) == 120
-        await kb.stop()
+        assert len(kocbot.clicks) == 120
+        await kocbot.stop()
         stopped = True
     finally:
         if not stopped:
-            await kb.stop()
+            await kocbot.stop()
     db = Database.from_url(db_url)
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Click)) == 120

@@ -30,24 +30,24 @@ def split(amount_fen: int) -> tuple[int, int]:
     return platform, pool - platform
 
 
-async def a_click(emu, kb) -> str:  # type: ignore[no-untyped-def]
+async def a_click(emu, kocbot) -> str:  # type: ignore[no-untyped-def]
     """The promoter's group, a card of SKU2, and the member's tracked link: one click's URL."""
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     emu.add_user(PROMOTER, "Promo")
     emu.add_user(MEMBER, "Mei")
     await command_reply(emu, user=PROMOTER, chat_id=PROMOTER, text="/start")
     chat = emu.create_group("Retries", admins=[PROMOTER], members=[MEMBER])
     emu.add_bot_to_group(chat, PROMOTER)
     await emu.wait_for(lambda: emu.sent(chat_id=chat), timeout=10)
-    card = await post_card(emu, kb, admin=PROMOTER, chat_id=chat, sku="SKU2")
+    card = await post_card(emu, kocbot, admin=PROMOTER, chat_id=chat, sku="SKU2")
     return await tap_buy(emu, member=MEMBER, card=card)
 
 
 async def test_simultaneous_copies_and_refunds_then_commission_is_exact(
         emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
     emu = emulator
-    kb = await kocbot_factory(run_scheduler=False)
-    url = await a_click(emu, kb)
+    kocbot = await kocbot_factory(run_scheduler=False)
+    url = await a_click(emu, kocbot)
     status, location = await click(url, **{"user-agent": "Mozilla/5.0"})
     assert status == 302
     # No explicit flush: the postback itself must find the click in this process's buffer.
@@ -57,13 +57,13 @@ async def test_simultaneous_copies_and_refunds_then_commission_is_exact(
     def fields(n: int, state: str) -> dict[str, str]:
         return {"click_id": click_id, "order_id": f"RT-{n}", "amount": amounts[n], "status": state}
 
-    first = await postback(kb, fields(0, "pending"))
+    first = await postback(kocbot, fields(0, "pending"))
     assert first.status_code == 200, first.text  # attributed at once, not 202
     for n in range(1, 12):
-        assert (await postback(kb, fields(n, "pending"))).status_code == 200
+        assert (await postback(kocbot, fields(n, "pending"))).status_code == 200
 
-    sends = [postback(kb, fields(n, "confirmed")) for n in range(12) for _ in range(COPIES)]
-    sends += [postback(kb, fields(n, "refunded")) for n in range(0, 12, 2)]
+    sends = [postback(kocbot, fields(n, "confirmed")) for n in range(12) for _ in range(COPIES)]
+    sends += [postback(kocbot, fields(n, "refunded")) for n in range(0, 12, 2)]
     answers = await asyncio.gather(*sends)
     assert {a.status_code for a in answers} == {200}, [a.text for a in answers if a.status_code != 200]
 
@@ -74,7 +74,7 @@ async def test_simultaneous_copies_and_refunds_then_commission_is_exact(
     assert f"Pending: {format_money(0, 'CNY')}" in text
     assert f"Confirmed: {format_money(confirmed, 'CNY')} (payable ¥0.00)" in text
     assert f"Reversed: {format_money(reversed_, 'CNY')}" in text
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         assert session.scalar(select(func.count(Order.id))) == 12
         platform = session.scalar(select(func.sum(LedgerEntry.amount))
                                   .where(LedgerEntry.party == "platform",
@@ -85,20 +85,20 @@ async def test_simultaneous_copies_and_refunds_then_commission_is_exact(
 async def test_click_mismatch_is_409_and_ambiguous_values_are_400(
         emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
     emu = emulator
-    kb = await kocbot_factory(run_scheduler=False)
-    url = await a_click(emu, kb)
+    kocbot = await kocbot_factory(run_scheduler=False)
+    url = await a_click(emu, kocbot)
     ids = [subid((await click(url, **{"user-agent": "Mozilla/5.0"}))[1]) for _ in range(2)]
-    ok = await postback(kb, {"click_id": ids[0], "order_id": "MM-1", "amount": "99.00",
+    ok = await postback(kocbot, {"click_id": ids[0], "order_id": "MM-1", "amount": "99.00",
                              "status": "pending"})
     assert ok.status_code == 200, ok.text
-    other = await postback(kb, {"click_id": ids[1], "order_id": "MM-1", "amount": "5.00",
+    other = await postback(kocbot, {"click_id": ids[1], "order_id": "MM-1", "amount": "5.00",
                                 "status": "confirmed"})
     assert other.status_code == 409 and "click_id" in other.json()["reason"]
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         order = session.scalars(select(Order).where(Order.order_id == "MM-1")).one()
         assert (order.click_id, order.amount, order.status) == (ids[0], 99_00, "pending")
     for bad in ("MM-2&status=confirmed", "MM-2=x", "MM\x01-2"):
-        answer = await postback(kb, {"click_id": ids[0], "order_id": bad, "amount": "9.00",
+        answer = await postback(kocbot, {"click_id": ids[0], "order_id": bad, "amount": "9.00",
                                      "status": "pending"})
         assert answer.status_code == 400 and "'&', '=' or a control character" in answer.json()["error"]
 
@@ -129,18 +129,18 @@ async def test_a_postback_while_its_click_is_being_written_is_attributed_at_once
     the postback arrives: the buffer then looks empty, but the click is not in the database
     yet. The postback must wait for that write, not answer 202."""
     emu = emulator
-    kb = await kocbot_factory(run_scheduler=False)
-    url = await a_click(emu, kb)
+    kocbot = await kocbot_factory(run_scheduler=False)
+    url = await a_click(emu, kocbot)
     for n in range(2):
         click_id = subid((await click(url, **{"user-agent": "Mozilla/5.0"}))[1])
         held = threading.Event()
         holder = threading.Thread(target=hold_clicks_table, args=(db_url, 1.0, held))
         holder.start()
         assert await asyncio.to_thread(held.wait, 10)
-        writing = asyncio.create_task(kb.clicks.flush())  # what the timer does
+        writing = asyncio.create_task(kocbot.clicks.flush())  # what the timer does
         await asyncio.sleep(0)  # the flush has taken the batch and is writing it
-        assert len(kb.clicks) == 0
-        answer = await postback(kb, {"click_id": click_id, "order_id": f"FL-{n}",
+        assert len(kocbot.clicks) == 0
+        answer = await postback(kocbot, {"click_id": click_id, "order_id": f"FL-{n}",
                                      "amount": "20.00", "status": "confirmed"})
         await writing
         await asyncio.to_thread(holder.join)

@@ -13,13 +13,13 @@ async def test_paid_broadcast_posts_past_the_free_limit_and_stats_show_the_stars
     emu = emulator
     # The free limit is 3 a second here, so that a 40-group broadcast would take 13 s on it.
     emu.set_rate_limits(True, per_second=3, per_group_per_minute=20, paid_per_second=1000)
-    kb = await kocbot_factory(rate_limit=True, config={"telegram": {"paid_broadcast": True}})
-    import_catalog(kb.services)
-    register_owner(emu, kb.services)
-    chats = seed_groups(emu, kb.services, 40)
+    kocbot = await kocbot_factory(rate_limit=True, config={"telegram": {"paid_broadcast": True}})
+    import_catalog(kocbot.services)
+    register_owner(emu, kocbot.services)
+    chats = seed_groups(emu, kocbot.services, 40)
     emu.reset_observations()
-    assert kb.services.posting.broadcast("SKU1") == 40
-    kb.sender.wake()
+    assert kocbot.services.posting.broadcast("SKU1") == 40
+    kocbot.sender.wake()
     await emu.wait_for(lambda: len(emu.sent(method="sendPhoto")) == 40, timeout=20)
     photos = [c for c in emu.calls if c.method == "sendPhoto"]
     assert [c.status for c in photos] == [200] * 40  # no 429: the budget is the paid one
@@ -35,13 +35,13 @@ async def test_paid_broadcast_posts_past_the_free_limit_and_stats_show_the_stars
 
 async def test_free_mode_sends_no_paid_flag_and_shows_no_stars(emulator, kocbot_factory) -> None:
     emu = emulator
-    kb = await kocbot_factory(rate_limit=True)
-    import_catalog(kb.services)
-    register_owner(emu, kb.services)
-    seed_groups(emu, kb.services, 3)
+    kocbot = await kocbot_factory(rate_limit=True)
+    import_catalog(kocbot.services)
+    register_owner(emu, kocbot.services)
+    seed_groups(emu, kocbot.services, 3)
     emu.reset_observations()
-    kb.services.posting.broadcast("SKU1")
-    kb.sender.wake()
+    kocbot.services.posting.broadcast("SKU1")
+    kocbot.sender.wake()
     await emu.wait_for(lambda: len(emu.sent(method="sendPhoto")) == 3, timeout=20)
     assert not any("allow_paid_broadcast" in c.params for c in emu.calls)
     emu.add_user(ADMIN_ID, "Admin")

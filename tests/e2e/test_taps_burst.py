@@ -14,8 +14,8 @@ MEMBERS = list(range(5000, 5060))
 
 
 async def test_a_burst_of_taps_gets_one_link_each(emulator, kocbot) -> None:  # type: ignore[no-untyped-def]
-    emu, kb = emulator, kocbot
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    emu = emulator
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     emu.add_user(PROMOTER, "Promo")
     for member in MEMBERS:
         emu.add_user(member, f"M{member}")
@@ -23,7 +23,7 @@ async def test_a_burst_of_taps_gets_one_link_each(emulator, kocbot) -> None:  # 
     chat = emu.create_group("Burst Club", admins=[PROMOTER], members=MEMBERS)
     emu.add_bot_to_group(chat, PROMOTER)
     await emu.wait_for(lambda: emu.sent(chat_id=chat), timeout=10)
-    card = await post_card(emu, kb, admin=PROMOTER, chat_id=chat, sku="SKU1")
+    card = await post_card(emu, kocbot, admin=PROMOTER, chat_id=chat, sku="SKU1")
     buy = buttons(card)[0]["callback_data"]
 
     # All taps are queued before the bot's next getUpdates, so they arrive together.
@@ -40,12 +40,12 @@ async def test_a_burst_of_taps_gets_one_link_each(emulator, kocbot) -> None:  # 
     assert len(set(urls.values())) == len(MEMBERS)  # one personal link each
     assert repeat["url"] == urls[MEMBERS[0]]  # tapping again gives the same link
     assert [a.get("text") for a in refused] == ["This deal is no longer available."] * 2
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Link)) == len(MEMBERS)
         assert session.scalar(select(func.count()).select_from(Tap)) == len(MEMBERS) + 1
         codes = {code for (code,) in session.execute(select(Link.code))}
     assert codes == {url.split("?start=l_", 1)[1] for url in urls.values()}
     tapped = len(MEMBERS) + 1 + len(forged)
-    batches = kb.metrics.tap_batches._value.get()  # noqa: SLF001 - the in-process counter
-    assert kb.metrics.taps._value.get() == len(MEMBERS) + 1  # noqa: SLF001
+    batches = kocbot.metrics.tap_batches._value.get()  # noqa: SLF001 - the in-process counter
+    assert kocbot.metrics.taps._value.get() == len(MEMBERS) + 1  # noqa: SLF001
     assert 1 <= batches <= tapped // 2, f"{tapped} taps took {batches} transactions"

@@ -16,8 +16,8 @@ FEED = feed_csv(
 
 
 async def test_thin_flow_books_the_exact_split(emulator, kocbot) -> None:
-    emu, kb = emulator, kocbot
-    result = kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    emu = emulator
+    result = kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     assert (result.created, result.errors) == (2, [])
 
     emu.add_user(PROMOTER, "Promo", language_code="en")
@@ -30,7 +30,7 @@ async def test_thin_flow_books_the_exact_split(emulator, kocbot) -> None:
     await emu.wait_for(lambda: emu.sent(chat_id=chat), timeout=10)
     assert "I will post deals here" in emu.sent(chat_id=chat)[0]["text"]
 
-    card = await post_card(emu, kb, admin=PROMOTER, chat_id=chat, sku="SKU1")
+    card = await post_card(emu, kocbot, admin=PROMOTER, chat_id=chat, sku="SKU1")
     assert "保温杯" in card["caption"]
     assert "¥39.00" in card["caption"]
     labels = [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
@@ -38,21 +38,21 @@ async def test_thin_flow_books_the_exact_split(emulator, kocbot) -> None:
     assert card["reply_markup"]["inline_keyboard"][0][1]["switch_inline_query"] == "SKU1"
 
     url = await tap_buy(emu, member=MEMBER, card=card)
-    assert url.startswith(f"{kb.config.web.public_url}/c/")
+    assert url.startswith(f"{kocbot.config.web.public_url}/c/")
     status, location = await click(url, **{"user-agent": "Mozilla/5.0"})
     assert status == 302
     assert location.startswith("https://shop.example/p/1?ref=x&subid=")
     click_id = subid(location)
-    await kb.clicks.flush()
+    await kocbot.clicks.flush()
 
-    response = await postback(kb, {"click_id": click_id, "order_id": "A-1", "amount": "39.00",
+    response = await postback(kocbot, {"click_id": click_id, "order_id": "A-1", "amount": "39.00",
                                    "status": "pending"})
     assert response.status_code == 200, response.text
-    response = await postback(kb, {"click_id": click_id, "order_id": "A-1", "amount": "39.00",
+    response = await postback(kocbot, {"click_id": click_id, "order_id": "A-1", "amount": "39.00",
                                    "status": "confirmed"})
     assert response.status_code == 200, response.text
 
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         order = session.scalars(select(Order)).one()
         assert (order.pool, order.promoter_id, order.buyer_id) == (390, PROMOTER, MEMBER)
         held = dict(session.execute(

@@ -12,8 +12,8 @@ from tests.support.world import FEED
 OWNER, MEMBER, TWIN_A, TWIN_B = 101, 202, 303, 304
 
 
-async def setup_group(emu, kb):  # type: ignore[no-untyped-def]
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+async def setup_group(emu, kocbot):  # type: ignore[no-untyped-def]
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     emu.add_user(OWNER, "Olga", username="olga_deals")
     emu.add_user(MEMBER, "Mei", language_code="zh-hans")
     emu.add_user(ADMIN_ID, "Admin")
@@ -26,8 +26,8 @@ async def setup_group(emu, kb):  # type: ignore[no-untyped-def]
 
 async def test_bad_schedule_is_one_line(emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
     emu = emulator
-    kb = await kocbot_factory(run_scheduler=False)
-    chat = await setup_group(emu, kb)
+    kocbot = await kocbot_factory(run_scheduler=False)
+    chat = await setup_group(emu, kocbot)
     answer = (await command_reply(emu, user=OWNER, chat_id=chat, text="/schedule 25:99"))["text"]
     assert answer == ("⚠️ '25:99' is not a time like 09:00 or 20:30 · "
                       "Usage: /schedule 09:00 12:30 20:00 · /schedule off")
@@ -37,8 +37,8 @@ async def test_bad_schedule_is_one_line(emulator, kocbot_factory) -> None:  # ty
 
 async def test_private_text_and_files_get_a_hint_and_groups_stay_quiet(emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
     emu = emulator
-    kb = await kocbot_factory(run_scheduler=False)
-    chat = await setup_group(emu, kb)
+    kocbot = await kocbot_factory(run_scheduler=False)
+    chat = await setup_group(emu, kocbot)
 
     async def answer_to_document(user: int, caption: str | None) -> str:
         before = len(emu.sent(chat_id=user))
@@ -87,12 +87,12 @@ async def test_help_puts_arguments_before_the_dash(emulator, kocbot_factory) -> 
 
 async def test_groups_and_next_post_are_in_the_group_time_zone(emulator, kocbot_factory, clock) -> None:  # type: ignore[no-untyped-def]
     emu = emulator
-    kb = await kocbot_factory(run_scheduler=False)
-    chat = await setup_group(emu, kb)
+    kocbot = await kocbot_factory(run_scheduler=False)
+    chat = await setup_group(emu, kocbot)
     changed = (await command_reply(emu, user=OWNER, chat_id=chat, text="/timezone Europe/Berlin"))["text"]
     # The test clock is 2026-11-24 01:00 UTC, 02:00 in Berlin: the next 09:00 there is today.
     assert changed == "Time zone: Europe/Berlin. Next post: 2026-11-24 09:00 Europe/Berlin."
-    await post_card(emu, kb, admin=OWNER, chat_id=chat, sku="SKU1")
+    await post_card(emu, kocbot, admin=OWNER, chat_id=chat, sku="SKU1")
     groups = (await command_reply(emu, user=OWNER, chat_id=OWNER, text="/groups"))["text"]
     assert "09:00 20:00 (Europe/Berlin) — last post: 2026-11-24 02:00" in groups
     assert "UTC" not in groups
@@ -100,17 +100,17 @@ async def test_groups_and_next_post_are_in_the_group_time_zone(emulator, kocbot_
 
 async def test_payout_by_username(emulator, kocbot_factory, clock) -> None:  # type: ignore[no-untyped-def]
     emu = emulator
-    kb = await kocbot_factory(run_scheduler=False)
-    chat = await setup_group(emu, kb)
-    card = await post_card(emu, kb, admin=OWNER, chat_id=chat, sku="SKU3")
+    kocbot = await kocbot_factory(run_scheduler=False)
+    chat = await setup_group(emu, kocbot)
+    card = await post_card(emu, kocbot, admin=OWNER, chat_id=chat, sku="SKU3")
     url = await tap_buy(emu, member=MEMBER, card=card)
     click_id = subid((await click(url, **{"user-agent": "Mozilla/5.0"}))[1])
-    await kb.clicks.flush()
-    response = await postback(kb, {"click_id": click_id, "order_id": "U1", "amount": "1000.00",
+    await kocbot.clicks.flush()
+    response = await postback(kocbot, {"click_id": click_id, "order_id": "U1", "amount": "1000.00",
                                    "status": "confirmed"})
     assert response.status_code == 200, response.text
     clock.advance(days=16)
-    kb.services.orders.settle()
+    kocbot.services.orders.settle()
 
     async def payout(text: str) -> str:
         return (await command_reply(emu, user=ADMIN_ID, chat_id=ADMIN_ID, text=text))["text"]
@@ -135,8 +135,8 @@ async def test_payout_by_username(emulator, kocbot_factory, clock) -> None:  # t
 
 async def test_report_and_stats_name_their_window_in_words(emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
     emu = emulator
-    kb = await kocbot_factory(run_scheduler=False)
-    chat = await setup_group(emu, kb)
+    kocbot = await kocbot_factory(run_scheduler=False)
+    chat = await setup_group(emu, kocbot)
     report = (await command_reply(emu, user=OWNER, chat_id=chat, text="/report all"))["text"]
     assert report.splitlines()[0] == "📊 Olga's Deals — all time"
     week = (await command_reply(emu, user=OWNER, chat_id=chat, text="/report 7d"))["text"]

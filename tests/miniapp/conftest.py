@@ -27,7 +27,7 @@ FEED = feed_csv(
 class World:
     """The running bot, the emulator, the test clock and the group the owner runs."""
 
-    kb: Any
+    kocbot: Any
     emu: Any
     clock: Any
     group: int
@@ -44,19 +44,19 @@ class World:
             headers["Authorization"] = header
         elif user is not None:
             headers["Authorization"] = "tma " + self.init_data(user)
-        async with httpx.AsyncClient(base_url=self.kb.config.web.public_url) as client:
+        async with httpx.AsyncClient(base_url=self.kocbot.config.web.public_url) as client:
             return await client.request(method, path, headers=headers, json=json)
 
 
 @pytest.fixture
 async def world(emulator, kocbot, clock) -> World:  # type: ignore[no-untyped-def]
-    kb, emu = kocbot, emulator
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    emu = emulator
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     for user, name, lang in ((OWNER, "Olga", "en"), (MEMBER, "Mei", "zh-hans"), (STRANGER, "Sam", "en"),
                              (ADMIN_ID, "Ada", "en")):
         emu.add_user(user, name, language_code=lang)
     await command_reply(emu, user=OWNER, chat_id=OWNER, text="/start")
     group = emu.create_group("Deal hunters", admins=[OWNER], members=[MEMBER, STRANGER])
     emu.add_bot_to_group(group, OWNER)
-    await emu.wait_for(lambda: bool(kb.services.groups.owned_by(OWNER)), timeout=10)
-    return World(kb=kb, emu=emu, clock=clock, group=group)
+    await emu.wait_for(lambda: bool(kocbot.services.groups.owned_by(OWNER)), timeout=10)
+    return World(kocbot=kocbot, emu=emu, clock=clock, group=group)

@@ -43,7 +43,7 @@ async def test_search_by_chinese_words_category_price_and_discount(world) -> Non
 async def test_paging_and_bad_parameters(world) -> None:
     big = "\n".join(f"acme,P{n},保温杯 款{n},https://shop.example/q/{n},10.00,20.00,10%,home,,,,,,CNY"
                     for n in range(45)).encode()
-    world.kb.services.catalog.import_feed(
+    world.kocbot.services.catalog.import_feed(
         b"merchant,sku,title,url,price,original_price,commission_rate,category,image_url,starts_at,"
         b"ends_at,stock,featured,currency\n" + big + b"\n", filename="more.csv")
     seen = []
@@ -75,7 +75,7 @@ async def test_buy_gives_the_tracked_link_that_redirects_with_a_click_id(world) 
     response = await world.call(OWNER, "POST", "/app/api/deals/6/buy")
     assert response.status_code == 200, response.text
     url = response.json()["url"]
-    assert url.startswith(world.kb.config.web.public_url + "/c/")
+    assert url.startswith(world.kocbot.config.web.public_url + "/c/")
     status, location = await click(url, **{"user-agent": "Mozilla/5.0"})
     assert status == 302 and location.startswith("https://bmart.example/rc?from=tg&subid=")
     assert subid(location)
@@ -83,7 +83,7 @@ async def test_buy_gives_the_tracked_link_that_redirects_with_a_click_id(world) 
     # promoter buying for themselves is their own promoter; a member who never registered has none.
     assert (await world.call(OWNER, "POST", "/app/api/deals/6/buy")).json()["url"] == url
     member_url = (await world.call(MEMBER, "POST", "/app/api/deals/6/buy")).json()["url"]
-    with world.kb.db.transaction() as session:
+    with world.kocbot.db.transaction() as session:
         links = {row.user_id: row for row in session.scalars(select(Link))}
     assert (links[OWNER].promoter_id, links[OWNER].post_id, links[OWNER].share_id) == (OWNER, None, None)
     assert links[MEMBER].promoter_id is None and member_url.endswith(links[MEMBER].code)

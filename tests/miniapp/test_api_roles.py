@@ -43,18 +43,18 @@ async def _earn(world, amount: str = "399.00") -> str:  # type: ignore[no-untype
     status, location = await click(buttons(world.emu.sent(chat_id=MEMBER)[-1])[0]["url"],
                                    **{"user-agent": "Mozilla/5.0"})
     assert status == 302
-    await world.kb.clicks.flush()
+    await world.kocbot.clicks.flush()
     return subid(location)
 
 
 async def test_a_share_is_attributed_to_the_sharer_like_an_inline_share(world) -> None:
     click_id = await _earn(world)
-    with world.kb.db.transaction() as session:
+    with world.kocbot.db.transaction() as session:
         share = session.scalars(select(Share)).one()
         link = session.scalars(select(Link).where(Link.user_id == MEMBER)).one()
     assert (share.sharer_id, share.product_id) == (OWNER, 6)
     assert (link.promoter_id, link.share_id, link.group_id) == (OWNER, share.id, None)
-    response = await postback(world.kb, {"click_id": click_id, "order_id": "MA-1", "amount": "399.00",
+    response = await postback(world.kocbot, {"click_id": click_id, "order_id": "MA-1", "amount": "399.00",
                                          "status": "confirmed"})
     assert response.status_code == 200, response.text
     me = (await world.call(OWNER, "GET", "/app/api/me")).json()
@@ -65,11 +65,11 @@ async def test_a_share_is_attributed_to_the_sharer_like_an_inline_share(world) -
 
 async def test_dashboard_shows_the_series_buckets_team_and_payouts(world) -> None:
     click_id = await _earn(world)
-    await postback(world.kb, {"click_id": click_id, "order_id": "MA-2", "amount": "399.00",
+    await postback(world.kocbot, {"click_id": click_id, "order_id": "MA-2", "amount": "399.00",
                               "status": "confirmed"})
     world.clock.advance(days=16)
-    world.kb.services.orders.settle()
-    world.kb.services.orders.payout(user_id=OWNER, amount_text="20.00", admin_id=ADMIN_ID)
+    world.kocbot.services.orders.settle()
+    world.kocbot.services.orders.payout(user_id=OWNER, amount_text="20.00", admin_id=ADMIN_ID)
     d = (await world.call(OWNER, "GET", "/app/api/dashboard")).json()
     assert d["buckets"] == {"pending": "0.00", "confirmed": "0.00", "payable": "33.87", "paid": "20.00",
                             "reversed": "0.00"}
@@ -101,7 +101,7 @@ async def test_group_settings_for_the_owner_only_with_the_command_rules(world) -
         assert (await world.call(OWNER, "POST", path, json=body)).status_code == 400
     huge = await world.call(OWNER, "POST", path, json={"categories": ["x" * 10] * 1000})
     assert huge.status_code == 413
-    with world.kb.db.transaction() as session:
+    with world.kocbot.db.transaction() as session:
         group = session.scalars(select(Group).where(Group.chat_id == world.group)).one()
         assert (group.times, group.timezone, group.paused) == ("09:00 20:00", "Asia/Shanghai", False)
     ok = await world.call(OWNER, "POST", path, json={
@@ -120,7 +120,7 @@ async def test_group_settings_for_the_owner_only_with_the_command_rules(world) -
 
 async def test_admin_views_and_payout_with_the_payout_rules(world) -> None:
     click_id = await _earn(world)
-    await postback(world.kb, {"click_id": click_id, "order_id": "MA-3", "amount": "399.00",
+    await postback(world.kocbot, {"click_id": click_id, "order_id": "MA-3", "amount": "399.00",
                               "status": "confirmed"})
     for user in (OWNER, MEMBER):
         for method, path in (("GET", "/app/api/admin/stats"), ("GET", "/app/api/admin/balances"),
@@ -138,7 +138,7 @@ async def test_admin_views_and_payout_with_the_payout_rules(world) -> None:
     early = await world.call(ADMIN_ID, "POST", payout, json={"user": OWNER, "amount": "10.00"})
     assert early.status_code == 409 and "settled balance" in early.json()["error"]
     world.clock.advance(days=16)
-    world.kb.services.orders.settle()
+    world.kocbot.services.orders.settle()
     for body, status in (({"user": OWNER, "amount": "1.00"}, 409), ({"user": OWNER, "amount": "60.00"}, 409),
                          ({"user": OWNER, "amount": 10}, 400), ({"user": "x", "amount": "10"}, 400),
                          ({"user": 424242, "amount": "10.00"}, 409)):
@@ -146,6 +146,6 @@ async def test_admin_views_and_payout_with_the_payout_rules(world) -> None:
         assert response.status_code == status, (body, response.text)
     paid = await world.call(ADMIN_ID, "POST", payout, json={"user": str(OWNER), "amount": "50.00"})
     assert paid.status_code == 200 and paid.json()["amount"] == "50.00"
-    with world.kb.db.transaction() as session:
+    with world.kocbot.db.transaction() as session:
         assert [(p.user_id, p.amount, p.admin_id) for p in session.scalars(select(Payout))] == [
             (OWNER, 5000, ADMIN_ID)]

@@ -33,7 +33,7 @@ def user_of(world, user_id: int) -> dict:  # type: ignore[no-untyped-def]
 
 
 async def open_app(world, page, user: int):  # type: ignore[no-untyped-def]
-    await page.goto(world.kb.config.web.public_url + "/app/")
+    await page.goto(world.kocbot.config.web.public_url + "/app/")
     await page.wait_for_selector("body.ready")
 
 
@@ -68,7 +68,7 @@ async def test_member_searches_in_chinese_opens_a_deal_and_buys(world, tmp_path:
         await page.evaluate("window.__press('back')")
         await page.wait_for_selector(".card[data-sku=TH2]")
         assert await page.evaluate("window.__tg.back") is False
-    with world.kb.db.transaction() as session:
+    with world.kocbot.db.transaction() as session:
         link = session.scalars(select(Link).where(Link.user_id == MEMBER)).one()
     assert url.endswith(link.code) and link.promoter_id is None  # as /deals' Get link for a member
 
@@ -87,7 +87,7 @@ async def test_promoter_shares_a_deal_and_sees_the_dashboard(world, tmp_path: Pa
         message = world.emu.share_prepared_message(OWNER, prepared_id, world.group)
         tap = world.emu.tap_button(MEMBER, message, buttons(message)[0]["callback_data"])
         assert (await world.emu.wait_callback_answer(tap, timeout=10))["url"]
-        with world.kb.db.transaction() as session:
+        with world.kocbot.db.transaction() as session:
             share = session.scalars(select(Share)).one()
             link = session.scalars(select(Link).where(Link.user_id == MEMBER)).one()
         assert (share.sharer_id, link.promoter_id, link.share_id) == (OWNER, OWNER, share.id)
@@ -97,8 +97,8 @@ async def test_promoter_shares_a_deal_and_sees_the_dashboard(world, tmp_path: Pa
         await world.emu.wait_for(lambda: bool(world.emu.sent(chat_id=MEMBER)), timeout=10)
         status, location = await click(buttons(world.emu.sent(chat_id=MEMBER)[-1])[0]["url"],
                                        **{"user-agent": "Mozilla/5.0"})
-        await world.kb.clicks.flush()
-        await postback(world.kb, {"click_id": subid(location), "order_id": "BR-1", "amount": "399.00",
+        await world.kocbot.clicks.flush()
+        await postback(world.kocbot, {"click_id": subid(location), "order_id": "BR-1", "amount": "399.00",
                                   "status": "confirmed"})
         await page.click("[data-tab=earnings]")
         await page.wait_for_selector("#chart polyline")
@@ -153,10 +153,10 @@ async def test_the_page_renders_without_telegram_at_all(world, tmp_path: Path) -
         context = await browser.new_context(viewport=PHONE)
         await context.route("**/*", _offline)
         page = await context.new_page()
-        url = world.kb.config.web.public_url + "/app/#tgWebAppData=" + quote(world.init_data(OWNER))
+        url = world.kocbot.config.web.public_url + "/app/#tgWebAppData=" + quote(world.init_data(OWNER))
         await page.goto(url)
         await page.wait_for_selector(".card")
         assert await page.locator("h1").inner_text() == "Deal center"
-        await page.goto(world.kb.config.web.public_url + "/app/")  # no data at all: a hint, no crash
+        await page.goto(world.kocbot.config.web.public_url + "/app/")  # no data at all: a hint, no crash
         await page.wait_for_selector(".empty")
         await browser.close()

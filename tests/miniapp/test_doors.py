@@ -12,7 +12,7 @@ from tests.support.flow import buttons, command_reply
 
 
 async def test_menu_button_and_start_button_open_the_app(world) -> None:
-    url = world.kb.config.web.public_url + "/app"
+    url = world.kocbot.config.web.public_url + "/app"
     assert world.emu.menu_buttons[None] == {"type": "web_app", "text": "🛍 Deal center",
                                             "web_app": {"url": url}}
     welcome = await command_reply(world.emu, user=OWNER, chat_id=OWNER, text="/start")
@@ -20,7 +20,7 @@ async def test_menu_button_and_start_button_open_the_app(world) -> None:
 
 
 async def test_the_page_and_its_files_are_served_from_the_bot(world) -> None:
-    async with httpx.AsyncClient(base_url=world.kb.config.web.public_url) as client:
+    async with httpx.AsyncClient(base_url=world.kocbot.config.web.public_url) as client:
         page = await client.get("/app", follow_redirects=True)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.networks.jd import JdConnector
 from bot.networks.sync import NetworkSync
-from bot.services import Services
+from bot.services.container import Services
 from bot.storage.models import LedgerEntry, Product, User
 from tests.support.clock import Clock
 from tests.support.fake_jd import FakeJd

@@ -18,16 +18,16 @@ from tests.networks.conftest import jd_settings
 
 async def test_buy_redirects_to_the_members_promotion_link(kocbot_factory, fake_jd, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(runtime, "LINK_TIMEOUT", 1.0)
-    kb = await kocbot_factory(run_scheduler=False, config={"networks": {"jd": jd_settings(fake_jd)}})
+    kocbot = await kocbot_factory(run_scheduler=False, config={"networks": {"jd": jd_settings(fake_jd)}})
     fake_jd.add_goods(300001)
     fake_jd.add_goods(300002)
-    sync: NetworkSync = kb.networks.syncs["jd"]
+    sync: NetworkSync = kocbot.networks.syncs["jd"]
     await sync.import_products()
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         products = dict(session.execute(select(Product.sku, Product.id)).all())
-    link = kb.services.tracking.direct_link(product_id=products["300001"], person=Person(id=41),
-                                            promoters=kb.services.promoters)
-    base = kb.config.web.public_url
+    link = kocbot.services.tracking.direct_link(product_id=products["300001"], person=Person(id=41),
+                                            promoters=kocbot.services.promoters)
+    base = kocbot.config.web.public_url
     browser = {"user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"}
     async with httpx.AsyncClient(headers=browser) as client:
         first = await client.get(f"{base}/c/{link.code}")
@@ -42,15 +42,15 @@ async def test_buy_redirects_to_the_members_promotion_link(kocbot_factory, fake_
                                                                              "TwitterBot)"})
         assert preview.headers["location"].startswith("https://item.jd.com/300001.html")
         fake_jd.link_delay = 5.0
-        slow = kb.services.tracking.direct_link(product_id=products["300002"], person=Person(id=42),
-                                                promoters=kb.services.promoters)
+        slow = kocbot.services.tracking.direct_link(product_id=products["300002"], person=Person(id=42),
+                                                promoters=kocbot.services.promoters)
         began = time.monotonic()
         answer = await client.get(f"{base}/c/{slow.code}")
         waited = time.monotonic() - began
     assert answer.status_code == 503 and "Open the same link again in a minute" in answer.text
     assert waited < 3.0  # the API timeout (1 s here), not the gateway's 5 s
-    await kb.clicks.flush()
-    with kb.db.transaction() as session:
+    await kocbot.clicks.flush()
+    with kocbot.db.transaction() as session:
         assert session.scalar(select(func.count(NetworkLink.id))) == 1
         # Two clicks and one bot hit; the failed Buy is not a click.
         assert session.scalar(select(func.count(Click.id))) == 3

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.services import Services
+from bot.services.container import Services
 from bot.storage.db import Database
 from bot.storage.models import Click, Group, Post, User
 from tests.support.databases import fresh_postgres, postgres_url
@@ -51,40 +51,40 @@ async def make_groups(emu, services: Services, n: int) -> list[int]:  # type: ig
     return chats
 
 
-async def drain(kb, clock, *, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+async def drain(kocbot, clock, *, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
     """Let the fake clock run until nothing is queued or being sent."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        states = post_states(kb.db)
+        states = post_states(kocbot.db)
         if not states["queued"] and not states["sending"]:
             return
         clock.advance(seconds=1)
-        kb.sender.wake()
+        kocbot.sender.wake()
         await asyncio.sleep(0.05)
-    raise AssertionError(f"outbox did not drain: {post_states(kb.db)}")
+    raise AssertionError(f"outbox did not drain: {post_states(kocbot.db)}")
 
 
 async def test_storms_of_5xx_429_and_timeouts(emulator, kocbot_factory, clock) -> None:
     emu = emulator
-    kb = await kocbot_factory(read_timeout=1.0, run_scheduler=False)
-    chats = await make_groups(emu, kb.services, 40)
-    kb.services.catalog.import_feed(FEED, filename="feed.csv")
+    kocbot = await kocbot_factory(read_timeout=1.0, run_scheduler=False)
+    chats = await make_groups(emu, kocbot.services, 40)
+    kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
     emu.inject("5xx", method="sendPhoto", times=15)
     emu.inject("429", method="sendPhoto", times=10, retry_after=1)
     emu.inject("timeout", method="sendPhoto", times=3, delay=1.5, deliver=True)
     emu.inject("timeout", method="sendPhoto", times=2, delay=1.5, deliver=False)
     emu.inject("5xx", method="sendPhoto", times=10)
-    assert kb.services.posting.broadcast("S1") == 40
-    kb.sender.wake()
-    await drain(kb, clock)
-    states = post_states(kb.db)
+    assert kocbot.services.posting.broadcast("S1") == 40
+    kocbot.sender.wake()
+    await drain(kocbot, clock)
+    states = post_states(kocbot.db)
     cards = cards_per_group(emu, chats)
     assert max(cards.values()) == 1  # never twice
     assert states["sent"] + states["unknown"] == 40 and states["failed"] == 0
     assert states["unknown"] == 5  # the five timeouts: outcome unknown, not resent
     assert sum(cards.values()) == states["sent"] + 3  # three timed-out sends were delivered anyway
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         sent_groups = set(session.scalars(select(Group.chat_id).join(Post, Post.group_id == Group.id)
                                           .where(Post.status == "sent")))
     assert all(cards[chat] == 1 for chat in sent_groups)
@@ -186,29 +186,29 @@ async def test_postgres_restart_while_posting_and_clicking(emulator, tmp_path: P
     url = fresh_postgres(postgres_url())
     from bot.app import Kocbot
 
-    kb = Kocbot(make_config(emulator=emu, db_url=url, port=free_port()), now=clock,
+    kocbot = Kocbot(make_config(emulator=emu, db_url=url, port=free_port()), now=clock,
                 cache_dir=tmp_path / "cache", run_scheduler=False)
-    await kb.start()
+    await kocbot.start()
     try:
-        chats = await make_groups(emu, kb.services, 30)
-        kb.services.catalog.import_feed(FEED, filename="feed.csv")
-        first = kb.services.posting.broadcast("S1")
-        kb.sender.wake()
+        chats = await make_groups(emu, kocbot.services, 30)
+        kocbot.services.catalog.import_feed(FEED, filename="feed.csv")
+        first = kocbot.services.posting.broadcast("S1")
+        kocbot.sender.wake()
         await emu.wait_for(lambda: sum(cards_per_group(emu, chats).values()) >= 30, timeout=60)
-        link = kb.services.tracking.direct_link(product_id=1, person=_person(),
-                                                promoters=kb.services.promoters)
-        url_c = f"{kb.config.web.public_url}/c/{link.code}"
+        link = kocbot.services.tracking.direct_link(product_id=1, person=_person(),
+                                                promoters=kocbot.services.promoters)
+        url_c = f"{kocbot.config.web.public_url}/c/{link.code}"
         async with httpx.AsyncClient() as http:
             before = [await http.get(url_c) for _ in range(20)]
             await asyncio.to_thread(_restart_postgres)
             during = [await http.get(url_c) for _ in range(20)]
         assert all(r.status_code == 302 for r in before + during)
-        await kb.clicks.flush()
-        with kb.db.transaction() as session:
+        await kocbot.clicks.flush()
+        with kocbot.db.transaction() as session:
             assert session.scalar(select(func.count(Click.id))) == 40
         assert first == 30 and max(cards_per_group(emu, chats).values()) == 1
     finally:
-        await kb.stop()
+        await kocbot.stop()
 
 
 def _person():  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import func, select
 
 from bot.config import parse_config
-from bot.services import Services
+from bot.services.container import Services
 from bot.services.promoters import Person
 from bot.storage.db import Database
 from bot.storage.models import Click

@@ -27,10 +27,10 @@ async def test_each_group_is_served_by_its_own_bot(db_url: str, clock, tmp_path:
         for emu in emulators:
             await emu.start()
             port = free_port()
-            kb = Kocbot(make_config(emulator=emu, db_url=db_url, port=port), now=clock,
+            kocbot = Kocbot(make_config(emulator=emu, db_url=db_url, port=port), now=clock,
                         rng=random.Random(1), cache_dir=tmp_path / "cache", run_scheduler=False)
-            await kb.start()
-            bots.append(kb)
+            await kocbot.start()
+            bots.append(kocbot)
         bots[0].services.catalog.import_feed(FEED, filename="feed.csv")
         chats: list[list[int]] = []
         for emu in emulators:
@@ -49,8 +49,8 @@ async def test_each_group_is_served_by_its_own_bot(db_url: str, clock, tmp_path:
         assert {owners[c] for c in chats[1]} == {222222}
 
         assert bots[0].services.posting.broadcast("S1") == 6
-        for kb in bots:
-            kb.sender.wake()
+        for kocbot in bots:
+            kocbot.sender.wake()
         for emu, mine in zip(emulators, chats, strict=True):
             await emu.wait_for(lambda e=emu, m=mine: all(e.sent(chat_id=c, method="sendPhoto") for c in m),
                                timeout=20)
@@ -61,8 +61,8 @@ async def test_each_group_is_served_by_its_own_bot(db_url: str, clock, tmp_path:
         with bots[0].db.transaction() as session:
             assert all(session.scalars(select(Group.active)))
     finally:
-        for kb in bots:
-            await kb.stop()
+        for kocbot in bots:
+            await kocbot.stop()
         for emu in emulators:
             await emu.stop()
             assert emu.violations == []

@@ -11,14 +11,14 @@ SECRET = "hook-secret_123"
 
 
 async def test_webhook_delivers_updates_and_rejects_wrong_secrets(emulator, kocbot_factory) -> None:
-    kb = await kocbot_factory(config={"telegram": {"mode": "webhook", "webhook_secret": SECRET}})
+    kocbot = await kocbot_factory(config={"telegram": {"mode": "webhook", "webhook_secret": SECRET}})
     assert emulator.webhook is not None
-    assert emulator.webhook["url"] == f"{kb.config.web.public_url}/telegram"
+    assert emulator.webhook["url"] == f"{kocbot.config.web.public_url}/telegram"
     emulator.add_user(11, "Hook", language_code="en")
     reply = await command_reply(emulator, user=11, chat_id=11, text="/start")
     assert "registered as a promoter" in reply["text"]
 
-    url = f"{kb.config.web.public_url}/telegram"
+    url = f"{kocbot.config.web.public_url}/telegram"
     update = {"update_id": 999, "message": {"message_id": 1, "date": 0, "chat": {"id": 12, "type": "private"},
                                              "from": {"id": 12, "is_bot": False, "first_name": "X"},
                                              "text": "/start"}}

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from bot.config import parse_config
 from bot.domain.feed import normalize_category
-from bot.services import Services
 from bot.services.base import ServiceError
+from bot.services.container import Services
 from bot.storage.db import Database
 from bot.storage.models import Product
 from tests.support.clock import Clock

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import parse_config
-from bot.services import Services
 from bot.services.base import ServiceError
+from bot.services.container import Services
 from bot.storage.db import Database
 from bot.storage.models import Merchant, Product
 from tests.support.clock import Clock

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.services import Services, base
+from bot.services import base
+from bot.services.container import Services
 from bot.services.selection import batch_stats, choose_for_groups
 from bot.storage.models import Group, Pick, Post, Product, User
 from tests.services.test_catalog_learning import FEED, make_group, services  # noqa: F401

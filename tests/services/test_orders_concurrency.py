@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.domain.postback import OrderReport
-from bot.services import Services
 from bot.services.base import ServiceError
+from bot.services.container import Services
 from bot.storage.models import LedgerEntry, Order
 from tests.support.clock import Clock
 from tests.support.world import FEED, add_group, add_post, clicks, make_services, product_ids, register, tap

@@ -31,23 +31,23 @@ def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for row in markup.get("inline_keyboard", []) for b in row]
 
 
-async def post_card(emu, kb, *, admin: int, chat_id: int, sku: str | None = None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def post_card(emu, kocbot, *, admin: int, chat_id: int, sku: str | None = None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """A group admin sends /post; returns the card the bot posted."""
     before = len(emu.sent(chat_id=chat_id, method="sendPhoto"))
     emu.send_command(admin, chat_id, f"/post {sku}" if sku else "/post")
     await emu.wait_for(lambda: len(emu.sent(chat_id=chat_id, method="sendPhoto")) > before, timeout=15)
     # The sender records successes in small batches: wait until this one is recorded, so a
     # test that moves the clock on does not find the post still "sending".
-    await emu.wait_for(lambda: not _sending(kb), timeout=15)
+    await emu.wait_for(lambda: not _sending(kocbot), timeout=15)
     return emu.sent(chat_id=chat_id, method="sendPhoto")[-1]
 
 
-def _sending(kb) -> bool:  # type: ignore[no-untyped-def]
+def _sending(kocbot) -> bool:  # type: ignore[no-untyped-def]
     from sqlalchemy import func, select
 
     from bot.storage.models import Post
 
-    with kb.db.transaction() as session:
+    with kocbot.db.transaction() as session:
         return bool(session.scalar(select(func.count(Post.id)).where(Post.status == "sending")))
 
 
@@ -74,12 +74,12 @@ def subid(location: str, param: str = "subid") -> str:
     return parse_qs(urlsplit(location).query)[param][0]
 
 
-async def postback(kb, fields: dict[str, str], *, secret: str = POSTBACK_SECRET) -> httpx.Response:  # type: ignore[no-untyped-def]
+async def postback(kocbot, fields: dict[str, str], *, secret: str = POSTBACK_SECRET) -> httpx.Response:  # type: ignore[no-untyped-def]
     """A signed order postback to the running web server."""
     body = dict(fields)
     body["sig"] = sign(fields, secret)
     async with httpx.AsyncClient() as client:
-        return await client.post(f"{kb.config.web.public_url}/postback", data=body)
+        return await client.post(f"{kocbot.config.web.public_url}/postback", data=body)
 
 
 async def command_reply(emu, *, user: int, chat_id: int, text: str, timeout: float = 10) -> dict[str, Any]:  # type: ignore[no-untyped-def]

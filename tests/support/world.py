@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.config import parse_config
 from bot.domain.links import new_code
-from bot.services import Services
+from bot.services.container import Services
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord
 from bot.storage.db import Database

@@ -36,15 +36,15 @@ def app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
     url = fresh_sqlite(Path(tmp_path_factory.mktemp("fuzz")))
     config = parse_config({"telegram": {"token": "1:T"}, "database": {"url": url},
                            "postback": {"secret": POSTBACK_SECRET}}, env={})
-    kb = Kocbot(config, now=Clock())
-    s = kb.services
+    kocbot = Kocbot(config, now=Clock())
+    s = kocbot.services
     s.catalog.import_feed(FEED, filename="feed.csv")
     register(s, 1, "Pro")
     link = tap(s, add_post(s, add_group(s, -1, "G", 1), product_ids(s)["SKU1"]), 2, "Mem")
     known = clicks(s, link, 3)
-    with TestClient(kb.web, raise_server_exceptions=False) as client:
+    with TestClient(kocbot.web, raise_server_exceptions=False) as client:
         yield client, known
-    kb.db.dispose()
+    kocbot.db.dispose()
 
 
 @st.composite

@@ -17,7 +17,7 @@ from bot.domain.init_data import secret_key
 from bot.web.miniapp import api
 
 if TYPE_CHECKING:
-    from bot.app import Kocbot
+    from bot.runtime import Runtime
 
 HERE = Path(__file__).parent
 
@@ -48,16 +48,17 @@ ROUTES = [
 ]
 
 
-def build_miniapp(kb: Kocbot, *, base_path: str = "/app") -> Starlette:
+def build_miniapp(runtime: Runtime, *, base_path: str = "/app") -> Starlette:
     """The mini app as a Starlette sub-app, with its collaborators on ``app.state``."""
     app = Starlette(routes=ROUTES)
     state = app.state
-    state.kocbot = kb  # for the shared card of a prepared message (bot/tg/inline.py)
-    state.services = kb.services
-    state.config = kb.config
-    state.metrics = kb.metrics
-    state.bot = kb.application.bot
-    state.init_data_key = secret_key(kb.config.telegram.token)
+    state.runtime = runtime  # for the shared card of a prepared message (bot/tg/inline.py)
+    state.db = runtime.db
+    state.services = runtime.services
+    state.config = runtime.config
+    state.metrics = runtime.metrics
+    state.bot = runtime.bot
+    state.init_data_key = secret_key(runtime.config.telegram.token)
     state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     state.base_path = base_path
     return app

@@ -8,7 +8,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,7 +22,11 @@ from bot.services.base import ServiceError
 from bot.services.reports import BUCKETS, parse_since
 from bot.storage.models import Group
 from bot.tg.inline import shared_card
+from bot.web.bodies import BodyTooLarge, read_body
 from bot.web.miniapp.auth import Caller, authed
+
+if TYPE_CHECKING:
+    from bot.storage.db import Database
 
 T = TypeVar("T")
 PAGE = 20
@@ -38,9 +42,11 @@ class TooLarge(BadInput):
     """A body over ``MAX_BODY``: answered 413 before it is read whole."""
 
 
-async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Database work off the event loop, which the bot and the click redirects share."""
-    return await asyncio.to_thread(fn, *args, **kwargs)
+async def run(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A service call through ``Database.run_threaded``: off the event loop on every backend,
+    so the dashboard's reads run at once while the bot and the redirects keep the loop."""
+    db: Database = request.app.state.db
+    return await db.run_threaded(fn, *args, **kwargs)
 
 
 def problem(status: int, reason: str) -> Response:
@@ -81,10 +87,7 @@ def _price(params: Any, name: str, currency: str) -> int | None:
 
 
 async def _json(request: Request) -> dict[str, Any]:
-    # The server's one body reader (declared length first, then counted as it streams);
-    # imported here because bot/web/app.py mounts this module.
-    from bot.web.app import BodyTooLarge, read_body
-
+    # The server's one body reader (declared length first, then counted as it streams).
     try:
         body = await read_body(request, MAX_BODY)
     except BodyTooLarge:
@@ -122,7 +125,7 @@ async def deals(request: Request, caller: Caller) -> Response:
         offset = _int(p, "offset", 0, MAX_OFFSET) or 0
     except BadInput as exc:
         return problem(400, str(exc))
-    found, more = await run(state.services.browse.search, filters, offset=offset, limit=PAGE)
+    found, more = await run(request, state.services.browse.search, filters, offset=offset, limit=PAGE)
     return JSONResponse({"deals": [listing_json(x) for x in found],
                          "next_offset": offset + PAGE if more else None})
 
@@ -130,7 +133,7 @@ async def deals(request: Request, caller: Caller) -> Response:
 @authed
 async def categories(request: Request, caller: Caller) -> Response:
     """``GET /app/api/categories``: every category with a deal."""
-    index = await run(request.app.state.services.browse.index)
+    index = await run(request, request.app.state.services.browse.index)
     return JSONResponse({"categories": index.categories()})
 
 
@@ -146,7 +149,7 @@ async def deal(request: Request, caller: Caller) -> Response:
     """``GET /app/api/deals/<id>``: the deal's page, as of now."""
     services = request.app.state.services
     try:
-        page = await run(services.browse.deal, _product_id(request))
+        page = await run(request, services.browse.deal, _product_id(request))
     except BadInput:
         page = None
     if page is None:
@@ -170,12 +173,12 @@ async def buy(request: Request, caller: Caller) -> Response:
     services = state.services
     try:
         product_id = _product_id(request)
-        page = await run(services.browse.deal, product_id)
+        page = await run(request, services.browse.deal, product_id)
         if page is None:
             raise BadInput("unknown deal")
         if not page.live:
             raise ServiceError("this deal is no longer available")
-        link = await run(services.tracking.direct_link, product_id=product_id, person=caller.person,
+        link = await run(request, services.tracking.direct_link, product_id=product_id, person=caller.person,
                          promoters=services.promoters)
     except BadInput as exc:
         return problem(404, str(exc))
@@ -193,14 +196,14 @@ async def share(request: Request, caller: Caller) -> Response:
     services = state.services
     try:
         product_id = _product_id(request)
-        page = await run(services.browse.deal, product_id)
+        page = await run(request, services.browse.deal, product_id)
         if page is None:
             raise BadInput("unknown deal")
         if not page.live:
             raise ServiceError("this deal is no longer available")
-        codes = await run(services.tracking.shares_for, sharer=caller.person, product_ids=[product_id],
-                          promoters=services.promoters)
-        result = await shared_card(state.kocbot, page.product, codes[product_id])
+        codes = await run(request, services.tracking.shares_for, sharer=caller.person,
+                          product_ids=[product_id], promoters=services.promoters)
+        result = await shared_card(state.runtime, page.product, codes[product_id])
         prepared = await state.bot.save_prepared_inline_message(
             user_id=caller.user.id, result=result, allow_user_chats=True, allow_bot_chats=False,
             allow_group_chats=True, allow_channel_chats=True)
@@ -219,9 +222,9 @@ async def me(request: Request, caller: Caller) -> Response:
     state = request.app.state
     services = state.services
     currency = state.config.commission.currency
-    user = await run(services.promoters.get, caller.user.id)
-    earnings = await run(services.reports.commission, caller.user.id)
-    owned = await run(services.groups.owned_by, caller.user.id)
+    user = await run(request, services.promoters.get, caller.user.id)
+    earnings = await run(request, services.reports.commission, caller.user.id)
+    owned = await run(request, services.groups.owned_by, caller.user.id)
     return JSONResponse({
         "user_id": caller.user.id, "first_name": caller.user.first_name,
         "tier": user.tier if user is not None else "promoter",
@@ -249,8 +252,9 @@ async def dashboard(request: Request, caller: Caller) -> Response:
 
     # Four independent reads at once: the page waits for the slowest, not for the sum.
     e, series, team, payouts = await asyncio.gather(
-        run(services.reports.commission, uid), run(services.dashboard.daily_commission, uid, days=30),
-        run(team_now), run(services.dashboard.payouts, uid))
+        run(request, services.reports.commission, uid),
+        run(request, services.dashboard.daily_commission, uid, days=30),
+        run(request, team_now), run(request, services.dashboard.payouts, uid))
     tiers = state.config.tiers
     where = progress(tier=team.tier, active_invitees=team.active_invitees,
                      mentor_invitees=team.mentor_invitees,
@@ -285,7 +289,7 @@ def group_json(g: Group) -> dict[str, Any]:
 @authed
 async def groups(request: Request, caller: Caller) -> Response:
     """``GET /app/api/groups``: the caller's groups and their settings."""
-    owned = await run(request.app.state.services.groups.owned_by, caller.user.id)
+    owned = await run(request, request.app.state.services.groups.owned_by, caller.user.id)
     return JSONResponse({"groups": [group_json(g) for g in owned]})
 
 
@@ -318,7 +322,7 @@ async def group_settings(request: Request, caller: Caller) -> Response:
             raise BadInput("timezone must be a string")
         if paused is not None and not isinstance(paused, bool):
             raise BadInput("paused must be true or false")
-        await run(services.groups.owned, chat_id, caller.user.id)
+        await run(request, services.groups.owned, chat_id, caller.user.id)
     except BadInput as exc:
         return refused(exc)
     except ServiceError as exc:
@@ -326,12 +330,12 @@ async def group_settings(request: Request, caller: Caller) -> Response:
     try:
         if times == []:
             times = ["off"]
-        group = await run(services.groups.change, chat_id, times=times, timezone=tz, categories=cats,
+        group = await run(request, services.groups.change, chat_id, times=times, timezone=tz, categories=cats,
                           paused=paused, topic_off=data.get("topic") is False)
     except ServiceError as exc:
         return problem(400, str(exc))
     if times is not None or tz is not None or paused is False:
-        group.next_slot_at = await run(services.posting.reschedule, chat_id)
+        group.next_slot_at = await run(request, services.posting.reschedule, chat_id)
     return JSONResponse({"group": group_json(group)})
 
 
@@ -350,7 +354,7 @@ async def admin_stats(request: Request, caller: Caller) -> Response:
         window = parse_since(request.query_params.get("window", "30d")[:8])
     except ValueError as exc:
         return problem(400, str(exc))
-    s = await run(state.services.reports.stats, window)
+    s = await run(request, state.services.reports.stats, window)
     cur = state.config.commission.currency
     return JSONResponse({
         "groups": s.groups, "active_groups": s.active_groups, "promoters": s.promoters,
@@ -366,7 +370,7 @@ async def admin_balances(request: Request, caller: Caller) -> Response:
         return denied
     state = request.app.state
     cur = state.config.commission.currency
-    owed = await run(state.services.dashboard.owed)
+    owed = await run(request, state.services.dashboard.owed)
     return JSONResponse({"currency": cur, "balances": [
         {"user_id": o.user_id, "name": o.name, "username": o.username, "payable": money(o.payable, cur),
          "confirmed": money(o.confirmed, cur), "pending": money(o.pending, cur)} for o in owed]})
@@ -386,7 +390,7 @@ async def admin_payout(request: Request, caller: Caller) -> Response:
             user = int(user)
         if not isinstance(user, int) or isinstance(user, bool) or not isinstance(amount, str):
             raise BadInput("give the user id and the amount as a decimal string")
-        done = await run(services.orders.payout, user_id=user, amount_text=amount[:32],
+        done = await run(request, services.orders.payout, user_id=user, amount_text=amount[:32],
                          admin_id=caller.user.id)
     except BadInput as exc:
         return refused(exc)

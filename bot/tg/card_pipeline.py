@@ -19,17 +19,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from telegram import Message
 
 from bot.cards.captions import make_environment, render_caption
 from bot.cards.images import fetch_image
 from bot.cards.render import CardInput, render_card
-from bot.config import Config
-from bot.metrics import Metrics
-from bot.services import Services
-from bot.storage.models import CardFile, Merchant, Product
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.metrics import Metrics
+    from bot.services.cards import CardService
+    from bot.storage.db import Database
+    from bot.storage.models import Merchant, Product
 
 TEMPLATE_VERSION = "1"
 CARD_TTL = 60.0
@@ -49,10 +52,12 @@ class Card:
 class CardPipeline:
     """Renders cards, caches their file ids, and serves card images by product."""
 
-    def __init__(self, *, config: Config, services: Services, metrics: Metrics, cache_dir: Path,
-                 out_dir: Path | None = None) -> None:
+    def __init__(self, *, config: Config, db: Database, cards: CardService, bot_id: int | None,
+                 metrics: Metrics, cache_dir: Path, out_dir: Path | None = None) -> None:
         self.config = config
-        self.services = services
+        self.db = db
+        self.store = cards
+        self.bot_id = bot_id
         self.metrics = metrics
         self.cache_dir = cache_dir
         self.out_dir = out_dir  # the demo writes every rendered card here
@@ -64,17 +69,14 @@ class CardPipeline:
 
     def _key(self, product_id: int, price: int) -> str:
         # A file_id belongs to the bot that uploaded it, so each token caches its own.
-        bot = self.services.bot_id or 0
+        bot = self.bot_id or 0
         return f"{bot}:{product_id}:{price}:{TEMPLATE_VERSION}:{self.config.card.locale}"
 
-    def _load(self, product_id: int) -> tuple[Product, Merchant, str | None]:
-        with self.services.db.transaction() as session:
-            product = session.get_one(Product, product_id)
-            merchant = session.get_one(Merchant, product.merchant_id)
-            key = self._key(product.id, product.price)
-            file_id = self._file_ids.get(key) or session.scalar(
-                select(CardFile.file_id).where(CardFile.key == key))
-            return product, merchant, file_id
+    def _product_key(self, product: Product) -> str:
+        return self._key(product.id, product.price)
+
+    async def _load(self, product_id: int) -> tuple[Product, Merchant, str | None]:
+        return await self.db.run(self.store.load, product_id, self._product_key, self._file_ids.get)
 
     async def prepare(self, product_id: int, price: int | None = None) -> Card:
         """Caption and cached file id (if any) of a product's card (``price``: use the cache)."""
@@ -101,7 +103,7 @@ class CardPipeline:
                     self._bytes[card.key] = await self.render(product_id)
 
     async def _prepare(self, product_id: int) -> Card:
-        product, merchant, file_id = self._load(product_id)
+        product, merchant, file_id = await self._load(product_id)
         locale = self.config.card.locale
         caption = render_caption(locale=locale, title=product.title, merchant=merchant.name,
                                  price=product.price, original_price=product.original_price,
@@ -113,7 +115,7 @@ class CardPipeline:
 
     async def render(self, product_id: int) -> bytes:
         """The card image (JPEG bytes) of a product."""
-        product, merchant, _ = self._load(product_id)
+        product, merchant, _ = await self._load(product_id)
         image = None
         if product.image_url:
             image = await fetch_image(product.image_url, cache_dir=self.cache_dir / "images",
@@ -136,7 +138,7 @@ class CardPipeline:
             return
         lock = self._locks.setdefault(card.key, asyncio.Lock())
         async with lock:
-            known = self._file_ids.get(card.key) or self._load(card.product_id)[2]
+            known = self._file_ids.get(card.key) or (await self._load(card.product_id))[2]
             if known:
                 yield known
             else:
@@ -144,7 +146,7 @@ class CardPipeline:
                 self._bytes[card.key] = data
                 yield data
 
-    def remember(self, card: Card, message: Message) -> None:
+    async def remember(self, card: Card, message: Message) -> None:
         """Keep the file id of the largest size Telegram made of an uploaded card."""
         if card.key in self._file_ids or not message.photo:
             return
@@ -153,6 +155,4 @@ class CardPipeline:
         self._bytes.pop(card.key, None)
         self._locks.pop(card.key, None)
         self.metrics.uploads.inc()
-        with self.services.db.transaction() as session:
-            if session.get(CardFile, card.key) is None:
-                session.add(CardFile(key=card.key, file_id=file_id, created_at=self.services.now()))
+        await self.db.run(self.store.remember_file, card.key, file_id)
