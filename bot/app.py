@@ -51,7 +51,6 @@ ROLES: dict[str, frozenset[str]] = {
     "sender": frozenset({"sender"}),
 }
 SETTLE_SECONDS = 3600
-ROLLUP_SECONDS = 60
 
 
 def file_url_for(base_url: str) -> str:
@@ -179,6 +178,13 @@ class Kocbot:
             await self.tick()
         except Exception:  # noqa: BLE001 - the next tick tries again
             log.exception("scheduler tick failed")
+        try:
+            # PostgreSQL writers add to per-transaction rollup rows; folding them every tick
+            # keeps /stats reading about one row per day and metric. A no-op on SQLite; an
+            # advisory lock keeps two processes' folds apart.
+            await self.db.run_threaded(self.services.reports.compact_rollups)
+        except Exception:  # noqa: BLE001 - the next tick folds what this one did not
+            log.exception("rollup compaction failed")
 
     async def _settle_job(self, _context: KocContext) -> None:
         if not await asyncio.to_thread(self.leader.is_leader):
@@ -188,16 +194,6 @@ class Kocbot:
             await self.db.run_threaded(self.services.promoters.recompute_tiers)
         except Exception:  # noqa: BLE001
             log.exception("settle job failed")
-
-    async def _rollups_job(self, _context: KocContext) -> None:
-        # PostgreSQL writers add to per-transaction rollup rows; folding them often keeps
-        # /stats reading about one row per day and metric (a no-op on SQLite).
-        if not await asyncio.to_thread(self.leader.is_leader):
-            return
-        try:
-            await self.db.run_threaded(self.services.reports.compact_rollups)
-        except Exception:  # noqa: BLE001 - the next run folds what this one did not
-            log.exception("rollup compaction failed")
 
     async def start(self) -> None:
         """Start this process's role; returns once it polls (or the webhook is set) and the web answers."""
@@ -222,7 +218,6 @@ class Kocbot:
                 await app.job_queue.start()
             app.job_queue.run_repeating(self._tick_job, interval=TICK_SECONDS, first=1)
             app.job_queue.run_repeating(self._settle_job, interval=SETTLE_SECONDS, first=5)
-            app.job_queue.run_repeating(self._rollups_job, interval=ROLLUP_SECONDS, first=30)
             self.networks.start()
         if "sender" in parts:
             self.sender.start()
