@@ -44,7 +44,7 @@ def feed(n: int, rng: random.Random) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def load_orders(kb, n: int, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+def load_orders(kb, n: int, rng: random.Random) -> None:
     """A promoter with a group, n links, n clicks and n orders with their ledger entries."""
     from bot.storage.models import Click, Group, LedgerEntry, Link, Order, User
 

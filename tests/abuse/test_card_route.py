@@ -14,11 +14,11 @@ from tests.support.flow import feed_csv
 ROW = "acme,{sku},Thermos {sku},https://shop.example/{sku},{price},59.00,10%,home,,,,,,CNY"
 
 
-def renders(kb) -> float:  # type: ignore[no-untyped-def]
+def renders(kb) -> float:
     return kb.metrics.registry.get_sample_value("kocbot_card_renders_total") or 0
 
 
-def product_ids(kb) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def product_ids(kb) -> dict[str, int]:
     with kb.db.transaction() as session:
         return {p.sku: p.id for p in session.scalars(select(Product))}
 

@@ -16,13 +16,13 @@ OWNER, MEMBER, OTHER = 101, 401, 402
 FEED = feed_csv("acme,S1,Thermos,https://shop.example/1,39.00,59.00,10%,home,,,,,,CNY")
 
 
-def counts(kb) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
+def counts(kb) -> tuple[int, ...]:
     with kb.db.transaction() as session:
         return tuple(session.scalar(select(func.count(m.id))) or 0
                      for m in (Tap, Link, Order, LedgerEntry, Product))
 
 
-async def setup_card(emu, kb):  # type: ignore[no-untyped-def]
+async def setup_card(emu, kb):
     kb.services.catalog.import_feed(FEED, filename="feed.csv")
     for uid in (OWNER, MEMBER, OTHER, ADMIN_ID):
         emu.add_user(uid, f"U{uid}", language_code="en")

@@ -19,7 +19,7 @@ FEED = feed_csv(
 )
 
 
-def snapshot(kb) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def snapshot(kb) -> dict[str, Any]:
     """Everything a command could change."""
     with kb.db.transaction() as session:
         group = session.scalars(select(Group)).one()
@@ -34,7 +34,7 @@ def snapshot(kb) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         }
 
 
-async def say(emu, user: int, chat: int, text: str) -> str:  # type: ignore[no-untyped-def]
+async def say(emu, user: int, chat: int, text: str) -> str:
     """Send a command; return the bot's reply text (or caption) in that chat."""
     before = len(emu.sent(chat_id=chat))
     emu.send_command(user, chat, text)
@@ -44,7 +44,7 @@ async def say(emu, user: int, chat: int, text: str) -> str:  # type: ignore[no-u
 
 
 @pytest.fixture
-async def world(emulator, kocbot):  # type: ignore[no-untyped-def]
+async def world(emulator, kocbot):
     emu, kb = emulator, kocbot
     kb.services.catalog.import_feed(FEED, filename="feed.csv")
     for uid, name in ((ADMIN_ID, "Admin"), (OWNER, "Owner"), (PROMOTER, "Pro"), (MEMBER, "Mem"),
@@ -68,7 +68,7 @@ def assert_clean(text: str) -> None:
     assert "Traceback" not in text and "Something went wrong" not in text, text
 
 
-async def test_platform_admin_commands_refuse_everyone_else(world) -> None:  # type: ignore[no-untyped-def]
+async def test_platform_admin_commands_refuse_everyone_else(world) -> None:
     emu, kb, chat = world
     for user in (OWNER, PROMOTER, STRANGER):
         for command in ADMIN_COMMANDS:
@@ -84,7 +84,7 @@ async def test_platform_admin_commands_refuse_everyone_else(world) -> None:  # t
     assert "private chat" in reply and snapshot(kb) == before
 
 
-async def test_platform_admin_commands_act_for_the_admin(world) -> None:  # type: ignore[no-untyped-def]
+async def test_platform_admin_commands_act_for_the_admin(world) -> None:
     emu, kb, _ = world
     assert "S1 is featured" in await say(emu, ADMIN_ID, ADMIN_ID, "/feature S1")
     assert snapshot(kb)["featured"] == ["S1"]
@@ -94,7 +94,7 @@ async def test_platform_admin_commands_act_for_the_admin(world) -> None:  # type
     assert "settled balance is ¥0.00" in refused and snapshot(kb)["payouts"] == 0
 
 
-async def test_group_commands_refuse_non_admins(world) -> None:  # type: ignore[no-untyped-def]
+async def test_group_commands_refuse_non_admins(world) -> None:
     emu, kb, chat = world
     for user in (PROMOTER, MEMBER):
         for command in GROUP_ADMIN_COMMANDS:
@@ -109,7 +109,7 @@ async def test_group_commands_refuse_non_admins(world) -> None:  # type: ignore[
     assert "Use this command in a group" in reply and snapshot(kb) == before
 
 
-async def test_group_commands_act_for_the_group_admin(world) -> None:  # type: ignore[no-untyped-def]
+async def test_group_commands_act_for_the_group_admin(world) -> None:
     emu, kb, chat = world
     await say(emu, OWNER, chat, "/schedule 10:00 21:30")
     await say(emu, OWNER, chat, "/timezone Europe/Berlin")
@@ -123,7 +123,7 @@ async def test_group_commands_act_for_the_group_admin(world) -> None:  # type: i
     "/schedule 25:00", "/schedule nine", "/timezone Mars/Base", "/timezone", "/post NOPE",
     "/report 3 days", "/report forever",
 ])
-async def test_bad_arguments_get_one_line_and_no_change(world, command: str) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_arguments_get_one_line_and_no_change(world, command: str) -> None:
     emu, kb, chat = world
     before = snapshot(kb)
     reply = await say(emu, OWNER, chat, command)
@@ -135,7 +135,7 @@ async def test_bad_arguments_get_one_line_and_no_change(world, command: str) -> 
 
 @pytest.mark.parametrize("command", ["/payout", "/payout abc 10", "/payout 101 -5", "/payout 101 1.234",
                                      "/feature", "/broadcast NOPE", "/stats 3y"])
-async def test_bad_admin_arguments(world, command: str) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_admin_arguments(world, command: str) -> None:
     emu, kb, _ = world
     before = snapshot(kb)
     reply = await say(emu, ADMIN_ID, ADMIN_ID, command)
@@ -144,7 +144,7 @@ async def test_bad_admin_arguments(world, command: str) -> None:  # type: ignore
     assert snapshot(kb) == before
 
 
-async def test_private_commands_answer_every_user(world) -> None:  # type: ignore[no-untyped-def]
+async def test_private_commands_answer_every_user(world) -> None:
     emu, kb, _ = world
     for user in (STRANGER, PROMOTER):
         for command in ("/help", "/commission", "/team", "/invite", "/groups", "/deals"):

@@ -14,18 +14,18 @@ from tests.e2e.delivery_kit import cards, group_row, import_catalog, posts_of, r
 TITLE = "<b>Bold</b> & <script>alert(1)</script> cup"
 
 
-def errors(kb, kind: str) -> float:  # type: ignore[no-untyped-def]
+def errors(kb, kind: str) -> float:
     return kb.metrics.registry.get_sample_value("kocbot_send_errors_total", {"kind": kind}) or 0
 
 
-async def setup_one(emu, kb, **settings):  # type: ignore[no-untyped-def]
+async def setup_one(emu, kb, **settings):
     import_catalog(kb.services)
     register_owner(emu, kb.services)
     (chat,) = seed_groups(emu, kb.services, 1, **settings)
     return chat
 
 
-async def post(kb, chat: int, sku: str = "SKU1") -> None:  # type: ignore[no-untyped-def]
+async def post(kb, chat: int, sku: str = "SKU1") -> None:
     kb.services.posting.post_now(chat, sku=sku)
     kb.sender.wake()
 

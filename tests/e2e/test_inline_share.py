@@ -27,7 +27,7 @@ FEED = feed_csv(
 )
 
 
-async def answer(emu, user: int, words: str) -> tuple[str, list[dict]]:  # type: ignore[no-untyped-def]
+async def answer(emu, user: int, words: str) -> tuple[str, list[dict]]:
     query_id = emu.inline_query(user, words)
     await emu.wait_for(lambda: query_id in emu.inline_answers, timeout=10)
     return query_id, emu.inline_answers[query_id]["results"]
@@ -122,7 +122,7 @@ async def test_inline_results_reuse_the_cached_card(emulator, kocbot) -> None:
     assert emu.uploads == uploads  # nothing uploaded again
 
 
-def _chosen(kb, code: str) -> str | None:  # type: ignore[no-untyped-def]
+def _chosen(kb, code: str) -> str | None:
     with kb.db.transaction() as session:
         share = session.scalars(select(Share).where(Share.code == code)).one()
         return share.inline_message_id if share.chosen_at else None

@@ -16,7 +16,7 @@ LOW_TIERS = {"tiers": {"mentor_min_active_invitees": 1, "partner_min_mentors": 1
 
 
 async def buy(emu, kb, *, member: int, chat: int, sku: str, order_id: str, amount: str,
-              status: str = "confirmed") -> str:  # type: ignore[no-untyped-def]
+              status: str = "confirmed") -> str:
     """Post a card, tap Buy, open the link, report the order; returns the click id."""
     card = await post_card(emu, kb, admin=RO, chat_id=chat, sku=sku)
     url = await tap_buy(emu, member=member, card=card)
@@ -30,12 +30,12 @@ async def buy(emu, kb, *, member: int, chat: int, sku: str, order_id: str, amoun
     return click_id
 
 
-async def invite_link(emu, user: int) -> str:  # type: ignore[no-untyped-def]
+async def invite_link(emu, user: int) -> str:
     text = (await command_reply(emu, user=user, chat_id=user, text="/invite"))["text"]
     return next(word for word in text.split() if "start=r_" in word)
 
 
-async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) -> None:
     emu = emulator
     kb = await kocbot_factory(config=LOW_TIERS, run_scheduler=False)
     kb.services.catalog.import_feed(FEED, filename="feed.csv")

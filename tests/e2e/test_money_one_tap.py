@@ -25,12 +25,12 @@ def telegram_signed(fields: dict[str, str], token: str) -> dict[str, str]:
     return dict(fields, hash=hmac.new(key, check.encode(), hashlib.sha256).hexdigest())
 
 
-def counts(kb) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+def counts(kb) -> tuple[int, int, int]:
     with kb.db.transaction() as session:
         return tuple(session.scalar(select(func.count()).select_from(m)) for m in (Tap, Click, Link))
 
 
-async def test_one_tap_accepts_signed_and_refuses_forged_or_stale(emulator, kocbot_factory, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_one_tap_accepts_signed_and_refuses_forged_or_stale(emulator, kocbot_factory, clock) -> None:
     emu = emulator
     kb = await kocbot_factory(config={"card": {"buy_button": "login_url"}}, run_scheduler=False)
     kb.services.catalog.import_feed(FEED, filename="feed.csv")

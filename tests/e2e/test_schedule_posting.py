@@ -18,19 +18,19 @@ THREE = feed_csv(
 ONE = feed_csv("acme,A1,Kettle,https://shop.example/a1,59.00,99.00,10%,home,,,,,,CNY")
 
 
-async def one_group(emu, kb, feed: bytes):  # type: ignore[no-untyped-def]
+async def one_group(emu, kb, feed: bytes):
     import_catalog(kb.services, feed)
     owner = register_owner(emu, kb.services)
     (chat,) = seed_groups(emu, kb.services, 1)
     return owner, chat
 
 
-async def at(kb, clock, when: datetime) -> int:  # type: ignore[no-untyped-def]
+async def at(kb, clock, when: datetime) -> int:
     clock.set(when)
     return await kb.tick()
 
 
-async def three_slots_piled_up(emu, kb, clock):  # type: ignore[no-untyped-def]
+async def three_slots_piled_up(emu, kb, clock):
     """The bot was down from before 09:00 to 09:25 Shanghai time: three slots are due at once.
     The first card goes out; the other two wait for the one-minute spacing."""
     owner, chat = await one_group(emu, kb, THREE)

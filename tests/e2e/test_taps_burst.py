@@ -13,7 +13,7 @@ PROMOTER = 101
 MEMBERS = list(range(5000, 5060))
 
 
-async def test_a_burst_of_taps_gets_one_link_each(emulator, kocbot) -> None:  # type: ignore[no-untyped-def]
+async def test_a_burst_of_taps_gets_one_link_each(emulator, kocbot) -> None:
     emu, kb = emulator, kocbot
     kb.services.catalog.import_feed(FEED, filename="feed.csv")
     emu.add_user(PROMOTER, "Promo")

@@ -49,7 +49,7 @@ class World:
 
 
 @pytest.fixture
-async def world(emulator, kocbot, clock) -> World:  # type: ignore[no-untyped-def]
+async def world(emulator, kocbot, clock) -> World:
     kb, emu = kocbot, emulator
     kb.services.catalog.import_feed(FEED, filename="feed.csv")
     for user, name, lang in ((OWNER, "Olga", "en"), (MEMBER, "Mei", "zh-hans"), (STRANGER, "Sam", "en"),

@@ -27,12 +27,12 @@ def _needs_chromium() -> None:
     chromium_or_skip()
 
 
-def user_of(world, user_id: int) -> dict:  # type: ignore[no-untyped-def]
+def user_of(world, user_id: int) -> dict:
     u = world.emu.core.world.user(user_id)
     return {k: u[k] for k in ("id", "first_name", "language_code") if k in u}
 
 
-async def open_app(world, page, user: int):  # type: ignore[no-untyped-def]
+async def open_app(world, page, user: int):
     await page.goto(world.kb.config.web.public_url + "/app/")
     await page.wait_for_selector("body.ready")
 

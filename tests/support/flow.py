@@ -31,7 +31,7 @@ def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for row in markup.get("inline_keyboard", []) for b in row]
 
 
-async def post_card(emu, kb, *, admin: int, chat_id: int, sku: str | None = None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def post_card(emu, kb, *, admin: int, chat_id: int, sku: str | None = None) -> dict[str, Any]:
     """A group admin sends /post; returns the card the bot posted."""
     before = len(emu.sent(chat_id=chat_id, method="sendPhoto"))
     emu.send_command(admin, chat_id, f"/post {sku}" if sku else "/post")
@@ -42,7 +42,7 @@ async def post_card(emu, kb, *, admin: int, chat_id: int, sku: str | None = None
     return emu.sent(chat_id=chat_id, method="sendPhoto")[-1]
 
 
-def _sending(kb) -> bool:  # type: ignore[no-untyped-def]
+def _sending(kb) -> bool:
     from sqlalchemy import func, select
 
     from bot.storage.models import Post
@@ -51,7 +51,7 @@ def _sending(kb) -> bool:  # type: ignore[no-untyped-def]
         return bool(session.scalar(select(func.count(Post.id)).where(Post.status == "sending")))
 
 
-async def tap_buy(emu, *, member: int, card: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
+async def tap_buy(emu, *, member: int, card: dict[str, Any]) -> str:
     """Tap Buy; open the deep link; return the tracked-link URL from the private reply."""
     buy = buttons(card)[0]
     query_id = emu.tap_button(member, card, buy["callback_data"])
@@ -74,7 +74,7 @@ def subid(location: str, param: str = "subid") -> str:
     return parse_qs(urlsplit(location).query)[param][0]
 
 
-async def postback(kb, fields: dict[str, str], *, secret: str = POSTBACK_SECRET) -> httpx.Response:  # type: ignore[no-untyped-def]
+async def postback(kb, fields: dict[str, str], *, secret: str = POSTBACK_SECRET) -> httpx.Response:
     """A signed order postback to the running web server."""
     body = dict(fields)
     body["sig"] = sign(fields, secret)
@@ -82,7 +82,7 @@ async def postback(kb, fields: dict[str, str], *, secret: str = POSTBACK_SECRET)
         return await client.post(f"{kb.config.web.public_url}/postback", data=body)
 
 
-async def command_reply(emu, *, user: int, chat_id: int, text: str, timeout: float = 10) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def command_reply(emu, *, user: int, chat_id: int, text: str, timeout: float = 10) -> dict[str, Any]:
     """Send a command and return the bot's next message in that chat."""
     before = len(emu.sent(chat_id=chat_id))
     emu.send_command(user, chat_id, text)
