@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 from bot.config import Config, ConfigError, load_config, secret_values
 from bot.logs import redact_secrets, setup_logging
@@ -71,7 +72,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     return handlers[args.command](args, config)
 
 
-def run_until_signal(coro_factory) -> None:  # type: ignore[no-untyped-def]
+def run_until_signal(coro_factory: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     """Run ``coro_factory(stop_event)`` until SIGTERM or SIGINT."""
 
     async def main_task() -> None:

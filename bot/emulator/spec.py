@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,7 +242,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-_SIMPLE_CHECKS = {
+_SIMPLE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "Integer": _is_int,
     "Float": lambda v: _is_int(v) or isinstance(v, float),
     "String": lambda v: isinstance(v, str),

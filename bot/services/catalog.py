@@ -6,7 +6,7 @@ import io
 import time
 from typing import Any, BinaryIO
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Row, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain.feed import FeedError
@@ -50,7 +50,7 @@ class CatalogService(Service):
         except FeedError as exc:
             raise ServiceError(str(exc)) from None
         except ImportRejected as rejected:
-            return rejected.args[0]
+            return rejected.result
         self._index = None
         self.generation += 1
         return result
@@ -97,7 +97,7 @@ class CatalogService(Service):
                 return None
             return f"{product.id}:{product.updated_at.isoformat()}:{product.price}"
 
-    def is_available(self, product: Product) -> bool:
+    def is_available(self, product: Product | Row[*tuple[Any, ...]]) -> bool:
         """In stock, active and within its dates right now."""
         now = self.now()
         return (

@@ -7,10 +7,10 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -227,6 +227,7 @@ class OrderService(Service):
             if order.link_id is not None or order.status not in ("pending", "confirmed"):
                 continue
             if order.settled_at is not None or (order.status == "confirmed"
+                                                and order.confirmed_at is not None
                                                 and order.confirmed_at <= cutoff):
                 continue  # payable money (as of now) stays where it is
             link, product, promoter_id = self._attribution(session, order.click_id, promoters)
@@ -270,11 +271,11 @@ class OrderService(Service):
         if new == "confirmed":
             order.confirmed_at = self.now()
 
-    def _settle_cutoff(self):  # type: ignore[no-untyped-def]
+    def _settle_cutoff(self) -> datetime:
         """Money confirmed at or before this moment has ended its hold: it is payable now."""
         return self.now() - timedelta(days=self.config.commission.settle_after_days)
 
-    def _due(self):  # type: ignore[no-untyped-def]
+    def _due(self) -> ColumnElement[bool]:
         """The condition of an order whose confirmed money is payable as of now but not yet
         moved to ``payable`` in the ledger."""
         return and_(Order.status == "confirmed", Order.settled_at.is_(None),
@@ -362,7 +363,8 @@ class OrderService(Service):
             return payout
 
     def _cover(self, session: Session, payout: Payout, user_id: int, amount: int) -> None:
-        per_order: dict[tuple[int, str], int] = defaultdict(int)
+        # Payable money always belongs to an order; the column is nullable for other buckets.
+        per_order: dict[tuple[int | None, str], int] = defaultdict(int)
         rows = session.execute(
             select(LedgerEntry.order_id, LedgerEntry.party, func.sum(LedgerEntry.amount))
             .where(LedgerEntry.user_id == user_id, LedgerEntry.bucket == "payable",

@@ -21,9 +21,9 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, func, insert, or_, select, true, update
+from sqlalchemy import CursorResult, exists, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -259,11 +259,12 @@ class PostingService(Service):
         unknown, so it is never resent. Posts that live senders hold are younger than the lease."""
         cutoff = self.now() - lease
         with self.db.transaction() as session:
-            result = session.execute(
+            # An UPDATE's result is a cursor result, which has the row count.
+            result = cast(CursorResult[Any], session.execute(
                 update(Post).where(Post.status == "sending",
                                    (Post.claimed_at < cutoff) | Post.claimed_at.is_(None))
                 .values(status="unknown", error="sender stopped during the send")
-            )
+            ))
             return result.rowcount or 0
 
     def due(self, *, limit: int = 200) -> list[PostJob]:

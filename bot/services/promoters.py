@@ -194,7 +194,7 @@ class PromoterService(Service):
             for uid, upline, _ in users:
                 if upline is not None:
                     invitees.setdefault(upline, []).append(uid)
-            active = set(session.scalars(
+            active: set[int] = set(session.scalars(
                 select(Order.promoter_id).where(Order.status == "confirmed",
                                                 Order.confirmed_at >= since,
                                                 Order.promoter_id.is_not(None)).distinct()
@@ -222,7 +222,7 @@ class PromoterService(Service):
                 select(User).where(User.upline_id == user_id).order_by(User.registered_at)
             ))
             ids = [u.id for u in invitees]
-            active = set(session.scalars(
+            active: set[int] = set(session.scalars(
                 select(Order.promoter_id).where(Order.promoter_id.in_(ids), Order.status == "confirmed",
                                                 Order.confirmed_at >= since).distinct()
             )) if ids else set()

@@ -6,9 +6,10 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -244,7 +245,7 @@ class TrackingService(Service):
         if not clicks:
             return
         with self.db.transaction() as session:
-            session.execute(Click.__table__.insert(), [
+            session.execute(cast(Table, Click.__table__).insert(), [
                 {"id": c.id, "link_id": c.link_id, "created_at": c.at, "is_bot": c.is_bot,
                  "ip_hash": c.ip_hash, "user_agent": c.user_agent, "referrer": c.referrer}
                 for c in clicks

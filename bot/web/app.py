@@ -55,7 +55,7 @@ def build_web_app(kb: Kocbot) -> Starlette:
         return templates.TemplateResponse(request, f"web/{name}.html", values, status_code=status)
 
     # Visitors repeat their address and user agent; these memos keep the redirect cheap.
-    ip_hashes = Memo(lambda ip: hash_ip(ip, ip_salt))
+    ip_hashes: Memo[str, str] = Memo(lambda ip: hash_ip(ip, ip_salt))
     bot_agents = Memo(is_probable_bot)
     click_ids = ClickIds()
 

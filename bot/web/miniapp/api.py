@@ -19,6 +19,7 @@ from bot.domain.money import parse_amount, to_decimal
 from bot.domain.search import Filters, Listing, discount_percent
 from bot.domain.tiers import progress
 from bot.services.base import ServiceError
+from bot.services.promoters import Team
 from bot.services.reports import BUCKETS, parse_since
 from bot.storage.models import Group
 from bot.tg.inline import shared_card
@@ -243,9 +244,10 @@ async def dashboard(request: Request, caller: Caller) -> Response:
     currency = state.config.commission.currency
     uid = caller.user.id
 
-    def team_now():  # type: ignore[no-untyped-def]
+    def team_now() -> Team:
         services.promoters.refresh_tiers()  # as /team: the tier as of now
-        return services.promoters.team(uid)
+        team: Team = services.promoters.team(uid)
+        return team
 
     # Four independent reads at once: the page waits for the slowest, not for the sum.
     e, series, team, payouts = await asyncio.gather(
