@@ -8,6 +8,7 @@ import contextlib
 import functools
 import logging
 import random
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -193,8 +194,15 @@ class Kocbot:
         if "web" in parts:
             self.clicks.start()
             await self._start_web()
-        log.info("kocbot started", extra={"bot": app.bot.username, "mode": self.config.telegram.mode,
-                                           "role": self.role})
+        from bot.infra_errors import masked
+
+        web = self.config.web
+        listen = f"{web.host}:{web.port}" if "web" in parts else "-"
+        database = masked(self.config.database.url)
+        # One JSON line; its keys name where it listens, its public URL and its database.
+        log.info("kocbot started", extra={
+            "bot": app.bot.username, "mode": self.config.telegram.mode, "role": self.role,
+            "listen": listen, "public_url": web.public_url, "database": database})
 
     async def _start_web(self) -> None:
         self._server, self._server_task = await _serve(self.web, self.config.web.host,
@@ -234,9 +242,25 @@ class Kocbot:
             await self.stop()
 
 
+def ensure_bindable(host: str, port: int) -> None:
+    """Raise OSError (EADDRINUSE, EACCES...) when ``host:port`` cannot be listened on."""
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                               flags=socket.AI_PASSIVE):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                # The address names which listener (web or metrics) could not start.
+                raise OSError(exc.errno, exc.strerror, f"{host}:{port}") from None
+
+
 async def _serve(app: object, host: str, port: int,
                  name: str) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     """Start a uvicorn server in this loop; returns once it listens (or raises its bind error)."""
+    # uvicorn reports a busy port by logging and exiting the process; bind once first so the
+    # CLI can name the fix in one line (bot/infra_errors.py).
+    ensure_bindable(host, port)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
                             access_log=False)
     server = uvicorn.Server(config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import sys
 from pathlib import Path
 
@@ -12,23 +13,31 @@ from bot.config import Config, ConfigError
 from bot.services import Services
 from bot.services.base import ServiceError
 from bot.services.reports import parse_since
-from bot.storage.db import Database, upgrade
+from bot.storage.db import Database, check_ready, upgrade
 
 
-def _services(config: Config) -> Services:
+def services_for(config: Config) -> Services:
+    """The use cases over the configured database (an SQLite file is migrated first)."""
     if config.database.url.startswith("sqlite"):
         upgrade(config.database.url)
     return Services(config=config, db=Database.from_url(config.database.url))
+
+# Exit codes of the import commands, for cron: all rows in, some rows bad, file refused.
+IMPORT_OK, IMPORT_SOME_BAD, IMPORT_REFUSED = 0, 1, 2
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the bot, the sender, the scheduler and the web server until SIGTERM."""
     from bot.app import Kocbot, prepare_database
     from bot.cli import run_until_signal
+    from bot.config import start_warnings
 
     if not config.telegram.token:
         raise ConfigError("config key telegram.token: missing (get one from @BotFather)")
+    for warning in start_warnings(config):
+        logging.getLogger("bot.config").warning(warning)
     prepare_database(config)
+    check_ready(config.database.url)
     kocbot = Kocbot(config, role=args.role)
     tune_gc()
     run_until_signal(kocbot.run_forever)
@@ -63,8 +72,8 @@ def products_import(args: argparse.Namespace, config: Config) -> int:
     path = Path(args.file)
     if not path.is_file():
         print(f"kocbot: no file {path}", file=sys.stderr)
-        return 2
-    services = _services(config)
+        return IMPORT_REFUSED
+    services = services_for(config)
     bar = ProgressBar(sys.stdout, path.stat().st_size)
     try:
         with path.open("rb") as stream:
@@ -74,23 +83,26 @@ def products_import(args: argparse.Namespace, config: Config) -> int:
     except ServiceError as exc:
         bar.close()
         print(f"kocbot: {path}: {exc}", file=sys.stderr)
-        return 1
+        return IMPORT_REFUSED
     bar.close()
     for error in result.errors:
         # file:line: for CSV, as compilers do; JSON rows are numbered by item, not by line.
         where = f"{error.line}" if error.unit == "line" else f" {error.unit} {error.line}"
         print(f"{path.name}:{where}: {error.reason}", file=sys.stderr)
+    read_as = " (read as GB18030/GBK)" if result.encoding == "gb18030" else ""
     if result.rejected:
-        print(f"rejected: {len(result.errors)} bad rows, nothing imported (--strict)")
-        return 1
-    summary = (f"imported {result.total} rows: {result.created} new, {result.updated} updated, "
-               f"{len(result.errors)} errors")
+        print(f"rejected{read_as}: {len(result.errors)} bad rows, nothing imported (--strict)")
+        return IMPORT_REFUSED
+    summary = (f"{result.total} rows{read_as}: {result.created} new, {result.updated} changed, "
+               f"{result.unchanged} unchanged, {len(result.errors)} bad")
+    if result.ended:
+        summary += f"; {result.ended} deals ended"
     if result.deactivation_skipped:
         summary += "; --deactivate-missing skipped: bad rows cannot be told apart from missing ones"
     elif args.deactivate_missing:
-        summary += f", {result.deactivated} deactivated"
+        summary += f"; {result.deactivated} deactivated"
     print(summary)
-    return 0
+    return IMPORT_SOME_BAD if result.errors else IMPORT_OK
 
 
 def orders_import(args: argparse.Namespace, config: Config) -> int:
@@ -98,18 +110,25 @@ def orders_import(args: argparse.Namespace, config: Config) -> int:
     path = Path(args.file)
     if not path.is_file():
         print(f"kocbot: no file {path}", file=sys.stderr)
-        return 2
-    services = _services(config)
+        return IMPORT_REFUSED
+    services = services_for(config)
     try:
         summary = services.order_import.import_csv(path.read_bytes())
     except ServiceError as exc:
         print(f"kocbot: {path}: {exc}", file=sys.stderr)
-        return 1
+        return IMPORT_REFUSED
     for line, reason in summary.errors:
         print(f"{path.name}:{line}: {reason}", file=sys.stderr)
-    print(f"orders: {summary.total} rows, {summary.applied} applied, {summary.repeated} repeated, "
-          f"{summary.unattributed} unattributed, {len(summary.errors)} errors")
-    return 0
+    read_as = " (read as GB18030/GBK)" if summary.encoding == "gb18030" else ""
+    print(f"orders: {summary.total} rows{read_as}: {summary.created} new, {summary.changed} changed, "
+          f"{summary.unchanged} unchanged, {len(summary.errors)} bad; "
+          f"{summary.unattributed} of the new unattributed")
+    return IMPORT_SOME_BAD if summary.errors else IMPORT_OK
+
+
+# The output format follows the file's suffix, as an operator expects of ``-o x.webp``.
+CARD_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+CARD_SAVE_OPTIONS: dict[str, dict[str, object]] = {"JPEG": {"quality": 90}, "WEBP": {"quality": 90}}
 
 
 def card_preview(args: argparse.Namespace, config: Config) -> int:
@@ -118,7 +137,13 @@ def card_preview(args: argparse.Namespace, config: Config) -> int:
     from bot.cards.render import CardInput, render_card
     from bot.storage.models import Merchant
 
-    services = _services(config)
+    out = Path(args.output)
+    fmt = CARD_FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        print(f"kocbot: -o {out}: unknown image type {out.suffix or '(no suffix)'!r}; use "
+              f"{', '.join(CARD_FORMATS)}", file=sys.stderr)
+        return 2
+    services = services_for(config)
     with services.db.transaction() as session:
         product = services.catalog.find_by_sku(session, args.sku)
         if product is None:
@@ -133,15 +158,14 @@ def card_preview(args: argparse.Namespace, config: Config) -> int:
                                  original_price=product.original_price, currency=product.currency,
                                  image=image, locale=config.card.locale),
                        font_path=config.card.font_path)
-    out = Path(args.output)
-    if out.suffix.lower() == ".png":
-        from io import BytesIO
+    from io import BytesIO
 
-        from PIL import Image
+    from PIL import Image
 
-        Image.open(BytesIO(data)).save(out, format="PNG")
+    if fmt == "JPEG":
+        out.write_bytes(data)  # the renderer's own JPEG: no second lossy pass
     else:
-        out.write_bytes(data)
+        Image.open(BytesIO(data)).save(out, format=fmt, **CARD_SAVE_OPTIONS.get(fmt, {}))
     print(f"wrote {out}")
     return 0
 
@@ -155,7 +179,7 @@ def report(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         print(f"kocbot: --since: {exc}", file=sys.stderr)
         return 2
-    services = _services(config)
+    services = services_for(config)
     return print_report(services, group=args.group, promoter=args.promoter, window=window,
                         fmt=args.format, out=sys.stdout)
 

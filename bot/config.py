@@ -16,6 +16,7 @@ from datetime import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -282,6 +283,13 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             f"config key web.public_url: expected an http(s) URL, got {config.web.public_url!r}"
         )
+    if t.mode == "webhook" and not config.web.public_url.lower().startswith("https://") \
+            and not _self_hosted_api(t.base_url):
+        raise ConfigError(
+            f"config key web.public_url: webhook mode needs an https:// URL (Telegram sends webhooks "
+            f"only over HTTPS), got {config.web.public_url!r}; or set telegram.base_url to a "
+            "self-hosted Bot API server"
+        )
     s = config.schedule
     try:
         ZoneInfo(s.timezone)
@@ -333,6 +341,36 @@ def _validate(config: Config) -> None:
     for name, merchant in config.merchants.items():
         if not re.fullmatch(r"[A-Za-z0-9_.~-]+", merchant.subid_param):
             raise ConfigError(f"config key merchants.{name}.subid_param: not a URL parameter name")
+
+
+OFFICIAL_API_HOST = "api.telegram.org"
+# What @BotFather hands out: a bot id of 8-10 digits, a colon, and 35 characters.
+_REAL_TOKEN = re.compile(r"[0-9]{8,10}:[A-Za-z0-9_-]{35}")
+_LOOPBACK = re.compile(r"^(localhost|127(\.[0-9]{1,3}){3}|\[?::1\]?|0\.0\.0\.0)$", re.IGNORECASE)
+
+
+def _self_hosted_api(base_url: str) -> bool:
+    """True when telegram.base_url names a Bot API server other than Telegram's own.
+
+    A self-hosted server (telegram-bot-api --local, or the emulator) accepts HTTP webhooks.
+    """
+    if not base_url:
+        return False
+    host = (urlsplit(base_url).hostname or "").lower()
+    return bool(host) and host != OFFICIAL_API_HOST
+
+
+def start_warnings(config: Config) -> list[str]:
+    """Settings that start but will disappoint: one line each, shown by ``kocbot run``."""
+    warnings = []
+    host = urlsplit(config.web.public_url).hostname or ""
+    if config.telegram.mode == "polling" and _LOOPBACK.match(host) \
+            and _REAL_TOKEN.fullmatch(config.telegram.token):
+        warnings.append(
+            f"web.public_url is {config.web.public_url}: members' phones cannot open links there; "
+            "set it to the address where the web server is reachable from the internet"
+        )
+    return warnings
 
 
 def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Config:

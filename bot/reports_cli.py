@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
+import sys
 from datetime import timedelta
 from typing import TextIO
 
-from sqlalchemy import func, select
-
 from bot.domain.money import format_money, to_decimal
 from bot.services import Services
-from bot.storage.models import LedgerEntry, Order, User
+from bot.services.base import ServiceError
 
 
 def print_report(services: Services, *, group: int | None, promoter: int | None,
@@ -18,8 +17,7 @@ def print_report(services: Services, *, group: int | None, promoter: int | None,
     """Print one report; returns the exit code."""
     cur = services.config.commission.currency
     if fmt == "csv":
-        _ledger_csv(services, promoter=promoter, out=out)
-        return 0
+        return _ledger_csv(services, promoter=promoter, group=group, window=window, out=out)
     if group is not None:
         data = services.reports.group_report(group, window)
         if data is None:
@@ -52,25 +50,25 @@ def print_report(services: Services, *, group: int | None, promoter: int | None,
     return 0
 
 
-def _ledger_csv(services: Services, *, promoter: int | None, out: TextIO) -> None:
-    """Balances per person and bucket, then every ledger entry."""
+def _ledger_csv(services: Services, *, promoter: int | None, group: int | None,
+                window: timedelta | None, out: TextIO) -> int:
+    """Balances per person and bucket, then every ledger entry, within --group and --since.
+
+    The balance rows sum exactly the entry rows printed below them, so the file reconciles.
+    """
+    try:
+        balances, entries = services.operator.ledger(promoter=promoter, group=group, window=window)
+    except ServiceError as exc:
+        print(f"kocbot: {exc}", file=sys.stderr)
+        return 1
     writer = csv.writer(out)
     writer.writerow(["section", "user_id", "name", "party", "bucket", "amount", "currency",
                      "order_id", "payout_id", "event", "created_at"])
-    with services.db.transaction() as session:
-        where = [] if promoter is None else [LedgerEntry.user_id == promoter]
-        names = dict(session.execute(select(User.id, User.first_name)).all())
-        for uid, party, bucket, cur, amount in session.execute(
-            select(LedgerEntry.user_id, LedgerEntry.party, LedgerEntry.bucket, LedgerEntry.currency,
-                   func.sum(LedgerEntry.amount)).where(*where)
-            .group_by(LedgerEntry.user_id, LedgerEntry.party, LedgerEntry.bucket, LedgerEntry.currency)
-            .order_by(LedgerEntry.user_id, LedgerEntry.party, LedgerEntry.bucket)
-        ):
-            writer.writerow(["balance", uid or "", names.get(uid, ""), party, bucket,
-                             to_decimal(int(amount), cur), cur, "", "", "", ""])
-        # The merchant's order id, not our row id: that is what a promoter can check.
-        external = dict(session.execute(select(Order.id, Order.order_id)).all())
-        for e in session.scalars(select(LedgerEntry).where(*where).order_by(LedgerEntry.id)):
-            writer.writerow(["entry", e.user_id or "", names.get(e.user_id, ""), e.party, e.bucket,
-                             to_decimal(e.amount, e.currency), e.currency, external.get(e.order_id, ""),
-                             e.payout_id or "", e.event, e.created_at.isoformat()])
+    for b in balances:
+        writer.writerow(["balance", b.user_id or "", b.name, b.party, b.bucket,
+                         to_decimal(b.amount, b.currency), b.currency, "", "", "", ""])
+    for e in entries:
+        writer.writerow(["entry", e.user_id or "", e.name, e.party, e.bucket,
+                         to_decimal(e.amount, e.currency), e.currency, e.order_id, e.payout_id or "",
+                         e.event, e.created_at.isoformat()])
+    return 0

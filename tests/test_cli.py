@@ -51,11 +51,11 @@ def test_products_import_reports_bad_rows_by_line(tmp_path: Path) -> None:
         "acme,A3,Good too,https://shop.example/a3,5.50,6.00,0.05,home,,,,,,CNY",
     ))
     result = kocbot("products", "import", str(feed), "-c", str(config), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # some rows were bad
     assert "feed.csv:3: price" in result.stderr
-    assert "2 new" in result.stdout
+    assert result.stdout.strip() == "3 rows: 2 new, 0 changed, 0 unchanged, 1 bad"
     strict = kocbot("products", "import", str(feed), "--strict", "-c", str(config), cwd=tmp_path)
-    assert strict.returncode == 1
+    assert strict.returncode == 2  # the file was refused
     assert "nothing imported" in strict.stdout
 
 

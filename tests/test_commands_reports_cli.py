@@ -33,9 +33,11 @@ def test_orders_import_and_report_csv(tmp_path: Path) -> None:
                       f"A1,{ids[0]},39.00,confirmed,,\n"
                       f"A4,{ids[0]},-1,pending,,\n")
     result = kocbot("orders", "import", str(report), "-c", str(config), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "orders: 5 rows, 2 applied, 1 repeated, 1 unattributed, 1 errors"
-    assert result.stderr.startswith("orders.csv:6: amount")
+    assert result.returncode == 1, result.stderr  # one bad row
+    assert result.stdout.strip() == ("orders: 5 rows: 3 new, 0 changed, 1 unchanged, 1 bad; "
+                                     "1 of the new unattributed")
+    # The reason names the field once ("amount: amount must be..." repeated it).
+    assert result.stderr.strip() == "orders.csv:6: amount: must be greater than 0, got -1"
 
     result = kocbot("report", "--format", "csv", "-c", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr

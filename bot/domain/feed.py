@@ -3,7 +3,9 @@
 The rules, as the ``/import`` command and ``kocbot products import`` report them:
 
 * Format: ``.csv`` or ``.json`` by file name; any other name is sniffed (first non-blank
-  byte ``[`` or ``{`` → JSON, else CSV). UTF-8, with or without a byte-order mark.
+  byte ``[`` or ``{`` → JSON, else CSV). UTF-8, with or without a byte-order mark; a CSV
+  whose first 64 KiB are not UTF-8 but are GB18030 (which includes GBK, what Excel saves
+  in China) is read as GB18030, and ``FeedReader.encoding`` says so.
 * CSV: the first non-blank row is the header. Column names are case-insensitive and may
   come in any order; a comma, semicolon or tab delimiter is detected from the header.
   Unknown columns are ignored (listed in ``ignored_columns``), a missing required column
@@ -26,7 +28,8 @@ The rules, as the ``/import`` command and ``kocbot products import`` report them
   ``commission_rate`` is ``0.12`` or ``12%`` (empty → 0). Times are ISO 8601 dates or
   datetimes; naive ones are in ``default_tz`` (UTC unless given) and all come back as
   aware UTC; a date-only ``ends_at`` means the end of that day. With ``now``, a row that
-  has already ended is an error.
+  has already ended is accepted with ``active = False``: that is how a feed ends a deal.
+  ``active`` (true/false, default true) may also end it explicitly.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from bot.domain.money import CURRENCY_EXPONENTS
 
 FIELDS = (
     "merchant", "sku", "title", "url", "price", "original_price", "commission_rate",
-    "category", "image_url", "starts_at", "ends_at", "stock", "featured", "currency",
+    "category", "image_url", "starts_at", "ends_at", "stock", "featured", "currency", "active",
 )
 REQUIRED = FIELDS[:6]
 
@@ -77,6 +80,8 @@ class ProductRow:
     stock: int | None = None
     featured: bool = False
     currency: str = "CNY"
+    # False ends the deal: the feed said ``active = false`` or its ``ends_at`` has passed.
+    active: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +172,7 @@ class FeedReader:
         self._filename = filename or ""
         self._validator = _Validator(default_currency, now, default_tz)
         self.format = ""
+        self.encoding = "utf-8"
         self.ignored_columns: list[str] = []
 
     def __iter__(self) -> Iterator[tuple[int, ProductRow | RowError]]:
@@ -176,8 +182,11 @@ class FeedReader:
         self.format = _detect_format(self._filename, prefix)
         # Our own thin wrappers, so finishing (or abandoning) the walk never closes the caller's
         # stream; the decoder is strict, so a non-UTF-8 byte anywhere is a FeedError.
+        if self.format == "csv" and _is_gb18030(prefix):
+            self.encoding = "gb18030"
         raw = io.BufferedReader(_Prefixed(prefix, self._stream))
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+        text = io.TextIOWrapper(raw, encoding="gb18030" if self.encoding == "gb18030" else "utf-8-sig",
+                                errors="strict", newline="")
         items = self._csv(text) if self.format == "csv" else self._json(text)
         seen: dict[str, int] = {}
         for line, values in items:
@@ -194,6 +203,11 @@ class FeedReader:
             else:
                 yield line, result
 
+    def _not_text(self) -> str:
+        if self.encoding == "gb18030":
+            return "the file is neither UTF-8 nor GB18030/GBK text"
+        return "the file is not UTF-8 text (save it as CSV UTF-8, or as GB18030/GBK)"
+
     @property
     def _unit(self) -> str:
         return "item" if self.format == "json" else "line"
@@ -209,7 +223,7 @@ class FeedReader:
                 if line.strip():
                     break
         except UnicodeDecodeError:
-            raise FeedError("the file is not UTF-8 text") from None
+            raise FeedError(self._not_text()) from None
         if not head or not head[-1].strip():
             raise FeedError("the file is empty")
         delimiter = _pick_delimiter(head[-1])
@@ -237,7 +251,7 @@ class FeedReader:
         except csv.Error as exc:
             raise FeedError(f"CSV error at line {end + 1}: {exc}") from None
         except _BadText:
-            raise FeedError(f"the file is not UTF-8 text (line {end + 1})") from None
+            raise FeedError(f"{self._not_text()} (line {end + 1})") from None
 
     def _read_header(self, header: list[str]) -> dict[str, int]:
         columns: dict[str, int] = {}
@@ -317,6 +331,27 @@ class _Prefixed(io.RawIOBase):
             raise FeedError("the feed must be read as bytes")
         buffer[: len(data)] = data
         return len(data)
+
+
+def _is_gb18030(prefix: bytes) -> bool:
+    """True when ``prefix`` is not UTF-8 but is GB18030 (a superset of GBK and GB2312).
+
+    Valid UTF-8 with a multi-byte character is almost never valid-looking GBK by accident the
+    other way round, so UTF-8 wins whenever it decodes. The prefix may end inside a character.
+    """
+    try:
+        prefix.decode("utf-8")
+        return False
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(prefix) - 3 and exc.reason == "unexpected end of data":
+            return False  # a UTF-8 character cut by the end of the prefix
+    for cut in range(4):  # a GB18030 character is 1, 2 or 4 bytes; the prefix may cut one
+        try:
+            prefix[: len(prefix) - cut].decode("gb18030")
+            return True
+        except UnicodeDecodeError:
+            continue
+    return False
 
 
 def _detect_format(filename: str, prefix: bytes) -> str:
@@ -506,8 +541,11 @@ class _Validator:
         ends_at = self._time("ends_at", text["ends_at"], True, problems)
         if starts_at and ends_at and ends_at <= starts_at:
             problems.append("ends_at must be after starts_at")
-        if ends_at and self.now is not None and ends_at <= self.now:
-            problems.append(f"ends_at {text['ends_at']} is already past")
+        # A past end is how a feed ends a deal: the row is accepted and the product goes inactive.
+        ended = bool(ends_at and self.now is not None and ends_at <= self.now)
+        active = _FLAGS.get(text["active"].lower() or "true")
+        if active is None:
+            problems.append(f"active must be true/false, 1/0 or yes/no, got {_show(text['active'])}")
         stock = self._stock(text["stock"], problems)
         featured = _FLAGS.get(text["featured"].lower())
         if featured is None:
@@ -520,7 +558,7 @@ class _Validator:
             merchant=merchant, sku=sku, title=title, url=url, price=price,
             original_price=original, commission_rate=rate, category=category,
             image_url=image_url, starts_at=starts_at, ends_at=ends_at, stock=stock,
-            featured=bool(featured), currency=currency,
+            featured=bool(featured), currency=currency, active=bool(active) and not ended,
         )
 
     @staticmethod
@@ -593,6 +631,9 @@ class _Validator:
 
     @staticmethod
     def _decimal(name: str, value: str, problems: list[str]) -> Decimal | None:
+        if value.startswith("-") and _DECIMAL.fullmatch(value[1:].strip()):
+            problems.append(f"{name} cannot be negative, got {_show(value)}")
+            return None
         if not _DECIMAL.fullmatch(value):
             problems.append(f"{name} must be a decimal number like 39.00, got {_show(value)}")
             return None
@@ -626,6 +667,9 @@ class _Validator:
         if not value:
             return _ZERO
         match = _RATE.fullmatch(value)
+        if value.startswith("-") and _RATE.fullmatch(value[1:].strip()):
+            problems.append(f"commission_rate cannot be negative, got {_show(value)}; write 0 for none")
+            return None
         if not match or len(value) > 24:
             problems.append(f"commission_rate must be a fraction like 0.12 or a percentage like "
                             f"12%, got {_show(value)}")

@@ -28,7 +28,7 @@ def parse_amount(text: str | int | Decimal, currency: str, *, allow_zero: bool =
     """Parse a decimal string such as ``"39.00"`` into minor units; ValueError with a reason."""
     digits = exponent(currency)
     if isinstance(text, float) or isinstance(text, bool):
-        raise ValueError("amount must be a decimal string, not a float")
+        raise ValueError("must be a decimal string, not a float")
     try:
         value = Decimal(str(text).strip().replace(",", ""))
         if not value.is_finite():
@@ -36,7 +36,7 @@ def parse_amount(text: str | int | Decimal, currency: str, *, allow_zero: bool =
         if value.adjusted() > 15:
             raise ValueError(f"too large ({text})")
         if value < 0 or (value == 0 and not allow_zero):
-            raise ValueError(f"amount must be greater than 0, got {text}")
+            raise ValueError(f"must be greater than 0, got {text}")
         scaled = value.scaleb(digits)
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{text} has more than {digits} decimal places for {currency}")

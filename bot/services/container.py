@@ -13,6 +13,7 @@ from bot.services.browse import BrowseService
 from bot.services.catalog import CatalogService
 from bot.services.dashboard import DashboardService
 from bot.services.groups import GroupService
+from bot.services.operator import OperatorService
 from bot.services.order_import import OrderImportService
 from bot.services.orders import OrderService
 from bot.services.posting import PostingService
@@ -57,6 +58,7 @@ class Services:
         self.reports = ReportService(**deps)
         self.browse = BrowseService(**deps, catalog=self.catalog)
         self.dashboard = DashboardService(**deps)
+        self.operator = OperatorService(**deps)
         self.order_import = OrderImportService(orders=self.orders, promoters=self.promoters,
                                                currency=self.config.commission.currency)
 

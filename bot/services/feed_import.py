@@ -19,13 +19,18 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Config
-from bot.domain.feed import ProductRow, RowError, iter_feed
+from bot.domain.feed import FeedReader, ProductRow, RowError
 from bot.services.base import in_chunks
 from bot.storage.models import Merchant, Product
 
 BATCH = 5000
 # Progress is reported at most this often (in rows), so a terminal bar costs nothing.
 PROGRESS_EVERY = 2000
+
+# The columns a feed row sets; a row whose values all equal the stored ones is "unchanged".
+_COMPARED = (Product.title, Product.url, Product.price, Product.original_price, Product.currency,
+             Product.commission_rate, Product.category, Product.image_url, Product.starts_at,
+             Product.ends_at, Product.stock, Product.featured)
 
 Progress = Callable[[int, int], None]
 """Called with (bytes read so far, rows seen so far)."""
@@ -37,10 +42,13 @@ class ImportResult:
 
     total: int = 0
     created: int = 0
-    updated: int = 0
+    updated: int = 0  # rows that changed a known product
+    unchanged: int = 0  # rows equal to what is stored: nothing written
+    ended: int = 0  # rows that ended a deal (ends_at passed, or active = false)
     deactivated: int = 0
     errors: list[RowError] = field(default_factory=list)
     rejected: bool = False
+    encoding: str = "utf-8"  # what the file was read as: utf-8 or gb18030
     deactivation_skipped: bool = False  # --deactivate-missing with bad rows: nothing deactivated
 
 
@@ -78,10 +86,12 @@ class FeedWriter:
         self.now = now
         self.merchants: dict[str, int] = dict(session.execute(select(Merchant.name, Merchant.id)).all())
         self._sync_configured_merchants()
-        # (merchant id, sku) → (product id, active): one query instead of one per row.
-        self.existing: dict[tuple[int, str], tuple[int, bool]] = {
-            (mid, sku): (pid, active) for pid, mid, sku, active in session.execute(
-                select(Product.id, Product.merchant_id, Product.sku, Product.active))
+        # (merchant id, sku) → (product id, active, fingerprint of the stored values): one
+        # query instead of one per row, and an int per product rather than its whole row.
+        self.existing: dict[tuple[int, str], tuple[int, bool, int]] = {
+            (row[1], row[2]): (row[0], row[3], hash(tuple(row[3:])))
+            for row in session.execute(select(Product.id, Product.merchant_id, Product.sku,
+                                              Product.active, *_COMPARED))
         }
         self.seen: set[tuple[int, str]] = set()
         self.inserts: list[dict[str, Any]] = []
@@ -117,12 +127,18 @@ class FeedWriter:
             "price": row.price, "original_price": row.original_price, "currency": row.currency,
             "commission_rate": row.commission_rate, "category": row.category,
             "image_url": row.image_url, "starts_at": row.starts_at, "ends_at": row.ends_at,
-            "stock": row.stock, "featured": row.featured, "active": True, "updated_at": self.now,
+            "stock": row.stock, "featured": row.featured, "active": row.active, "updated_at": self.now,
         }
         known = self.existing.get(key)
+        if not row.active and (known is None or known[1]):
+            result.ended += 1
         if known is None:
             self.inserts.append(values)
             result.created += 1
+        elif known[2] == hash((row.active, *(values[c.key] for c in _COMPARED))):
+            # An unchanged row writes nothing: a nightly re-import of the same feed is cheap and
+            # does not bump updated_at (which other processes read as "the catalog changed").
+            result.unchanged += 1
         else:
             values["id"] = known[0]
             self.updates.append(values)
@@ -141,7 +157,7 @@ class FeedWriter:
 
     def deactivate_missing(self) -> int:
         """Mark active products that this (full) feed did not mention as inactive."""
-        missing = [pid for key, (pid, active) in self.existing.items()
+        missing = [pid for key, (pid, active, _) in self.existing.items()
                    if active and key not in self.seen]
         for chunk in in_chunks(missing):
             self.session.execute(update(Product).where(Product.id.in_(chunk))
@@ -165,8 +181,9 @@ def import_stream(
     result = ImportResult()
     writer = FeedWriter(session, config=config, now=now)
     # The parser reads through a binary file's interface, which _Counting provides.
-    for _, item in iter_feed(cast(BinaryIO, counting), filename=filename,
-                             default_currency=config.commission.currency, now=now):
+    reader = FeedReader(cast(BinaryIO, counting), filename=filename,
+                        default_currency=config.commission.currency, now=now)
+    for _, item in reader:
         result.total += 1
         if isinstance(item, RowError):
             result.errors.append(item)
@@ -174,9 +191,10 @@ def import_stream(
             writer.add(item, result)
         if progress is not None and result.total % PROGRESS_EVERY == 0:
             progress(counting.count, result.total)
+    result.encoding = reader.encoding
     if strict and result.errors:
         result.rejected = True
-        result.created = result.updated = 0
+        result.created = result.updated = result.unchanged = result.ended = 0
         raise ImportRejected(result)
     writer.flush()
     if deactivate_missing:

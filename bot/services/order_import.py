@@ -16,12 +16,25 @@ COLUMNS = ("order_id", "click_id", "amount", "status")
 
 @dataclass
 class OrderImportSummary:
+    """What an order import did: new orders, status changes, repeats, and bad rows by line."""
+
     total: int = 0
-    applied: int = 0
-    repeated: int = 0
-    unattributed: int = 0
+    created: int = 0  # new orders, attributed or not
+    changed: int = 0  # a known order moved to a new status
+    unchanged: int = 0  # a repeated or late report: nothing changed
+    unattributed: int = 0  # of the new orders, those whose click is unknown
     conflicts: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    encoding: str = "utf-8"
+
+    @property
+    def applied(self) -> int:
+        """Rows that changed the ledger."""
+        return self.created + self.changed
+
+    @property
+    def repeated(self) -> int:
+        return self.unchanged
 
 
 class OrderImportService:
@@ -34,15 +47,20 @@ class OrderImportService:
 
     def import_csv(self, data: bytes, *, source: str = "csv") -> OrderImportSummary:
         """Apply every row; a bad row is reported with its line number and skipped."""
+        encoding = "utf-8"
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ServiceError("the order report is not UTF-8 text") from None
+            # Excel in China saves CSV as GBK; GB18030 is its superset.
+            try:
+                text, encoding = data.decode("gb18030"), "gb18030"
+            except UnicodeDecodeError:
+                raise ServiceError("the order report is neither UTF-8 nor GB18030/GBK text") from None
         reader = csv.DictReader(io.StringIO(text))
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise ServiceError(f"the order report lacks the column(s): {', '.join(missing)}")
-        summary = OrderImportSummary()
+        summary = OrderImportSummary(encoding=encoding)
         for row in reader:
             line = reader.line_num
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
@@ -55,6 +73,7 @@ class OrderImportService:
                 continue
             outcome = self.orders.ingest(report, source=source, promoters=self.promoters)
             if outcome.status == 202:
+                summary.created += 1
                 summary.unattributed += 1
             elif outcome.status == 400:  # a currency without a rate: a bad row, nothing stored
                 summary.errors.append((line, outcome.reason))
@@ -62,7 +81,9 @@ class OrderImportService:
                 summary.conflicts += 1
                 summary.errors.append((line, outcome.reason))
             elif outcome.reason.startswith("repeated"):
-                summary.repeated += 1
+                summary.unchanged += 1
+            elif outcome.created:
+                summary.created += 1
             else:
-                summary.applied += 1
+                summary.changed += 1
         return summary

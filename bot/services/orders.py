@@ -43,6 +43,7 @@ class Ingested:
     status: int  # 200 applied or repeated, 202 unattributed, 400 currency, 409 illegal change
     reason: str
     order_id: str
+    created: bool = False  # this report created the order (the import summary counts new ones)
 
 
 class OrderService(Service):
@@ -188,7 +189,7 @@ class OrderService(Service):
             promoters.refresh_chain(session, promoter_id)
         if link is None:
             return Ingested(202, "unknown click_id: stored as unattributed", report.order_id)
-        return Ingested(200, report.status, report.order_id)
+        return Ingested(200, report.status, report.order_id, created=True)
 
     def _attribution(self, session: Session, click_id: str | None, promoters: PromoterService,
                      ) -> tuple[Link | None, Product | None, int | None]:

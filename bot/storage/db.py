@@ -111,3 +111,28 @@ def alembic_config(url: str) -> AlembicConfig:
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision``."""
     command.upgrade(alembic_config(url), revision)
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database answers but its schema is behind this version's migrations."""
+
+
+def check_ready(url: str) -> None:
+    """Connect once and compare the schema with the newest migration.
+
+    ``kocbot run`` on PostgreSQL does not migrate by itself (``kocbot db upgrade`` does), so a
+    refusing server or an old schema is found at start, in one line, rather than by the
+    first handler that touches a table.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+    if current != heads:
+        raise SchemaNotCurrent("the database schema is not current: run kocbot db upgrade")

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from bot.domain.feed import (
     FIELDS,
     FeedError,
+    FeedReader,
     FeedResult,
     ProductRow,
     RowError,
@@ -27,7 +28,7 @@ GOOD = {
     "merchant": "acme", "sku": "A1", "title": "Cup", "url": "https://shop.example/a1",
     "price": "39.00", "original_price": "59.00", "commission_rate": "0.12",
     "category": "home", "image_url": "", "starts_at": "", "ends_at": "", "stock": "",
-    "featured": "", "currency": "",
+    "featured": "", "currency": "", "active": "",
 }
 
 
@@ -171,7 +172,7 @@ ROW_RULES = [
     ({"image_url": "data:image/png;base64,xx"},
      "image_url must be an http(s) URL with a host, got 'data:image/png;base64,xx'"),
     ({"price": "¥39"}, "price must be a decimal number like 39.00, got '¥39'"),
-    ({"price": "-1"}, "price must be a decimal number like 39.00, got '-1'"),
+    ({"price": "-1"}, "price cannot be negative, got '-1'"),
     ({"price": "0.00"}, "price must be greater than 0, got '0.00'"),
     ({"price": "39.001"}, "price 39.001 has more than 2 decimal places for CNY"),
     ({"price": "1" * 13}, "price is too large"),
@@ -181,8 +182,8 @@ ROW_RULES = [
     ({"original_price": "38.99"}, "original_price 38.99 is less than price 39.00"),
     ({"commission_rate": "12"}, "commission_rate 12 is more than 1; write 12% or 0.12"),
     ({"commission_rate": "120%"}, "commission_rate 120% is more than 100%; write 12% or 0.12"),
-    ({"commission_rate": "-5%"},
-     "commission_rate must be a fraction like 0.12 or a percentage like 12%, got '-5%'"),
+    ({"commission_rate": "-5%"}, "commission_rate cannot be negative, got '-5%'; write 0 for none"),
+    ({"commission_rate": "-0.05"}, "commission_rate cannot be negative, got '-0.05'; write 0 for none"),
     ({"commission_rate": "twelve"},
      "commission_rate must be a fraction like 0.12 or a percentage like 12%, got 'twelve'"),
     ({"starts_at": "yesterday"},
@@ -259,12 +260,49 @@ def test_naive_times_use_the_default_time_zone() -> None:
     assert result.rows[0][1].starts_at == datetime(2024, 5, 1, 1, 0, tzinfo=UTC)
 
 
-def test_with_now_an_ended_row_is_an_error() -> None:
+def test_with_now_an_ended_row_is_accepted_and_ends_the_deal() -> None:
     now = datetime(2024, 6, 1, tzinfo=UTC)
     result = parse_csv(csv_row(sku="A", ends_at="2024-05-31T23:00Z"),
                        csv_row(sku="B", ends_at="2024-06-01"), now=now)
-    assert result.errors == [RowError(2, "ends_at 2024-05-31T23:00Z is already past")]
-    assert [row.sku for _, row in result.rows] == ["B"]
+    assert result.errors == []
+    assert [(row.sku, row.active) for _, row in result.rows] == [("A", False), ("B", True)]
+
+
+@pytest.mark.parametrize(("value", "active"), [("", True), ("true", True), ("1", True), ("yes", True),
+                                                ("false", False), ("FALSE", False), ("0", False),
+                                                ("no", False)])
+def test_active_column_ends_a_deal(value: str, active: bool) -> None:
+    result = parse_csv(csv_row(active=value))
+    assert [row.active for _, row in result.rows] == [active]
+
+
+def test_active_column_rejects_other_words() -> None:
+    result = parse_csv(csv_row(active="maybe"))
+    assert result.errors == [RowError(2, "active must be true/false, 1/0 or yes/no, got 'maybe'")]
+
+
+def test_gbk_csv_is_detected_and_read() -> None:
+    text = HEADER + "\n" + csv_row(title="保温杯 Thermos 不锈钢", category="家居") + "\n"
+    reader = FeedReader(io.BytesIO(text.encode("gbk")), filename="f.csv", default_currency="CNY")
+    rows = list(reader)
+    assert reader.encoding == "gb18030"
+    assert [(r.title, r.category) for _, r in rows] == [("保温杯 Thermos 不锈钢", "家居")]
+
+
+def test_utf8_cut_at_the_sniffing_window_stays_utf8() -> None:
+    # A multi-byte character straddling the 64 KiB prefix must not look like GBK.
+    before_title = len(csv_row(sku="Z", title="@").split("@")[0])
+    head = HEADER + "\n"
+    while len(head) + before_title + 400 < 65535:
+        head += csv_row(sku=f"P{len(head)}", title="x" * 400) + "\n"
+    pad = 65536 - 1 - len(head) - before_title  # 杯's first byte is the window's last byte
+    assert 0 < pad < 512
+    text = head + csv_row(sku="Z", title="y" * pad + "杯") + "\n"
+    assert text.encode()[65535:65538] == "杯".encode()
+    reader = FeedReader(io.BytesIO(text.encode("utf-8")), filename="f.csv", default_currency="CNY")
+    rows = list(reader)
+    assert reader.encoding == "utf-8"
+    assert rows[-1][1].title.endswith("杯")
 
 
 def test_empty_currency_uses_the_default_and_amounts_use_its_exponent() -> None:
@@ -295,7 +333,7 @@ def test_same_sku_of_another_merchant_is_not_a_duplicate() -> None:
 @pytest.mark.parametrize(("data", "filename", "message"), [
     (b"", "f.csv", "the file is empty"),
     (b"\xef\xbb\xbf \n\n", "f.csv", "the file is empty"),
-    (b"\xff\xfe\x00m", "f.csv", "the file is not UTF-8 text"),
+    (b"\xff\xfe\x00m", "f.csv", "the file is not UTF-8 text (save it as CSV UTF-8, or as GB18030/GBK)"),
     (b"merchant,sku,title\nm,s,t\n", "f.csv",
      "missing required columns url, price, original_price; the header row must name "
      "merchant, sku, title, url, price, original_price"),

@@ -29,13 +29,13 @@ def test_every_rule_is_printed_with_file_and_line(tmp_path: Path) -> None:
     feed = tmp_path / "feed.csv"
     feed.write_bytes(feed_csv(GOOD, *(row for row, _ in BAD_ROWS)))
     result = kocbot("products", "import", str(feed), "-c", config(tmp_path), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # some rows were bad
     lines = result.stderr.splitlines()
     assert len(lines) == len(BAD_ROWS)
     for number, (line, (_, reason)) in enumerate(zip(lines, BAD_ROWS, strict=True), start=3):
         assert line.startswith(f"feed.csv:{number}: {reason}"), line
-    assert result.stdout.strip() == f"imported {len(BAD_ROWS) + 1} rows: 1 new, 0 updated, " \
-                                    f"{len(BAD_ROWS)} errors"
+    assert result.stdout.strip() == f"{len(BAD_ROWS) + 1} rows: 1 new, 0 changed, 0 unchanged, " \
+                                    f"{len(BAD_ROWS)} bad"
     assert "\r" not in result.stdout  # not a terminal: no progress bar
 
 
@@ -47,7 +47,7 @@ def test_json_items_strict_and_deactivate_missing(tmp_path: Path) -> None:
                     '{"merchant":"acme","sku":"J2","title":"T","url":"https://s.example/2",'
                     '"price":"3.00","original_price":"2.00"}]')
     strict = kocbot("products", "import", str(feed), "--strict", "-c", cfg, cwd=tmp_path)
-    assert strict.returncode == 1
+    assert strict.returncode == 2  # the file was refused
     assert strict.stderr.strip() == "feed.json: item 2: original_price 2.00 is less than price 3.00"
     assert strict.stdout.strip() == "rejected: 1 bad rows, nothing imported (--strict)"
     loose = kocbot("products", "import", str(feed), "-c", cfg, cwd=tmp_path)
@@ -55,9 +55,10 @@ def test_json_items_strict_and_deactivate_missing(tmp_path: Path) -> None:
     full = tmp_path / "full.csv"
     full.write_bytes(feed_csv(GOOD))
     kept = kocbot("products", "import", str(full), "-c", cfg, cwd=tmp_path)
-    assert kept.stdout.strip() == "imported 1 rows: 1 new, 0 updated, 0 errors"
+    assert kept.stdout.strip() == "1 rows: 1 new, 0 changed, 0 unchanged, 0 bad"
+    assert kept.returncode == 0
     gone = kocbot("products", "import", str(full), "--deactivate-missing", "-c", cfg, cwd=tmp_path)
-    assert gone.stdout.strip() == "imported 1 rows: 0 new, 1 updated, 0 errors, 1 deactivated"
+    assert gone.stdout.strip() == "1 rows: 0 new, 0 changed, 1 unchanged, 0 bad; 1 deactivated"
 
 
 def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
@@ -83,4 +84,4 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     os.close(leader)
     text = output.decode()
     assert "\r[" in text and "100%  30,000 rows" in text
-    assert text.rstrip().endswith("imported 30000 rows: 30000 new, 0 updated, 0 errors")
+    assert text.rstrip().endswith("30000 rows: 30000 new, 0 changed, 0 unchanged, 0 bad")
