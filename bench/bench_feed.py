@@ -73,9 +73,13 @@ def _json_path(path: Path) -> Path:
     """The same feed as a JSON list of objects, written once beside the CSV."""
     json_path = path.with_suffix(".json")
     if not json_path.exists():
-        with path.open(encoding="utf-8", newline="") as text:
-            json_path.write_text(json.dumps(list(csv.DictReader(text)), ensure_ascii=False),
-                                 encoding="utf-8")
+        # Row by row: holding the list would raise the ru_maxrss that child processes inherit.
+        with path.open(encoding="utf-8", newline="") as text, \
+                json_path.open("w", encoding="utf-8") as out:
+            out.write("[")
+            for number, row in enumerate(csv.DictReader(text)):
+                out.write(("," if number else "") + json.dumps(row, ensure_ascii=False))
+            out.write("]")
     return json_path
 
 

@@ -123,7 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     ops_cli.add_parsers(add)
 
     demo = add("demo", "bot.commands:demo", "run the offline demo story")
-    demo.add_argument("--out", default="demo-out", help="folder for the rendered cards and the database")
+    demo.add_argument("--out", default="demo-out",
+                      help="folder for the rendered cards and the database; a second run reuses a "
+                           "folder the demo made, and a non-empty folder it did not make is refused")
     return parser
 
 

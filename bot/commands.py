@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import gc
 import logging
+import shutil
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from bot.config import Config, ConfigError
 from bot.services import Services
@@ -67,19 +69,17 @@ def db_upgrade(args: argparse.Namespace, config: Config) -> int:
 
 def products_import(args: argparse.Namespace, config: Config) -> int:
     """Import a product feed file (streamed; a progress bar when stdout is a terminal)."""
-    from bot.progress import ProgressBar
-
     path = Path(args.file)
     if not path.is_file():
         print(f"kocbot: no file {path}", file=sys.stderr)
         return IMPORT_REFUSED
     services = services_for(config)
-    bar = ProgressBar(sys.stdout, path.stat().st_size)
+    bar = ImportProgress(sys.stdout, path.stat().st_size)
     try:
         with path.open("rb") as stream:
             result = services.catalog.import_feed(stream, filename=path.name, strict=args.strict,
                                                   deactivate_missing=args.deactivate_missing,
-                                                  progress=bar)
+                                                  progress=bar.advance)
     except ServiceError as exc:
         bar.close()
         print(f"kocbot: {path}: {exc}", file=sys.stderr)
@@ -103,6 +103,30 @@ def products_import(args: argparse.Namespace, config: Config) -> int:
         summary += f"; {result.deactivated} deactivated"
     print(summary)
     return IMPORT_SOME_BAD if result.errors else IMPORT_OK
+
+
+class ImportProgress:
+    """tqdm over the bytes of a feed, with the rows seen so far; silent unless ``out`` is a
+    terminal, so a pipe or a cron log gets only the summary."""
+
+    def __init__(self, out: TextIO, total_bytes: int) -> None:
+        from tqdm import tqdm
+
+        # A terminal that reports a size of 0x0 (a bare pty, some containers) would get no bar
+        # from tqdm's own measuring; shutil falls back to 80x24 there.
+        size = shutil.get_terminal_size()
+        self.bar = tqdm(total=max(total_bytes, 1), file=out, disable=not out.isatty(), unit="B",
+                        unit_scale=True, unit_divisor=1024, mininterval=0.1, ncols=size.columns,
+                        nrows=size.lines)
+
+    def advance(self, done_bytes: int, rows: int) -> None:
+        """The parser has read ``done_bytes`` and seen ``rows`` rows."""
+        self.bar.set_postfix_str(f"{rows:,} rows", refresh=False)
+        self.bar.update(done_bytes - self.bar.n)
+
+    def close(self) -> None:
+        """Leave the bar's last state on its own line, so the summary starts on a fresh one."""
+        self.bar.close()
 
 
 def orders_import(args: argparse.Namespace, config: Config) -> int:

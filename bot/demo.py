@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import io
 import random
-import shutil
 import socket
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.app import Kocbot
-from bot.config import parse_config
+from bot.config import TierSettings, parse_config
+from bot.demo_folder import FolderRefused, claim, record
 from bot.domain.money import to_decimal
 from bot.domain.postback import sign
 from bot.emulator import Emulator
@@ -49,6 +50,10 @@ CATALOG = [
 PALETTE = [(233, 84, 32), (46, 125, 50), (25, 118, 210), (123, 31, 162), (0, 137, 123),
            (251, 140, 0), (194, 24, 91), (69, 90, 100), (121, 85, 72), (3, 155, 229)]
 ADMIN, PARTNER, PROMOTER = 1000, 1001, 1002
+PROMOTER_USERNAME = "xiaopan"
+# One invitee with a confirmed order makes Uma a mentor here; the defaults ask for more, which a
+# short story cannot show. The demo says so when it starts.
+DEMO_TIERS = {"mentor_min_active_invitees": 1, "partner_min_mentors": 1}
 SECRET = "demo-postback-secret"  # noqa: S105 - the offline demo's own, not a real secret
 
 
@@ -103,10 +108,20 @@ class Story:
 
 
 async def run_demo(out: Path) -> int:
-    """Run the whole story; returns 0 on success."""
+    """Run the whole story in ``out``; returns 0 on success, 2 when ``out`` cannot be used."""
+    try:
+        folder = claim(out)
+    except FolderRefused as exc:
+        print(f"kocbot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return await _run(out)
+    finally:
+        record(folder)
+
+
+async def _run(out: Path) -> int:
     story = Story()
-    if out.exists():
-        shutil.rmtree(out)
     (out / "cards").mkdir(parents=True)
     db_url = f"sqlite:///{out / 'demo.db'}"
     upgrade(db_url)
@@ -119,7 +134,12 @@ async def run_demo(out: Path) -> int:
             "database": {"url": db_url},
             "web": {"port": web_port, "public_url": f"http://127.0.0.1:{web_port}"},
             "postback": {"secret": SECRET},
-            "tiers": {"mentor_min_active_invitees": 1, "partner_min_mentors": 1},
+            "tiers": DEMO_TIERS,
+            # The product photos come from the demo's own server on 127.0.0.1, which a real
+            # catalog may not use (private addresses are refused by default).
+            "card": {"allow_private_image_urls": True},
+            # No /metrics listener: the story needs none, and 9464 may be taken (a running bot).
+            "metrics": {"port": 0},
         }, env={})
         kb = Kocbot(config, now=lambda: clock["now"], rng=random.Random(2026), cards_dir=out / "cards",
                     cache_dir=out / "cache", run_scheduler=False)
@@ -142,12 +162,17 @@ async def _reply(emu: Emulator, user: int, chat: int, text: str) -> dict[str, An
 
 async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datetime],
                  image_port: int) -> None:
+    defaults = TierSettings()
+    story.say(f"⚙️  demo tiers: a mentor needs {DEMO_TIERS['mentor_min_active_invitees']} active invitee "
+              f"(default {defaults.mentor_min_active_invitees}), a partner "
+              f"{DEMO_TIERS['partner_min_mentors']} mentor (default {defaults.partner_min_mentors}), "
+              "so a short story reaches them")
     result = kb.services.catalog.import_feed(_feed(image_port), filename="catalog.csv")
     story.say(f"📦 imported {result.created} products (Chinese and English titles)")
 
     emu.add_user(ADMIN, "Ada", language_code="en")
     emu.add_user(PARTNER, "Uma", language_code="en")
-    emu.add_user(PROMOTER, "小潘", language_code="zh-hans")
+    emu.add_user(PROMOTER, "小潘", username=PROMOTER_USERNAME, language_code="zh-hans")
     await _reply(emu, PARTNER, PARTNER, "/start")
     invite = (await _reply(emu, PARTNER, PARTNER, "/invite"))["text"].split()[-1]
     story.say(f"👤 Uma registers and shares her invite link {invite}")
@@ -213,8 +238,9 @@ async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datet
         for n in range(len(buyers)):
             await _postback(http, kb, clicks[buyers[n]], f"ORD-{n + 1}", "", "confirmed")
         story.say("✅ all 6 orders are confirmed")
-        changed = kb.services.promoters.recompute_tiers()
-        story.say(f"🏅 tiers recomputed from data: {changed or 'no change'}")
+        kb.services.promoters.recompute_tiers()
+        tier = kb.services.promoters.get(PARTNER).tier
+        story.say(f"🏅 Uma's tier is now {tier}: 小潘, whom she invited, has confirmed orders")
         buyer = members[6]
         await _postback(http, kb, clicks[buyer], "ORD-7", "89.00", "pending")
         await _postback(http, kb, clicks[buyer], "ORD-7", "", "confirmed")
@@ -225,8 +251,9 @@ async def _story(story: Story, emu: Emulator, kb: Kocbot, clock: dict[str, datet
     clock["now"] += timedelta(days=16)
     settled = kb.services.orders.settle()
     story.say(f"📅 16 days later, {settled} orders settle and become payable")
-    await _reply(emu, ADMIN, ADMIN, f"/payout {PROMOTER} 10.00")
-    story.say(f"💸 admin: {emu.sent(chat_id=ADMIN)[-1]['text']}")
+    payout = f"/payout @{PROMOTER_USERNAME} 10.00"
+    answer = await _reply(emu, ADMIN, ADMIN, payout)
+    story.say(f"💬 Ada (admin) → {payout}\n{_indent(answer['text'])}")
 
     for uid, who in ((PROMOTER, "小潘"), (PARTNER, "Uma")):
         answer = await _reply(emu, uid, uid, "/commission")

@@ -1,22 +1,27 @@
-"""Bot API spec loading (bot-api-spec.json) and a small built-in fallback for offline use."""
+"""What the emulator knows of the Bot API: the methods and types, their fields, and each
+field's types and required flag.
+
+These facts ship inside the package (``bot_api.json`` beside this module), so the emulator
+checks calls the same way in a checkout, an installed wheel and ``kocbot demo``. The file is
+made from Telegram's published spec by ``scripts/emulator_spec.py``, with ``facts_from_spec``
+below; it leaves out every description text.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .models import UploadedFile
 
-log = logging.getLogger(__name__)
-SPEC_ENV = "KOCBOT_BOT_API_SPEC"
-_RELATIVE = (Path("shared/telegram/bot-api-spec.json"), Path("../shared/telegram/bot-api-spec.json"))
+DATA_FILE = "bot_api.json"
 
 
 @dataclass(frozen=True)
@@ -28,75 +33,65 @@ class Field:
     required: bool
 
 
-def find_spec_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """Resolve the spec file: explicit path, $KOCBOT_BOT_API_SPEC, else walk up from here and CWD."""
-    if explicit is not None:
-        path = Path(explicit)
-        return path if path.is_file() else None
-    env = os.environ.get(SPEC_ENV)
-    if env:
-        path = Path(env)
-        return path if path.is_file() else None
-    for start in (Path(__file__).resolve().parent, Path.cwd().resolve()):
-        for folder in (start, *start.parents):
-            for rel in _RELATIVE:
-                candidate = folder / rel
-                if candidate.is_file():
-                    return candidate.resolve()
-    return None
+@dataclass(frozen=True)
+class TypeFacts:
+    """One Bot API object type: its fields, its subtypes (a union), or the fixed ``type`` value."""
+
+    fields: dict[str, Field]
+    subtypes: tuple[str, ...] = ()
+    discriminator: str | None = None
 
 
-# Without the spec file we still know the methods the bot uses; "!" marks a required parameter.
-# Parameter names are not checked in this mode (only required ones), so the list can stay short.
-_BUILTIN_METHODS: dict[str, str] = {
-    "getMe": "",
-    "getUpdates": "offset limit timeout allowed_updates",
-    "setWebhook": "url! secret_token allowed_updates drop_pending_updates max_connections",
-    "deleteWebhook": "drop_pending_updates",
-    "getWebhookInfo": "",
-    "sendMessage": "chat_id! text! parse_mode entities reply_markup message_thread_id",
-    "sendPhoto": "chat_id! photo! caption parse_mode caption_entities reply_markup",
-    "sendDocument": "chat_id! document! caption parse_mode caption_entities reply_markup",
-    "sendChatAction": "chat_id! action! message_thread_id",
-    "answerCallbackQuery": "callback_query_id! text show_alert url cache_time",
-    "setMyCommands": "commands! scope language_code",
-    "getMyCommands": "scope language_code",
-    "deleteMyCommands": "scope language_code",
-    "getChat": "chat_id!",
-    "getChatMember": "chat_id! user_id!",
-    "getChatAdministrators": "chat_id!",
-    "getChatMemberCount": "chat_id!",
-    "editMessageText": "chat_id message_id inline_message_id text! parse_mode entities reply_markup",
-    "editMessageCaption": "chat_id message_id inline_message_id caption parse_mode reply_markup",
-    "editMessageReplyMarkup": "chat_id message_id inline_message_id reply_markup",
-    "deleteMessage": "chat_id! message_id!",
-    "answerInlineQuery": "inline_query_id! results! cache_time is_personal next_offset button",
-    "getFile": "file_id!",
-    "leaveChat": "chat_id!",
-    "setChatMenuButton": "chat_id menu_button",
-}
+# --- from the published spec to the shipped facts --------------------------------------------
 
-# Types used to decode form-encoded values when the spec is missing; others stay strings
-# unless they look like JSON and are listed in _JSON_PARAMS.
-_BUILTIN_PARAM_TYPES: dict[str, tuple[str, ...]] = {
-    "chat_id": ("Integer", "String"),
-    "user_id": ("Integer",),
-    "message_id": ("Integer",),
-    "message_thread_id": ("Integer",),
-    "offset": ("Integer",),
-    "limit": ("Integer",),
-    "timeout": ("Integer",),
-    "cache_time": ("Integer",),
-    "max_connections": ("Integer",),
-    "show_alert": ("Boolean",),
-    "is_personal": ("Boolean",),
-    "drop_pending_updates": ("Boolean",),
-    "disable_notification": ("Boolean",),
-    "protect_content": ("Boolean",),
-    "photo": ("InputFile", "String"),
-    "document": ("InputFile", "String"),
-    "thumbnail": ("InputFile", "String"),
-}
+# A subtype names its fixed ``type`` value in a description ("Type of the result, must be
+# photo"); the facts keep the value, not the sentence.
+_MUST_BE = re.compile(r"must be \*?([a-z_]+)\*?", re.IGNORECASE)
+
+
+def facts_from_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """Reduce a full bot-api-spec.json to the facts the emulator checks, without any prose."""
+
+    def fields(obj: dict[str, Any]) -> list[list[Any]]:
+        return [[f["name"], list(f["types"]), bool(f["required"])] for f in obj.get("fields", [])]
+
+    types: dict[str, dict[str, Any]] = {}
+    for name, obj in spec.get("types", {}).items():
+        facts: dict[str, Any] = {}
+        if obj.get("fields"):
+            facts["fields"] = fields(obj)
+        if obj.get("subtypes"):
+            facts["subtypes"] = list(obj["subtypes"])
+        type_field = next((f for f in obj.get("fields", []) if f["name"] == "type"), None)
+        match = _MUST_BE.search(type_field.get("description", "")) if type_field else None
+        if match:
+            facts["type"] = match.group(1)
+        types[name] = facts
+    return {
+        "version": spec.get("version", ""),
+        "methods": {name: fields(obj) for name, obj in spec.get("methods", {}).items()},
+        "types": types,
+    }
+
+
+def dump_facts(facts: dict[str, Any]) -> str:
+    """The facts as JSON with one method or type per line, so a new Bot API version diffs well."""
+    def block(items: dict[str, Any]) -> str:
+        return ",\n".join(f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in items.items())
+
+    return (f'{{\n  "version": {json.dumps(facts["version"])},\n'
+            f'  "methods": {{\n{block(facts["methods"])}\n  }},\n'
+            f'  "types": {{\n{block(facts["types"])}\n  }}\n}}\n')
+
+
+def _field_map(rows: list[list[Any]]) -> dict[str, Field]:
+    return {name: Field(name, tuple(types), bool(required)) for name, types, required in rows}
+
+
+# --- the emulator's view ----------------------------------------------------------------------
+
+# Parameters the spec does not describe (a method it lacks) are decoded as JSON when their
+# name says so, else left as strings.
 _JSON_PARAMS = {
     "reply_markup", "entities", "caption_entities", "link_preview_options", "reply_parameters",
     "allowed_updates", "commands", "scope", "results", "button", "menu_button",
@@ -104,37 +99,31 @@ _JSON_PARAMS = {
 
 
 class Spec:
-    """Field lists and type checking driven by bot-api-spec.json (or the built-in fallback)."""
+    """Field lists and type checking driven by the Bot API facts."""
 
-    def __init__(self, data: dict[str, Any] | None, path: Path | None = None) -> None:
-        self.path = path
-        self.available = data is not None
-        self._methods: dict[str, dict[str, Field]] = {}
-        self._types: dict[str, dict[str, Any]] = {}
-        if data is not None:
-            for name, method in data.get("methods", {}).items():
-                self._methods[name] = _fields(method)
-            self._types = data.get("types", {})
-        else:
-            for name, spec in _BUILTIN_METHODS.items():
-                fields = {}
-                for token in spec.split():
-                    pname = token.rstrip("!")
-                    types = _BUILTIN_PARAM_TYPES.get(pname) or (
-                        ("JSON",) if pname in _JSON_PARAMS else ("String",))
-                    fields[pname] = Field(pname, types, token.endswith("!"))
-                self._methods[name] = fields
+    def __init__(self, facts: dict[str, Any], source: str = DATA_FILE) -> None:
+        self.source = source
+        self.version: str = facts.get("version", "")
+        self._methods = {name: _field_map(rows) for name, rows in facts.get("methods", {}).items()}
+        self._types = {
+            name: TypeFacts(_field_map(obj.get("fields", [])), tuple(obj.get("subtypes", ())),
+                            obj.get("type"))
+            for name, obj in facts.get("types", {}).items()
+        }
         self._lower = {name.lower(): name for name in self._methods}
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> Spec:
-        """Load the spec from `path` (or the default search); fall back to the built-in list."""
-        found = find_spec_path(path)
-        if found is None:
-            log.warning("bot-api-spec.json not found (path=%s, $%s); only built-in checks run",
-                        path, SPEC_ENV)
-            return cls(None)
-        return _load_cached(str(found), found.stat().st_mtime_ns)
+        """The facts shipped with the package, or those in ``path``: a full bot-api-spec.json
+        (reduced on the fly) or a facts file like the shipped one."""
+        if path is None:
+            return _packaged()
+        found = Path(path)
+        with found.open(encoding="utf-8") as fh:
+            data = json.load(fh)
+        if _is_full_spec(data):
+            data = facts_from_spec(data)
+        return cls(data, str(found))
 
     def canonical(self, method: str) -> str | None:
         """The spec's spelling of a method name (Telegram matches names case-insensitively)."""
@@ -145,14 +134,11 @@ class Spec:
         return self._methods.get(method)
 
     def param_types(self, method: str, name: str) -> tuple[str, ...] | None:
-        """Declared types of one parameter (built-in guesses for unknown ones without a spec)."""
+        """Declared types of one parameter; None when the spec knows the method but not the name."""
         fields = self._methods.get(method)
-        if fields is not None and name in fields:
-            return fields[name].types
-        if self.available and fields is not None:
-            return None  # the spec knows this method and it has no such parameter
-        if name in _BUILTIN_PARAM_TYPES:
-            return _BUILTIN_PARAM_TYPES[name]
+        if fields is not None:
+            field = fields.get(name)
+            return field.types if field is not None else None
         return ("JSON",) if name in _JSON_PARAMS else ("String",)
 
     # --- type checking of decoded values -------------------------------------------------
@@ -180,24 +166,23 @@ class Spec:
         simple = _SIMPLE_CHECKS.get(type_name)
         if simple is not None:
             return [] if simple(value) else [f"{path}: expected {type_name}"]
-        if type_name == "JSON" or not self.available:
+        if type_name == "JSON":
             return []
         spec_type = self._types.get(type_name)
         if spec_type is None:
             return []  # a type the spec does not describe: nothing to check against
         if not isinstance(value, dict):
             return [f"{path}: expected a JSON object ({type_name})"]
-        subtypes = spec_type.get("subtypes")
-        if subtypes:
-            return self.check(value, tuple(subtypes), path)
+        if spec_type.subtypes:
+            return self.check(value, spec_type.subtypes, path)
         return self._check_object(value, type_name, spec_type, path)
 
     def _check_object(
-        self, value: dict[str, Any], type_name: str, spec_type: dict[str, Any], path: str
+        self, value: dict[str, Any], type_name: str, spec_type: TypeFacts, path: str
     ) -> list[str]:
-        fields = _fields(spec_type)
+        fields = spec_type.fields
         errors: list[str] = []
-        discriminator = _discriminator(spec_type)
+        discriminator = spec_type.discriminator
         if discriminator is not None and value.get("type") != discriminator:
             return [f"{path}: type must be {discriminator!r} for {type_name}"]
         for key in value:
@@ -212,30 +197,16 @@ class Spec:
         return errors
 
 
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str, mtime_ns: int) -> Spec:
-    # A Spec is read-only after construction, so emulators (one per test) can share it.
-    with open(path, encoding="utf-8") as fh:
-        return Spec(json.load(fh), Path(path))
+@functools.lru_cache(maxsize=1)
+def _packaged() -> Spec:
+    # A Spec is read-only after construction, so every emulator (one per test) shares it.
+    text = resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8")
+    return Spec(json.loads(text))
 
 
-_MUST_BE = re.compile(r"must be \*?([a-z_]+)\*?", re.IGNORECASE)
-
-
-def _discriminator(spec_type: dict[str, Any]) -> str | None:
-    """The fixed value of a subtype's `type` field ("Type of the result, must be photo")."""
-    for f in spec_type.get("fields", []):
-        if f["name"] == "type":
-            match = _MUST_BE.search(f.get("description", ""))
-            return match.group(1) if match else None
-    return None
-
-
-def _fields(obj: dict[str, Any]) -> dict[str, Field]:
-    return {
-        f["name"]: Field(f["name"], tuple(f["types"]), bool(f["required"]))
-        for f in obj.get("fields", [])
-    }
+def _is_full_spec(data: dict[str, Any]) -> bool:
+    """A published spec lists methods as objects; the facts file lists them as rows."""
+    return any(isinstance(method, dict) for method in data.get("methods", {}).values())
 
 
 def _is_int(value: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -13,8 +14,10 @@ from bot.domain.links import new_code
 from bot.domain.split import Upline
 from bot.domain.tiers import TIERS, compute_tiers, would_cycle
 from bot.services import statements as sql
-from bot.services.base import Service
+from bot.services.base import Service, ServiceError
 from bot.storage.models import LedgerEntry, Order, User
+
+_USERNAME = re.compile(r"[A-Za-z0-9_]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,29 @@ class PromoterService(Service):
     def get(self, user_id: int) -> User | None:
         with self.db.transaction() as session:
             return session.get(User, user_id)
+
+    def resolve(self, ref: str) -> User:
+        """The user named by ``123`` or ``@username``; ServiceError saying why not."""
+        text = ref.strip()
+        with self.db.transaction() as session:
+            if text.lstrip("-").isdigit():
+                user = session.get(User, int(text))
+                if user is None:
+                    raise ServiceError(f"no user {text}")
+                return user
+            name = text.removeprefix("@")
+            if not text.startswith("@") or not _USERNAME.fullmatch(name):
+                raise ServiceError(f"{text[:40]!r} is neither a user id nor an @username")
+            # Telegram usernames ignore case. A name can pass to someone else, so the table may
+            # hold it twice (the old holder not seen since): then only the id is unambiguous.
+            found = list(session.scalars(
+                select(User).where(func.lower(User.username) == name.lower()).order_by(User.id).limit(5)))
+        if not found:
+            raise ServiceError(f"no user @{name} has talked to the bot; use their numeric id")
+        if len(found) > 1:
+            ids = ", ".join(str(u.id) for u in found)
+            raise ServiceError(f"@{name} matches users {ids}; use the numeric id")
+        return found[0]
 
     def is_registered(self, session: Session, user_id: int) -> bool:
         user = session.get(User, user_id)

@@ -12,7 +12,7 @@ from bot.services.base import ServiceError
 from bot.services.reports import parse_since
 from bot.tg.common import lang, platform_admin, reply
 from bot.tg.context import KocContext
-from bot.tg.texts import party, say
+from bot.tg.texts import party, say, window_text
 
 MAX_DOCUMENT = 20 * 1024 * 1024  # what getFile can download
 SHOW_ERRORS = 10
@@ -161,7 +161,7 @@ async def stats(update: Update, context: KocContext) -> None:
     cur = kb.config.commission.currency
     parts = ", ".join(f"{party(p, lg)} {format_money(a, cur)}"
                       for p, a in sorted(s.commission_by_party.items())) or "—"
-    await reply(update, say("stats", lg, window=args[0] if args else "30d", groups=s.groups,
+    await reply(update, say("stats", lg, window=window_text(window, lg), groups=s.groups,
                             active=s.active_groups, promoters=s.promoters, posts=s.posts, taps=s.taps,
                             clicks=s.clicks, bots=s.bot_hits, orders=s.orders,
                             gmv=format_money(s.gmv, cur), parts=parts))
@@ -173,18 +173,20 @@ async def payout(update: Update, context: KocContext) -> None:
     kb = context.kocbot
     lg = lang(update)
     args = context.args or []
-    if len(args) != 2 or not args[0].lstrip("-").isdigit():
-        await reply(update, say("usage", lg, usage="/payout <user_id> <amount>"))
+    if len(args) != 2 or not (args[0].lstrip("-").isdigit() or args[0].startswith("@")):
+        await reply(update, say("usage", lg, usage="/payout <user_id|@username> <amount>"))
         return
-    user_id = int(args[0])
     try:
-        done = kb.services.orders.payout(user_id=user_id, amount_text=args[1],
+        user = kb.services.promoters.resolve(args[0])
+        done = kb.services.orders.payout(user_id=user.id, amount_text=args[1],
                                          admin_id=update.effective_user.id)
     except ServiceError as exc:
         await reply(update, say("error", lg, reason=str(exc)))
         return
     with kb.services.db.transaction() as session:
-        left = kb.services.orders.payable_balance(session, user_id)
+        left = kb.services.orders.payable_balance(session, user.id)
     cur = kb.config.commission.currency
-    await reply(update, say("payout_done", lg, amount=format_money(done.amount, cur), user=user_id,
+    # Both: the name is what the admin typed, the id is what the ledger keeps.
+    who = f"@{user.username} ({user.id})" if user.username else str(user.id)
+    await reply(update, say("payout_done", lg, amount=format_money(done.amount, cur), user=who,
                             left=format_money(left, cur)))

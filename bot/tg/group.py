@@ -14,7 +14,7 @@ from bot.tg.common import group_admin, lang, reply
 from bot.tg.context import KocContext
 from bot.tg.keyboards import deep_link, link_keyboard
 from bot.tg.private import commission_text
-from bot.tg.texts import Html, party, say
+from bot.tg.texts import Html, local_time, party, say, window_text
 
 
 def _chat_id(update: Update) -> int:
@@ -27,9 +27,10 @@ async def _fail(update: Update, reason: str) -> None:
     await reply(update, say("error", lang(update), reason=reason))
 
 
-def _next_text(context: KocContext, chat_id: int) -> str:
+def _next_text(context: KocContext, chat_id: int, tz_name: str) -> str:
+    """When the next scheduled post goes out, in the group's time zone (as its schedule is)."""
     nxt = context.kocbot.services.posting.reschedule(chat_id)
-    return nxt.strftime("%Y-%m-%d %H:%M UTC") if nxt else "—"
+    return f"{local_time(nxt, tz_name)} {tz_name}" if nxt else "—"
 
 
 @group_admin
@@ -53,8 +54,9 @@ async def schedule(update: Update, context: KocContext) -> None:
         if group is None:
             raise ServiceError("this group is not registered; add the bot again")
     except ServiceError as exc:
-        await reply(update, say("usage", lg, usage="/schedule 09:00 12:30 20:00 · /schedule off")
-                    + "\n" + escape(str(exc)))
+        # One line, as for every bad argument: the reason, then how to say it.
+        await reply(update, say("error_usage", lg, reason=" ".join(str(exc).split()),
+                                usage="/schedule 09:00 12:30 20:00 · /schedule off"))
         return
     paused = say("paused_flag", lg) if group.paused else ""
     await reply(update, say("schedule_show", lg, times=group.times or "—", tz=group.timezone,
@@ -73,7 +75,8 @@ async def timezone(update: Update, context: KocContext) -> None:
     except ServiceError as exc:
         await _fail(update, str(exc))
         return
-    await reply(update, say("timezone_set", lg, tz=group.timezone, next=_next_text(context, group.chat_id)))
+    await reply(update, say("timezone_set", lg, tz=group.timezone,
+                            next=_next_text(context, group.chat_id, group.timezone)))
 
 
 @group_admin
@@ -146,11 +149,11 @@ async def resume(update: Update, context: KocContext) -> None:
     """Restart scheduled posts from the next slot (missed ones are not made up)."""
     chat_id = _chat_id(update)
     try:
-        context.kocbot.services.groups.update(chat_id, paused=False)
+        group = context.kocbot.services.groups.update(chat_id, paused=False)
     except ServiceError as exc:
         await _fail(update, str(exc))
         return
-    await reply(update, say("resumed", lang(update), next=_next_text(context, chat_id)))
+    await reply(update, say("resumed", lang(update), next=_next_text(context, chat_id, group.timezone)))
 
 
 @group_admin
@@ -170,7 +173,7 @@ async def report(update: Update, context: KocContext) -> None:
     if data is None:
         await _fail(update, "this group is not registered; add the bot again")
         return
-    text = report_text(data, lg, kb.config.commission.currency, args[0] if args else "30d")
+    text = report_text(data, lg, kb.config.commission.currency, window_text(window, lg))
     await reply(update, text)
     if data.rows:
         chart = render_report_chart(
@@ -182,7 +185,8 @@ async def report(update: Update, context: KocContext) -> None:
 
 
 def report_text(data, lg: str, currency: str, window: str) -> str:  # type: ignore[no-untyped-def]
-    """The /report table as HTML (a <pre> block keeps the columns aligned)."""
+    """The /report table as HTML (a <pre> block keeps the columns aligned); ``window`` is the
+    period in words, as ``window_text`` gives it."""
     m = lambda v: format_money(v, currency)  # noqa: E731
     head = say("report_title", lg, title=data.title, window=window)
     if not data.rows:

@@ -88,6 +88,9 @@ def register_handlers(app: Application) -> None:
         ChosenInlineResultHandler(chosen_result),
         ChatMemberHandler(lifecycle.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, lifecycle.migrated),
+        # Last: whatever else a user says in private gets a one-line hint, not silence.
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
+                       & ~filters.VIA_BOT, private.hint),
     ])
     app.add_error_handler(on_error)
 
@@ -118,9 +121,11 @@ async def set_menus(app: Application) -> None:
     member = [("commission", "your earnings, in private", "私信查看我的佣金"),
               ("help", "what I do", "帮助")]
     scopes = [
-        (BotCommandScopeAllPrivateChats(), [("start", "register", "注册"), *PROMOTER_COMMANDS]),
+        (BotCommandScopeAllPrivateChats(), [("start", "register", "注册"),
+                                            *(c.menu() for c in PROMOTER_COMMANDS)]),
         (BotCommandScopeAllGroupChats(), member),
-        (BotCommandScopeAllChatAdministrators(), [*GROUP_COMMANDS, ("help", "what I do", "帮助")]),
+        (BotCommandScopeAllChatAdministrators(), [*(c.menu() for c in GROUP_COMMANDS),
+                                                  ("help", "what I do", "帮助")]),
     ]
     for scope, rows in scopes:
         await app.bot.set_my_commands(_commands(rows, False), scope=scope)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from html import escape
+from typing import NamedTuple
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -22,54 +23,73 @@ from bot.tg.common import (
 )
 from bot.tg.context import KocContext
 from bot.tg.keyboards import deep_link, link_keyboard
-from bot.tg.texts import Html, party, say
+from bot.tg.texts import Html, local_time, party, say
 from bot.tg.webapp import app_keyboard
 
+
+class Command(NamedTuple):
+    """A command as /help lists it: its name, what it takes, and what it does in en and zh_CN."""
+
+    name: str
+    en: str
+    zh: str
+    args: str = ""
+    args_zh: str = ""
+
+    def line(self, lg: str) -> str:
+        """``/name <args> — what it does`` in the user's language."""
+        args = (self.args_zh or self.args) if lg != "en" else self.args
+        return f"/{' '.join(filter(None, (self.name, args)))} — {self.en if lg == 'en' else self.zh}"
+
+    def menu(self) -> tuple[str, str, str]:
+        """(name, en, zh) for the command menu, which shows no arguments."""
+        return self.name, self.en, self.zh
+
+
 PROMOTER_COMMANDS = [
-    ("deals", "browse deals", "浏览优惠"),
-    ("commission", "your earnings", "我的佣金"),
-    ("team", "your tier and team", "我的团队"),
-    ("invite", "your invite link", "邀请链接"),
-    ("groups", "your groups", "我的群"),
-    ("help", "what I do", "帮助"),
+    Command("deals", "browse deals", "浏览优惠", "[words]", "[关键词]"),
+    Command("commission", "your earnings", "我的佣金"),
+    Command("team", "your tier and team", "我的团队"),
+    Command("invite", "your invite link", "邀请链接"),
+    Command("groups", "your groups", "我的群"),
+    Command("help", "what I do", "帮助"),
 ]
 ADMIN_COMMANDS = [
-    ("import", "send a CSV/JSON feed with caption /import", "发送 CSV/JSON 商品文件并附言 /import"),
-    ("orders", "send an order CSV with caption /orders", "发送订单 CSV 并附言 /orders"),
-    ("feature", "<sku> feature a deal", "<sku> 设为精选"),
-    ("unfeature", "<sku> stop featuring", "<sku> 取消精选"),
-    ("broadcast", "<sku> post to every group now", "<sku> 立即推送到所有群"),
-    ("stats", "[7d|30d|all] platform totals", "[7d|30d|all] 平台数据"),
-    ("payout", "<user_id> <amount> record a payout", "<用户ID> <金额> 记录提现"),
+    Command("import", "send a CSV/JSON feed with this caption", "发送 CSV/JSON 商品文件并附此言"),
+    Command("orders", "send an order CSV with this caption", "发送订单 CSV 并附此言"),
+    Command("feature", "feature a deal", "设为精选", "<sku>"),
+    Command("unfeature", "stop featuring a deal", "取消精选", "<sku>"),
+    Command("broadcast", "post a deal to every group now", "立即推送到所有群", "<sku>"),
+    Command("stats", "platform totals", "平台数据", "[7d|30d|all]"),
+    Command("payout", "record a payout", "记录提现", "<user_id|@username> <amount>",
+            "<用户ID|@用户名> <金额>"),
 ]
 GROUP_COMMANDS = [
-    ("schedule", "[HH:MM …|off] posting times", "[HH:MM …|off] 推送时间"),
-    ("timezone", "<IANA name> the group's time zone", "<时区> 本群时区"),
-    ("categories", "[a b …|all] which categories", "[分类…|all] 推送分类"),
-    ("post", "[sku] post a deal now", "[sku] 立即推送"),
-    ("topic", "[off] post in this forum topic", "[off] 在此话题推送"),
-    ("pause", "stop scheduled posts", "暂停定时推送"),
-    ("resume", "restart scheduled posts", "恢复定时推送"),
-    ("report", "[7d|30d|all] members' earnings", "[7d|30d|all] 成员收益报表"),
-    ("commission", "your earnings, in private", "私信查看我的佣金"),
+    Command("schedule", "posting times", "推送时间", "[HH:MM …|off]"),
+    Command("timezone", "the group's time zone", "本群时区", "<IANA name>", "<时区>"),
+    Command("categories", "which categories", "推送分类", "[a b …|all]", "[分类…|all]"),
+    Command("post", "post a deal now", "立即推送", "[sku]"),
+    Command("topic", "post in this forum topic", "在此话题推送", "[off]"),
+    Command("pause", "stop scheduled posts", "暂停定时推送"),
+    Command("resume", "restart scheduled posts", "恢复定时推送"),
+    Command("report", "members' earnings", "成员收益报表", "[7d|30d|all]"),
+    Command("commission", "your earnings, in private", "私信查看我的佣金"),
 ]
-
-
-def command_lines(commands: list[tuple[str, str, str]], lg: str) -> str:
-    """``/name — description`` lines in the user's language."""
-    return "\n".join(f"/{name} — {en if lg == 'en' else zh}" for name, en, zh in commands)
-
-
 MEMBER_COMMANDS = [
-    ("commission", "your earnings, sent in private", "私信查看我的佣金"),
-    ("help", "what I do", "帮助"),
+    Command("commission", "your earnings, sent in private", "私信查看我的佣金"),
+    Command("help", "what I do", "帮助"),
 ]
+
+
+def command_lines(commands: list[Command], lg: str) -> str:
+    """``/name <args> — description`` lines in the user's language."""
+    return "\n".join(command.line(lg) for command in commands)
 
 
 def help_text(lg: str, *, is_admin: bool, in_group: bool, group_admin: bool = False,
               owns_groups: bool = False, registered: bool = True) -> Html:
     """The help for this user's roles: platform admin, group admin, promoter, member."""
-    def section(title: str, commands: list[tuple[str, str, str]]) -> list[str]:
+    def section(title: str, commands: list[Command]) -> list[str]:
         return ["", say(title, lg), escape(command_lines(commands, lg), quote=False)]
 
     parts = [say("help_intro", lg)]
@@ -240,7 +260,26 @@ async def groups(update: Update, context: KocContext) -> None:
     for g in owned:
         state = say("paused_flag", lg) if g.paused else ""
         state += "" if g.active else say("inactive_flag", lg)
-        last = g.last_post_at.strftime("%Y-%m-%d %H:%M UTC") if g.last_post_at else say("never", lg)
+        # In the group's time zone, like the schedule on the same line.
+        last = local_time(g.last_post_at, g.timezone) if g.last_post_at else say("never", lg)
         lines.append(say("groups_line", lg, title=g.title, times=g.times or "—", tz=g.timezone,
                          state=Html(state), last=last))
     await reply(update, "\n".join(lines))
+
+
+async def hint(update: Update, context: KocContext) -> None:
+    """Anything else said in private (text, an unknown command, an uncaptioned file): one line
+    on what the bot understands, instead of silence."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    lg = lang(update)
+    text = message.text or ""
+    if message.document is not None and user.id in context.kocbot.config.telegram.admins:
+        await reply(update, say("hint_document", lg))
+    elif text.startswith("/"):
+        command = text.split()[0].split("@", 1)[0][:33]
+        await reply(update, say("hint_command", lg, command=command))
+    else:
+        await reply(update, say("hint_text", lg))

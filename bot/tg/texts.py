@@ -3,8 +3,10 @@ by ``say`` so a user's name or a product title can never break the markup."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
@@ -53,6 +55,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "groups_only": {"en": "Use this command in a group.", "zh_CN": "请在群里使用这个命令。"},
     "private_only": {"en": "Use this command in a private chat with me.", "zh_CN": "请在与我的私聊中使用这个命令。"},
     "usage": {"en": "Usage: {usage}", "zh_CN": "用法：{usage}"},
+    "error_usage": {"en": "⚠️ {reason} · Usage: {usage}", "zh_CN": "⚠️ {reason} · 用法：{usage}"},
     "error": {"en": "⚠️ {reason}", "zh_CN": "⚠️ {reason}"},
     "schedule_show": {
         "en": "Posting times: {times} ({tz}){paused}",
@@ -180,6 +183,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Send /start to register as a promoter (free).",
         "zh_CN": "发送 /start 免费注册成为推广员。",
     },
+    "hint_text": {
+        "en": "I answer commands: /deals to browse deals, /help for the rest.",
+        "zh_CN": "我只回应命令：/deals 浏览优惠，/help 查看全部命令。",
+    },
+    "hint_command": {
+        "en": "I don't know {command}. /help lists my commands.",
+        "zh_CN": "我不认识 {command}。/help 可查看全部命令。",
+    },
+    "hint_document": {
+        "en": "To import this file, send it again with the caption /import (a product feed) or /orders (an order CSV).",
+        "zh_CN": "要导入此文件，请重新发送并附言 /import（商品清单）或 /orders（订单 CSV）。",
+    },
+    "window_days": {"en": "last {days} days", "zh_CN": "近{days}天"},
+    "window_all": {"en": "all time", "zh_CN": "全部时间"},
     "too_fast": {"en": "Slow down a little, please.", "zh_CN": "操作太频繁，请稍后再试。"},
     "unknown_button": {"en": "This button has expired.", "zh_CN": "该按钮已失效。"},
 }
@@ -211,4 +228,21 @@ class Html(str):
 
 
 def party(name: str, lang: str) -> str:
+    """A ledger party's name (platform, promoter, mentor, partner) in ``lang``."""
     return PARTIES.get(name, {}).get(lang, name)
+
+
+def window_text(window: timedelta | None, lang: str) -> str:
+    """A report window as words: "last 30 days", "all time" (``None`` is all time)."""
+    if window is None:
+        return say("window_all", lang)
+    return say("window_days", lang, days=window.days)
+
+
+def local_time(at: datetime, tz_name: str) -> str:
+    """``at`` as ``YYYY-MM-DD HH:MM`` in a group's time zone, the one its schedule is in."""
+    try:
+        zone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return at.strftime("%Y-%m-%d %H:%M UTC")  # a stored name this Python does not know
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")

@@ -129,7 +129,7 @@ async def test_bad_arguments_get_one_line_and_no_change(world, command: str) -> 
     reply = await say(emu, OWNER, chat, command)
     assert_clean(reply)
     assert reply.startswith(("Usage:", "⚠️")), reply
-    assert len(reply.splitlines()) <= 2
+    assert len(reply.splitlines()) == 1, reply
     assert snapshot(kb) == before
 
 

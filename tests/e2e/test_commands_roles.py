@@ -46,7 +46,7 @@ async def test_roles_help_groups_invite_and_orders_document(emulator, kocbot_fac
     await command_reply(emu, user=OWNER, chat_id=chat, text="/pause")
     groups = (await command_reply(emu, user=OWNER, chat_id=OWNER, text="/groups"))["text"]
     assert "Olga's Deals" in groups and "09:00 20:00 (Asia/Shanghai) — paused" in groups
-    assert "last post: 2026-11-24 01:00 UTC" in groups
+    assert "last post: 2026-11-24 09:00" in groups  # 01:00 UTC, in the group's Asia/Shanghai
 
     invite = (await command_reply(emu, user=OWNER, chat_id=OWNER, text="/invite"))["text"]
     assert f"https://t.me/{emu.bot_user['username']}?start=r_" in invite
@@ -84,5 +84,5 @@ async def test_roles_help_groups_invite_and_orders_document(emulator, kocbot_fac
     member = (await command_reply(emu, user=MEMBER, chat_id=MEMBER, text="/commission"))["text"]
     assert "待确认：¥0.00" in member
     for command, usage in (("/stats week", "Usage: /stats [7d|30d|all]"),
-                           ("/payout x 1", "Usage: /payout <user_id> <amount>")):
+                           ("/payout x 1", "Usage: /payout <user_id|@username> <amount>")):
         assert (await command_reply(emu, user=ADMIN_ID, chat_id=ADMIN_ID, text=command))["text"] == usage

@@ -41,6 +41,8 @@ port = {port}
 public_url = "http://127.0.0.1:{port}"
 [card]
 locale = "en"
+[metrics]
+port = 0
 """)
     return path
 

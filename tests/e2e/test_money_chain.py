@@ -87,7 +87,7 @@ async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) ->
     assert kb.services.orders.settle() == 2
     refusals = {"/payout 13 5.00": "minimum payout is ¥10.00",
                 "/payout 13 16.69": "settled balance is ¥16.68",
-                "/payout 13": "Usage: /payout <user_id> <amount>"}
+                "/payout 13": "Usage: /payout <user_id|@username> <amount>"}
     for command, reason in refusals.items():
         answer = await command_reply(emu, user=ADMIN_ID, chat_id=ADMIN_ID, text=command)
         assert reason in answer["text"], answer["text"]

@@ -81,7 +81,7 @@ async def test_pause_and_resume(emulator, kocbot_factory, clock) -> None:
     assert await at(kb, clock, datetime(2026, 11, 25, 1, 0, tzinfo=UTC)) == 0
     assert await at(kb, clock, datetime(2026, 11, 25, 1, 10, tzinfo=UTC)) == 0
     reply = await command_reply(emu, user=owner, chat_id=chat, text="/resume")
-    assert "Resumed. Next post: 2026-11-26 01:00 UTC" in reply["text"]
+    assert "Resumed. Next post: 2026-11-26 09:00 Asia/Shanghai" in reply["text"]  # 01:00 UTC
     assert cards(emu, chat) == []
     assert await at(kb, clock, datetime(2026, 11, 26, 1, 0, tzinfo=UTC)) == 1
     await emu.wait_for(lambda: len(cards(emu, chat)) == 1, timeout=10)

@@ -1,6 +1,12 @@
-"""World model, observations and the spec-less fallback."""
+"""World model, observations, and the Bot API facts the emulator ships with."""
 
 from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from telegram import Bot, Update
@@ -9,7 +15,7 @@ from telegram.error import BadRequest
 from telegram.ext import ChatMemberHandler, ContextTypes, MessageHandler, filters
 
 from bot.emulator import Emulator, EmulatorError
-from bot.emulator.spec import find_spec_path
+from bot.emulator.spec import DATA_FILE, Spec, dump_facts, facts_from_spec
 
 from .conftest import ALICE, BOB, TOKEN, local_request
 
@@ -98,11 +104,12 @@ async def test_observations_reset_and_timeout_message(emu: Emulator, bot: Bot) -
     assert "sendMessage 200" in str(info.value)
 
 
-async def test_spec_file_missing_keeps_builtin_checks(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("KOCBOT_BOT_API_SPEC", str(tmp_path / "absent.json"))
-    assert find_spec_path() is None
+async def test_packaged_facts_check_calls_with_no_file_outside_the_package(tmp_path, monkeypatch) -> None:
+    # As in an installed wheel or `kocbot demo`: another working folder, no variable set.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KOCBOT_BOT_API_SPEC", raising=False)
     async with Emulator(token=TOKEN) as emu:
-        assert emu.spec.available is False
+        assert emu.spec.source == DATA_FILE and emu.spec.version.startswith("Bot API ")
         emu.add_user(ALICE, "Alice")
         emu.send_message(ALICE, ALICE, "/start")
         async with Bot(TOKEN, base_url=emu.base_url, request=local_request()) as bot:
@@ -111,13 +118,91 @@ async def test_spec_file_missing_keeps_builtin_checks(tmp_path, monkeypatch) -> 
                 await bot.send_message(ALICE, "<b>broken", parse_mode=ParseMode.HTML)
             with pytest.raises(BadRequest, match="(?i)text is empty"):
                 await bot.do_api_request("sendMessage", api_kwargs={"chat_id": ALICE})
-        assert len(emu.violations) == 2
+            with pytest.raises(BadRequest, match='(?i)unknown parameter "colour"'):
+                await bot.do_api_request("sendMessage", api_kwargs={"chat_id": ALICE, "text": "x",
+                                                                    "colour": "red"})
+            with pytest.raises(BadRequest, match="(?i)wrong type"):
+                await bot.do_api_request("answerInlineQuery", api_kwargs={
+                    "inline_query_id": "1", "results": [{"type": "article", "id": "1", "photo_url": "x"}]})
+        assert len(emu.violations) == 4
 
 
-def test_spec_path_from_environment(tmp_path, monkeypatch) -> None:
-    spec = tmp_path / "spec.json"
-    spec.write_text('{"methods": {"getMe": {"name": "getMe", "fields": []}}, "types": {}}')
-    monkeypatch.setenv("KOCBOT_BOT_API_SPEC", str(spec))
-    emu = Emulator(token=TOKEN)
-    assert emu.spec.available and emu.spec.path == spec
-    assert emu.spec.method_fields("getMe") == {}
+def test_packaged_facts_hold_names_and_types_but_no_prose() -> None:
+    from importlib import resources
+
+    facts = json.loads(resources.files("bot.emulator").joinpath(DATA_FILE).read_text(encoding="utf-8"))
+    strings: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            strings.extend(value)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            strings.append(value)
+
+    walk(facts)
+    prose = [s for s in strings if not re.fullmatch(r"[A-Za-z0-9_ .]{1,60}", s)]
+    assert prose == []
+    assert len(facts["methods"]) > 150 and len(facts["types"]) > 300
+    spec = Spec.load()
+    assert spec.method_fields("sendMessage")["text"].required
+    assert spec.method_fields("sendMessage")["chat_id"].types == ("Integer", "String")
+    assert spec.param_types("sendPhoto", "photo") == ("InputFile", "String")
+
+
+SMALL_SPEC = {
+    "version": "Bot API 99.0",
+    "methods": {"sendThing": {"name": "sendThing", "description": ["Sends a thing."], "returns": ["Message"],
+                              "fields": [{"name": "chat_id", "types": ["Integer", "String"], "required": True,
+                                          "description": "Unique identifier for the target chat"},
+                                         {"name": "result", "types": ["Result"], "required": False,
+                                          "description": "What to send"}]}},
+    "types": {
+        "Result": {"name": "Result", "description": ["One of:"], "subtypes": ["ResultPhoto"]},
+        "ResultPhoto": {
+            "name": "ResultPhoto", "description": ["A photo."], "subtype_of": ["Result"],
+            "fields": [{"name": "type", "types": ["String"], "required": True,
+                        "description": "Type of the result, must be photo"},
+                       {"name": "url", "types": ["String"], "required": True, "description": "A valid URL"}]},
+    },
+}
+
+
+def test_facts_keep_fields_types_required_subtypes_and_the_fixed_type(tmp_path) -> None:
+    facts = facts_from_spec(SMALL_SPEC)
+    assert facts == {
+        "version": "Bot API 99.0",
+        "methods": {"sendThing": [["chat_id", ["Integer", "String"], True], ["result", ["Result"], False]]},
+        "types": {"Result": {"subtypes": ["ResultPhoto"]},
+                  "ResultPhoto": {"fields": [["type", ["String"], True], ["url", ["String"], True]],
+                                  "type": "photo"}},
+    }
+    assert json.loads(dump_facts(facts)) == facts
+    # Spec.load takes a full spec or a facts file, and the two check alike.
+    full, reduced = tmp_path / "full.json", tmp_path / "facts.json"
+    full.write_text(json.dumps(SMALL_SPEC))
+    reduced.write_text(dump_facts(facts))
+    for spec in (Spec.load(full), Spec.load(reduced)):
+        assert spec.check({"type": "photo", "url": "u"}, ("Result",), "r") == []
+        assert spec.check({"type": "video", "url": "u"}, ("Result",), "r") == [
+            "r: type must be 'photo' for ResultPhoto"]
+        assert spec.check({"type": "photo"}, ("Result",), "r") == ["r: ResultPhoto needs field 'url'"]
+        assert spec.param_types("sendThing", "colour") is None
+
+
+def test_the_script_writes_the_facts_from_a_spec_given_as_argument(tmp_path) -> None:
+    source, out = tmp_path / "spec.json", tmp_path / "facts.json"
+    source.write_text(json.dumps(SMALL_SPEC))
+    script = Path(__file__).resolve().parents[2] / "scripts" / "emulator_spec.py"
+    done = subprocess.run([sys.executable, str(script), str(source), "--out", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "facts.json: Bot API 99.0, 1 methods, 2 types"
+    assert json.loads(out.read_text()) == facts_from_spec(SMALL_SPEC)
+    missing = subprocess.run([sys.executable, str(script), str(tmp_path / "absent.json"), "--out", str(out)],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1

@@ -97,7 +97,7 @@ def _write_config(path: Path, *, emu, db_url: str, port: int) -> Path:
     path.write_text(
         f'[telegram]\ntoken = "{emu.token}"\nbase_url = "{emu.base_url}"\n'
         f'[database]\nurl = "{db_url}"\n[web]\nport = {port}\npublic_url = "http://127.0.0.1:{port}"\n'
-        '[card]\nlocale = "en"\n')
+        '[card]\nlocale = "en"\n[metrics]\nport = 0\n')
     return path
 
 

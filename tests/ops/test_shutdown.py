@@ -34,7 +34,7 @@ async def test_sigterm_flushes_every_click(emulator, sqlite_url: str, tmp_path: 
     config = tmp_path / "config.toml"
     config.write_text(f'[telegram]\ntoken = "{emulator.token}"\nbase_url = "{emulator.base_url}"\n'
                       f'[database]\nurl = "{sqlite_url}"\n[web]\nport = {port}\n'
-                      f'public_url = "http://127.0.0.1:{port}"\n')
+                      f'public_url = "http://127.0.0.1:{port}"\n[metrics]\nport = 0\n')
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "-c", str(config)],
                             env={**os.environ, "PYTHONPATH": str(Path.cwd())}, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
