@@ -48,7 +48,7 @@ class CatalogService(Service):
                                        now=self.now(), strict=strict,
                                        deactivate_missing=deactivate_missing, progress=progress)
         except FeedError as exc:
-            raise ServiceError(str(exc)) from None
+            raise ServiceError("feed_unusable", reason=str(exc)) from None
         except ImportRejected as rejected:
             return rejected.result
         self._index = None
@@ -67,7 +67,7 @@ class CatalogService(Service):
         with self.db.transaction() as session:
             product = self.find_by_sku(session, sku)
             if product is None:
-                raise ServiceError(f"no product with sku {sku!r}")
+                raise ServiceError("no_product", sku=repr(sku))
             product.featured = featured
             product.updated_at = self.now()  # a new catalog version for other processes' indexes
         self.generation += 1
@@ -81,9 +81,9 @@ class CatalogService(Service):
         """A promoter picks a deal for their groups (idempotent)."""
         with self.db.transaction() as session:
             if session.get(Product, product_id) is None:
-                raise ServiceError("this deal is no longer available")
+                raise ServiceError("deal_gone")
             if session.get(User, user_id) is None:
-                raise ServiceError("send /start to me first")
+                raise ServiceError("start_first")
             exists = session.scalars(select(Pick).where(Pick.user_id == user_id,
                                                         Pick.product_id == product_id)).first()
             if exists is None:

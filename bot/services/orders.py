@@ -338,13 +338,13 @@ class OrderService(Service):
         try:
             amount = parse_amount(amount_text, currency)
         except ValueError as exc:
-            raise ServiceError(f"bad amount: {exc}") from None
+            raise ServiceError("bad_amount", reason=str(exc)) from None
         minimum = parse_amount(str(self.config.commission.min_payout), currency, allow_zero=True)
         if amount < minimum:
-            raise ServiceError(f"the minimum payout is {format_money(minimum, currency)}")
+            raise ServiceError("min_payout", amount=format_money(minimum, currency))
         with self.db.transaction(immediate=True) as session:
             if session.get(User, user_id) is None:
-                raise ServiceError(f"no user {user_id}")
+                raise ServiceError("no_user", user_id=user_id)
             held = select(LedgerEntry.order_id).where(
                 LedgerEntry.user_id == user_id, LedgerEntry.bucket.in_(("confirmed", "payable")),
                 LedgerEntry.currency == currency)
@@ -353,9 +353,7 @@ class OrderService(Service):
             self._settle_locked(session, orders)
             balance = self.payable_balance(session, user_id)
             if amount > balance:
-                raise ServiceError(
-                    f"the settled balance is {format_money(balance, currency)}; cannot pay more"
-                )
+                raise ServiceError("balance_too_low", balance=format_money(balance, currency))
             payout = Payout(user_id=user_id, amount=amount, currency=currency, admin_id=admin_id,
                             created_at=self.now())
             session.add(payout)
@@ -386,7 +384,7 @@ class OrderService(Service):
                                         Move(party, user_id, "paid", take)], "payout", payout.id)
             left -= take
         if left > 0:
-            raise ServiceError("the balance changed during the payout; try again")
+            raise ServiceError("balance_changed")
 
 
 def _attach(order: Order, link: Link | None, product: Product | None,

@@ -149,19 +149,19 @@ class PostingService(Service):
         with self.db.transaction() as session:
             group = session.scalars(select(Group).where(Group.chat_id == chat_id)).first()
             if group is None or not group.active:
-                raise ServiceError("this group is not registered; add the bot again")
+                raise ServiceError("group_not_registered")
             if not group.claimed:
-                raise ServiceError("this group is not claimed yet; an admin must open the claim link")
+                raise ServiceError("group_not_claimed")
             if sku is not None:
                 product = self.catalog.find_by_sku(session, sku)
                 if product is None:
-                    raise ServiceError(f"no product with sku {sku!r}")
+                    raise ServiceError("no_product", sku=repr(sku))
                 if not self.catalog.is_available(product):
-                    raise ServiceError(f"{sku} is not available now (out of stock or outside its dates)")
+                    raise ServiceError("not_available_stock_or_dates", sku=sku)
             else:
                 ids = self.candidates(session, group, limit=1)
                 if not ids:
-                    raise ServiceError("no deal fits this group now")
+                    raise ServiceError("no_deal_fits")
                 product = session.get_one(Product, ids[0])
             slot = f"now:{key or new_code()}"
             post = self._insert(session, group, product, slot, self.now())
@@ -178,9 +178,9 @@ class PostingService(Service):
         with self.db.transaction() as session:
             product = self.catalog.find_by_sku(session, sku)
             if product is None:
-                raise ServiceError(f"no product with sku {sku!r}")
+                raise ServiceError("no_product", sku=repr(sku))
             if not self.catalog.is_available(product):
-                raise ServiceError(f"{sku} is not available now")
+                raise ServiceError("not_available_now", sku=sku)
             slot = f"broadcast:{key}" if key else f"broadcast:{product.id}:{self.now():%Y%m%dT%H%M%S}"
             now = self.now()
             # Three statements for any number of groups, not three per group: a broadcast to

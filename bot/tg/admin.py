@@ -8,9 +8,8 @@ from html import escape
 from telegram import Update
 
 from bot.domain.money import format_money
-from bot.services.base import ServiceError
 from bot.services.reports import parse_since
-from bot.tg.common import lang, platform_admin, reply
+from bot.tg.common import lang, platform_admin, refusals_replied, reply
 from bot.tg.context import KocContext
 from bot.tg.texts import party, say, window_text
 
@@ -46,6 +45,7 @@ def _error_lines(errors: list[str]) -> str:
 
 
 @platform_admin
+@refusals_replied
 async def import_document(update: Update, context: KocContext) -> None:
     """A CSV or JSON feed sent with caption /import [--strict] [--deactivate-missing]."""
     kb = context.kocbot
@@ -55,13 +55,9 @@ async def import_document(update: Update, context: KocContext) -> None:
         return
     data, name = got
     caption = (update.effective_message.caption or "").split()
-    try:
-        result = await asyncio.to_thread(
-            kb.services.catalog.import_feed, data, filename=name, strict="--strict" in caption,
-            deactivate_missing="--deactivate-missing" in caption)
-    except ServiceError as exc:
-        await reply(update, say("error", lg, reason=str(exc)))
-        return
+    result = await asyncio.to_thread(
+        kb.services.catalog.import_feed, data, filename=name, strict="--strict" in caption,
+        deactivate_missing="--deactivate-missing" in caption)
     # Rebuild the ranking index off the event loop (seconds for 100k products), not in a post.
     await asyncio.to_thread(kb.services.catalog.index)
     key = "import_rejected" if result.rejected else "import_done"
@@ -77,6 +73,7 @@ async def import_document(update: Update, context: KocContext) -> None:
 
 
 @platform_admin
+@refusals_replied
 async def orders_document(update: Update, context: KocContext) -> None:
     """An order report CSV sent with caption /orders."""
     kb = context.kocbot
@@ -86,11 +83,7 @@ async def orders_document(update: Update, context: KocContext) -> None:
         return
     data, _ = got
     await kb.clicks.flush()  # orders may name clicks still in the buffer
-    try:
-        summary = await asyncio.to_thread(kb.services.order_import.import_csv, data, source="csv")
-    except ServiceError as exc:
-        await reply(update, say("error", lg, reason=str(exc)))
-        return
+    summary = await asyncio.to_thread(kb.services.order_import.import_csv, data, source="csv")
     text = say("orders_done", lg, total=summary.total, applied=summary.applied,
                repeated=summary.repeated, unattributed=summary.unattributed,
                errors=len(summary.errors))
@@ -105,41 +98,36 @@ async def _set_featured(update: Update, context: KocContext, featured: bool) -> 
         await reply(update, say("usage", lg, usage=f"/{name} <sku>"))
         return
     sku = context.args[0]
-    try:
-        context.kocbot.services.catalog.set_featured(sku, featured)
-    except ServiceError as exc:
-        await reply(update, say("error", lg, reason=str(exc)))
-        return
+    context.kocbot.services.catalog.set_featured(sku, featured)
     await reply(update, say("featured" if featured else "unfeatured", lg, sku=sku))
 
 
 @platform_admin
+@refusals_replied
 async def feature(update: Update, context: KocContext) -> None:
     """Make a deal a platform pick."""
     await _set_featured(update, context, True)
 
 
 @platform_admin
+@refusals_replied
 async def unfeature(update: Update, context: KocContext) -> None:
     """Stop featuring a deal."""
     await _set_featured(update, context, False)
 
 
 @platform_admin
+@refusals_replied
 async def broadcast(update: Update, context: KocContext) -> None:
     """Post one deal now to every active group."""
     lg = lang(update)
     if len(context.args or []) != 1:
         await reply(update, say("usage", lg, usage="/broadcast <sku>"))
         return
-    try:
-        message = update.effective_message
-        # Keyed by the command's message: a redelivered /broadcast queues nothing twice.
-        key = f"{message.chat_id}:{message.message_id}" if message is not None else None
-        count = context.kocbot.services.posting.broadcast(context.args[0], key=key)
-    except ServiceError as exc:
-        await reply(update, say("error", lg, reason=str(exc)))
-        return
+    message = update.effective_message
+    # Keyed by the command's message: a redelivered /broadcast queues nothing twice.
+    key = f"{message.chat_id}:{message.message_id}" if message is not None else None
+    count = context.kocbot.services.posting.broadcast(context.args[0], key=key)
     context.kocbot.sender.wake()
     await reply(update, say("broadcast", lg, sku=context.args[0], count=count))
 
@@ -168,6 +156,7 @@ async def stats(update: Update, context: KocContext) -> None:
 
 
 @platform_admin
+@refusals_replied
 async def payout(update: Update, context: KocContext) -> None:
     """Record a payout against a promoter's confirmed, settled balance."""
     kb = context.kocbot
@@ -176,13 +165,9 @@ async def payout(update: Update, context: KocContext) -> None:
     if len(args) != 2 or not (args[0].lstrip("-").isdigit() or args[0].startswith("@")):
         await reply(update, say("usage", lg, usage="/payout <user_id|@username> <amount>"))
         return
-    try:
-        user = kb.services.promoters.resolve(args[0])
-        done = kb.services.orders.payout(user_id=user.id, amount_text=args[1],
-                                         admin_id=update.effective_user.id)
-    except ServiceError as exc:
-        await reply(update, say("error", lg, reason=str(exc)))
-        return
+    user = kb.services.promoters.resolve(args[0])
+    done = kb.services.orders.payout(user_id=user.id, amount_text=args[1],
+                                     admin_id=update.effective_user.id)
     with kb.services.db.transaction() as session:
         left = kb.services.orders.payable_balance(session, user.id)
     cur = kb.config.commission.currency

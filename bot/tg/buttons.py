@@ -50,7 +50,7 @@ async def on_button(update: Update, context: KocContext) -> None:
     code = value if looks_like_code(value) else None
     try:
         if kind in ("buy", "sbuy") and code is None:
-            raise ServiceError("no such deal")  # answered like a code that finds nothing
+            raise ServiceError("no_such_deal")  # answered like a code that finds nothing
         if kind == "buy":
             link = await kb.taps.tap(value, person)
         elif kind == "sbuy":

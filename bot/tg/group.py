@@ -10,7 +10,7 @@ from bot.cards.chart import render_report_chart
 from bot.domain.money import format_money
 from bot.services.base import ServiceError
 from bot.services.reports import parse_since
-from bot.tg.common import group_admin, lang, reply
+from bot.tg.common import group_admin, lang, refusals_replied, reply
 from bot.tg.context import KocContext
 from bot.tg.keyboards import deep_link, link_keyboard
 from bot.tg.private import commission_text
@@ -21,10 +21,6 @@ def _chat_id(update: Update) -> int:
     chat = update.effective_chat
     assert chat is not None
     return chat.id
-
-
-async def _fail(update: Update, reason: str) -> None:
-    await reply(update, say("error", lang(update), reason=reason))
 
 
 def _next_text(context: KocContext, chat_id: int, tz_name: str) -> str:
@@ -52,10 +48,10 @@ async def schedule(update: Update, context: KocContext) -> None:
         with kb.services.db.transaction() as session:
             group = kb.services.groups.get(session, chat_id)
         if group is None:
-            raise ServiceError("this group is not registered; add the bot again")
+            raise ServiceError("group_not_registered")
     except ServiceError as exc:
         # One line, as for every bad argument: the reason, then how to say it.
-        await reply(update, say("error_usage", lg, reason=" ".join(str(exc).split()),
+        await reply(update, say("error_usage", lg, reason=" ".join(exc.text(lg).split()),
                                 usage="/schedule 09:00 12:30 20:00 · /schedule off"))
         return
     paused = say("paused_flag", lg) if group.paused else ""
@@ -64,41 +60,36 @@ async def schedule(update: Update, context: KocContext) -> None:
 
 
 @group_admin
+@refusals_replied
 async def timezone(update: Update, context: KocContext) -> None:
     """Set the group's IANA time zone."""
     lg = lang(update)
     if len(context.args or []) != 1:
         await reply(update, say("usage", lg, usage="/timezone Asia/Shanghai"))
         return
-    try:
-        group = context.kocbot.services.groups.set_timezone(_chat_id(update), context.args[0])
-    except ServiceError as exc:
-        await _fail(update, str(exc))
-        return
+    group = context.kocbot.services.groups.set_timezone(_chat_id(update), context.args[0])
     await reply(update, say("timezone_set", lg, tz=group.timezone,
                             next=_next_text(context, group.chat_id, group.timezone)))
 
 
 @group_admin
+@refusals_replied
 async def categories(update: Update, context: KocContext) -> None:
     """Show or set which product categories this group gets."""
     lg = lang(update)
     args = context.args or []
-    try:
-        if args:
-            group = context.kocbot.services.groups.set_categories(_chat_id(update), args)
-        else:
-            with context.kocbot.services.db.transaction() as session:
-                group = context.kocbot.services.groups.get(session, _chat_id(update))
-            if group is None:
-                raise ServiceError("this group is not registered; add the bot again")
-    except ServiceError as exc:
-        await _fail(update, str(exc))
-        return
+    if args:
+        group = context.kocbot.services.groups.set_categories(_chat_id(update), args)
+    else:
+        with context.kocbot.services.db.transaction() as session:
+            group = context.kocbot.services.groups.get(session, _chat_id(update))
+        if group is None:
+            raise ServiceError("group_not_registered")
     await reply(update, say("categories_show", lg, cats=group.categories or say("all_categories", lg)))
 
 
 @group_admin
+@refusals_replied
 async def post(update: Update, context: KocContext) -> None:
     """Post the best deal (or the given sku) now."""
     kb = context.kocbot
@@ -106,13 +97,9 @@ async def post(update: Update, context: KocContext) -> None:
     if len(args) > 1:
         await reply(update, say("usage", lang(update), usage="/post [sku]"))
         return
-    try:
-        message = update.effective_message
-        key = f"m{message.message_id}" if message is not None else None  # a redelivered /post adds nothing
-        kb.services.posting.post_now(_chat_id(update), sku=args[0] if args else None, key=key)
-    except ServiceError as exc:
-        await _fail(update, str(exc))
-        return
+    message = update.effective_message
+    key = f"m{message.message_id}" if message is not None else None  # a redelivered /post adds nothing
+    kb.services.posting.post_now(_chat_id(update), sku=args[0] if args else None, key=key)
     kb.sender.wake()
 
 
@@ -134,29 +121,24 @@ async def topic(update: Update, context: KocContext) -> None:
 
 
 @group_admin
+@refusals_replied
 async def pause(update: Update, context: KocContext) -> None:
     """Stop scheduled posts."""
-    try:
-        context.kocbot.services.groups.update(_chat_id(update), paused=True)
-    except ServiceError as exc:
-        await _fail(update, str(exc))
-        return
+    context.kocbot.services.groups.update(_chat_id(update), paused=True)
     await reply(update, say("paused", lang(update)))
 
 
 @group_admin
+@refusals_replied
 async def resume(update: Update, context: KocContext) -> None:
     """Restart scheduled posts from the next slot (missed ones are not made up)."""
     chat_id = _chat_id(update)
-    try:
-        group = context.kocbot.services.groups.update(chat_id, paused=False)
-    except ServiceError as exc:
-        await _fail(update, str(exc))
-        return
+    group = context.kocbot.services.groups.update(chat_id, paused=False)
     await reply(update, say("resumed", lang(update), next=_next_text(context, chat_id, group.timezone)))
 
 
 @group_admin
+@refusals_replied
 async def report(update: Update, context: KocContext) -> None:
     """Per-member earnings from this group: a table and a chart image."""
     kb = context.kocbot
@@ -171,8 +153,7 @@ async def report(update: Update, context: KocContext) -> None:
         return
     data = kb.services.reports.group_report(_chat_id(update), window)
     if data is None:
-        await _fail(update, "this group is not registered; add the bot again")
-        return
+        raise ServiceError("group_not_registered")
     text = report_text(data, lg, kb.config.commission.currency, window_text(window, lg))
     await reply(update, text)
     if data.rows:

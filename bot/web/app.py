@@ -92,7 +92,7 @@ def build_web_app(kb: Kocbot) -> Starlette:
         code = request.path_params["code"]
         try:
             if not looks_like_code(code):
-                raise ServiceError("unknown deal")
+                raise ServiceError("unknown_deal")
             link = await asyncio.to_thread(kb.services.tracking.tap_post, post_code=code,
                                            person=person, promoters=kb.services.promoters)
         except ServiceError:

@@ -81,7 +81,7 @@ def test_help_in_private_grows_with_the_roles() -> None:
     admin = help_text("zh_CN", is_admin=True, in_group=False, owns_groups=True)
     assert "/deals" in promoter and "/schedule" not in promoter and "/payout" not in promoter
     assert "/schedule" in owner and "/payout" not in owner
-    assert "/payout — &lt;用户ID&gt; &lt;金额&gt; 记录提现" in admin  # escaped, in Chinese
+    assert "/payout &lt;用户ID|@用户名&gt; &lt;金额&gt; — 记录提现" in admin  # escaped, in Chinese
 
 
 def test_help_asks_an_unregistered_user_to_register() -> None:

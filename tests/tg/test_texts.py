@@ -53,3 +53,14 @@ def test_party_names_in_both_languages_and_unknown_ones_as_is() -> None:
     assert {party(p, "en") for p in PARTIES} == {"platform", "promoter", "mentor", "partner"}
     assert party("mentor", "zh_CN") == "导师"
     assert party("someone", "zh_CN") == "someone"
+
+
+def test_command_lines_and_menus_come_from_the_one_table() -> None:
+    from bot.tg.texts import GROUP_COMMANDS, MENU_MEMBER, START_COMMAND
+
+    timezone = next(c for c in GROUP_COMMANDS if c.name == "timezone")
+    assert timezone.line("en") == "/timezone <IANA name> — the group's time zone"
+    assert timezone.line("zh_CN") == "/timezone <时区> — 本群时区"
+    assert timezone.menu() == ("timezone", "the group's time zone", "本群时区")
+    assert START_COMMAND.menu() == ("start", "register", "注册")
+    assert [c.name for c in MENU_MEMBER] == ["commission", "help"]

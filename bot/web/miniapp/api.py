@@ -175,7 +175,7 @@ async def buy(request: Request, caller: Caller) -> Response:
         if page is None:
             raise BadInput("unknown deal")
         if not page.live:
-            raise ServiceError("this deal is no longer available")
+            raise ServiceError("deal_gone")
         link = await run(services.tracking.direct_link, product_id=product_id, person=caller.person,
                          promoters=services.promoters)
     except BadInput as exc:
@@ -198,7 +198,7 @@ async def share(request: Request, caller: Caller) -> Response:
         if page is None:
             raise BadInput("unknown deal")
         if not page.live:
-            raise ServiceError("this deal is no longer available")
+            raise ServiceError("deal_gone")
         codes = await run(services.tracking.shares_for, sharer=caller.person, product_ids=[product_id],
                           promoters=services.promoters)
         result = await shared_card(state.kocbot, page.product, codes[product_id])
