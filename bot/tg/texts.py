@@ -155,6 +155,7 @@ TEXTS: dict[str, dict[str, str]] = {
                  "推送：{posts} · 点击购买：{taps} · 链接点击：{clicks}（爬虫 {bots}）\n订单：{orders} · GMV：{gmv}\n"
                  "佣金：{parts}",
     },
+    "stats_stars": {"en": "Paid broadcast: {stars} Stars spent", "zh_CN": "付费群发：已花费 {stars} 星"},
     "progress_top": {"en": "Top tier reached.", "zh_CN": "已是最高等级。"},
     "progress_mentor": {
         "en": "Next tier: mentor — {missing} more active {invitees} needed "
@@ -277,6 +278,10 @@ ERRORS: dict[str, dict[str, str]] = {
         "en": "products belong to no group; drop --group", "zh_CN": "商品不属于任何群，请去掉 --group",
     },
     "no_group": {"en": "no group {group}; see kocbot groups", "zh_CN": "没有群 {group}；见 kocbot groups"},
+    "merchant_not_configured": {
+        "en": "no [merchants.{merchant}] in config: its commission_rate is needed",
+        "zh_CN": "配置中没有 [merchants.{merchant}]：需要它的 commission_rate",
+    },
     "not_user_id_or_name": {
         "en": "{text} is neither a user id nor an @username", "zh_CN": "{text} 既不是用户 ID 也不是 @用户名",
     },
