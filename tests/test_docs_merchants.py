@@ -65,7 +65,7 @@ RUNNERS = {
 
 @pytest.mark.parametrize("name", list(RUNNERS))
 async def test_signing_example_is_accepted_by_a_real_server(
-        kocbot, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+        kocbot, tmp_path: Path, name: str) -> None:
     command, tools = RUNNERS[name]
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:

@@ -20,7 +20,7 @@ MERCHANTS = {"acme": {"postback_token": TOKEN,
              "plain": {"postback_token": "plain-token"}}
 
 
-def ledger(kb) -> dict[tuple[str, int | None, str], int]:  # type: ignore[no-untyped-def]
+def ledger(kb) -> dict[tuple[str, int | None, str], int]:
     totals: dict[tuple[str, int | None, str], int] = defaultdict(int)
     with kb.db.transaction() as session:
         for entry in session.scalars(select(LedgerEntry)):
@@ -28,14 +28,14 @@ def ledger(kb) -> dict[tuple[str, int | None, str], int]:  # type: ignore[no-unt
     return {k: v for k, v in totals.items() if v}
 
 
-async def start(kocbot_factory):  # type: ignore[no-untyped-def]
+async def start(kocbot_factory):
     kb = await kocbot_factory(run_scheduler=False, config={"merchants": MERCHANTS})
     _, code = upline_chain(kb.services)
     click_id = clicks(kb.services, code)[0]
     return kb, click_id, f"{kb.config.web.public_url}/postback/acme"
 
 
-async def test_token_status_map_and_replays(kocbot_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_token_status_map_and_replays(kocbot_factory) -> None:
     kb, click_id, url = await start(kocbot_factory)
     order = {"click_id": click_id, "order_id": "S2S-1", "amount": "128.50", "status": "1"}
     async with httpx.AsyncClient() as client:
@@ -82,7 +82,7 @@ async def test_token_status_map_and_replays(kocbot_factory) -> None:  # type: ig
         assert session.scalars(select(Order.status).where(Order.order_id == "S2S-1")).one() == "refunded"
 
 
-async def test_concurrent_deliveries_book_once(kocbot_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_deliveries_book_once(kocbot_factory) -> None:
     """Networks retry: the same callbacks arrive many times at once; the ledger is the one
     that the reports applied one by one would give."""
     kb, click_id, url = await start(kocbot_factory)
