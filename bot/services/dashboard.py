@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from bot.services.base import Service
 from bot.services.reports import EARNING
@@ -65,7 +66,7 @@ class DashboardService(Service):
 
     def owed(self, *, limit: int = 50) -> list[Owed]:
         """People with money in pending, confirmed or payable, most payable first."""
-        def bucket(name: str):  # type: ignore[no-untyped-def]
+        def bucket(name: str) -> ColumnElement[Any]:
             return func.sum(case((LedgerEntry.bucket == name, LedgerEntry.amount), else_=0))
 
         with self.db.transaction() as session:

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.services.base import Service
+from bot.storage.base import Base
 from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, Tap, User
 
 BUCKETS = ("pending", "confirmed", "payable", "paid", "reversed")
@@ -98,7 +100,7 @@ class ReportService(Service):
         now = self.now()
         earning = LedgerEntry.bucket.in_(EARNING)
 
-        def since(days: int):  # type: ignore[no-untyped-def]
+        def since(days: int) -> ColumnElement[Any]:
             recent = and_(earning, Order.ordered_at >= now - timedelta(days=days))
             return func.sum(case((recent, LedgerEntry.amount), else_=0))
 
@@ -139,7 +141,7 @@ class ReportService(Service):
             ) or 0
             return result
 
-    def _clicks_and_unique(self, session: Session, condition: object) -> tuple[int, int]:
+    def _clicks_and_unique(self, session: Session, condition: ColumnElement[bool]) -> tuple[int, int]:
         """Human clicks and unique clickers (per member per link per day) in one pass."""
         day = func.date(Click.created_at)
         inner = (select(func.count().label("n")).where(condition, Click.is_bot.is_(False))
@@ -212,12 +214,12 @@ class ReportService(Service):
         """Platform totals for /stats."""
         since = self._since(window)
 
-        def when(column: object) -> list[object]:
+        def when(column: InstrumentedAttribute[datetime]) -> list[ColumnElement[bool]]:
             return [] if since is None else [column >= since]
 
         with self.db.transaction() as session:
-            count = lambda model, *where: session.scalar(  # noqa: E731
-                select(func.count()).select_from(model).where(*where)) or 0
+            def count(model: type[Base], *where: ColumnElement[bool]) -> int:
+                return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
             # Clicks are the biggest table: people and bots in one pass, not two.
             people, bots = session.execute(
                 select(func.count(case((Click.is_bot.is_(False), 1))),

@@ -25,7 +25,7 @@ def skus(kocbot) -> dict[str, str]:  # type: ignore[no-untyped-def]
         return {p.sku: p.title for p in session.scalars(select(Product))}
 
 
-async def send_feed(emu, user: int, name: str, data: bytes, caption: str) -> str:  # type: ignore[no-untyped-def]
+async def send_feed(emu, user: int, name: str, data: bytes, caption: str) -> str:
     before = len(emu.sent(chat_id=user))
     emu.send_document(user, user, name, data, caption=caption)
     await emu.wait_for(lambda: len(emu.sent(chat_id=user)) > before, timeout=15)

@@ -36,7 +36,7 @@ def report(order_id: str, click_id: str, amount: int, status: str = "confirmed",
                        commission=commission, currency=currency, ts=None, merchant=merchant)
 
 
-def one_click(services, owner: int = PROMOTER, sku: str = "SKU3") -> str:  # type: ignore[no-untyped-def]
+def one_click(services, owner: int = PROMOTER, sku: str = "SKU3") -> str:
     """A registered owner's group with a card of ``sku``; a buyer's click on it."""
     services.catalog.import_feed(FEED, filename="feed.csv")
     register(services, owner, "Pro")
