@@ -39,10 +39,11 @@ def _ledger(rng: random.Random, now: datetime, hold: int, skus: list[int]) -> di
                            "is_bot": rng.random() < 0.25})
     for n in range(1, 121):
         status = rng.choice(STATUSES)
-        # ordered_at near the 7- and 30-day edges and the day boundaries, and in the future.
-        ordered = now - timedelta(days=rng.choice((-1, 0, 0.5, 6.999, 7, 7.001, 20, 29.999, 30, 30.001,
+        # ordered_at on and near the 7- and 30-day edges and the day boundaries, and in the
+        # future; the next edges ahead are apart, each kind at its own time (see the moves).
+        ordered = now - timedelta(days=rng.choice((-1, 0, 0.5, 6.999, 7, 7.001, 20, 29.99, 30, 30.001,
                                                     40)), seconds=rng.choice((0, 1, 3600)))
-        confirmed = (now - timedelta(days=hold + rng.choice((-1, -0.001, 0, 0.001, 2)))
+        confirmed = (now - timedelta(days=hold + rng.choice((-1, -0.04, 0, 0.001, 2)))
                      if status in ("confirmed", "refunded") else None)
         settled = now if status == "confirmed" and rng.random() < 0.3 else None
         orders.append({"id": n, "order_id": f"pin{n}", "link_id": rng.choice(links)["id"],
@@ -124,11 +125,14 @@ def test_commission_and_series_match_a_plain_recomputation(db_url: str, seed: in
         for model, key in ((Group, "groups"), (Link, "links"), (Click, "clicks"), (Order, "orders"),
                            (LedgerEntry, "entries")):
             session.execute(model.__table__.insert(), rows[key])
-    moves = [dict(hours=11, minutes=40), dict(days=1, minutes=1), dict(hours=-30), dict(days=6, hours=23)]
-    for step, move in enumerate(moves):
-        # Twice each time: once computed, once as kept; then the ledger, the clicks and the
-        # clock move (back as well as forward), and the answer must follow each of them.
-        for _ in range(2):
+    # The clock alone crosses, in turn: the 7-day edges (86 s ahead), the 30-day edges
+    # (14.4 min), the hold's end (57.6 min), midnight, then goes back; new rows show at once.
+    moves = [dict(seconds=60), dict(seconds=30), dict(minutes=15), dict(minutes=45), dict(hours=23),
+             dict(hours=-30), dict(days=6, hours=23)]
+    recent = [o["id"] for o in rows["orders"] if now - timedelta(days=1) <= o["ordered_at"] <= now]
+
+    def check() -> None:
+        for _ in range(2):  # once computed, once as kept
             now = clock()
             want = _expected(rows, now, hold, s.config.commission.currency)
             got = s.reports.commission(ME)
@@ -138,14 +142,20 @@ def test_commission_and_series_match_a_plain_recomputation(db_url: str, seed: in
             assert (got.clicks, got.unique_clicks, got.orders) == (
                 want["clicks"], want["unique_clicks"], want["orders"])
             assert s.dashboard.daily_commission(ME, days=30) == want["series"]
-        entry = {"order_id": rng.choice(rows["orders"])["id"], "event": "confirmed", "party": "promoter",
-                 "user_id": ME, "bucket": ("confirmed", "pending", "payable", "reversed")[step % 4],
+
+    for step, move in enumerate(moves):
+        check()
+        entry = {"order_id": rng.choice(recent), "event": "confirmed", "party": "promoter",
+                 "user_id": ME, "bucket": ("confirmed", "pending", "payable")[step % 3],
                  "amount": 1 + step, "currency": "CNY", "created_at": clock()}
         link = next(link for link in rows["links"] if link["promoter_id"] == ME)
         click = {"id": f"new{step}", "link_id": link["id"], "created_at": clock(), "is_bot": False}
-        with s.db.transaction() as session:
-            session.execute(LedgerEntry.__table__.insert(), [entry])
-            session.execute(Click.__table__.insert(), [click])
-        rows["entries"].append(entry)
-        rows["clicks"].append(click)
+        if step % 3 == 1:
+            with s.db.transaction() as session:
+                session.execute(LedgerEntry.__table__.insert(), [entry])
+                session.execute(Click.__table__.insert(), [click])
+            rows["entries"].append(entry)
+            rows["clicks"].append(click)
+            check()
         clock.advance(**move)
+    check()
