@@ -1,6 +1,7 @@
 """Fan-out of one deal to many groups through the Bot API emulator, against baselines in the same run.
 
-Run from the repository root: ``python bench/bench_fanout.py [--groups 1000] [--skip-limited]``.
+Run from the repository root: ``python bench/bench_fanout.py [--groups 1000] [--skip-limited]``,
+or ``python bench/bench_fanout.py --paid --groups 5000`` for paid broadcast (4. below).
 The emulator runs in a child process (``--serve``), so the CPU measured here is kocbot's own.
 Prints only; asserts nothing.
 
@@ -9,6 +10,8 @@ Prints only; asserts nothing.
 2. The emulator enforcing 30/s and 20/min per group: kocbot's achieved rate ÷ 30, 429s received
    and left unrecovered; baseline: raw PTB sends through PTB's ``AIORateLimiter``.
 3. Renders and uploads per fan-out (must be 1 and 1), and one card's render time p50.
+4. ``--paid``: ``[telegram] paid_broadcast = true`` against the emulator's paid limit (1,000/s):
+   the rate the emulator saw as a fraction of 1,000/s, 429s, unrecovered, Stars billed.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ async def serve() -> None:
             emu.core.world.confirm(emu.core.world.next_update_id)
             answer = chats
         elif cmd == "limits":
-            emu.set_rate_limits(args[0] == "on")
+            emu.set_rate_limits(args[0] in ("on", "paid"), paid_per_second=1000)
             answer = "ok"
         elif cmd == "reset":
             emu.reset_observations()
@@ -67,7 +70,11 @@ async def serve() -> None:
             per_chat: dict[int, int] = {}
             for m in emu.sent(method="sendPhoto"):
                 per_chat[m["chat"]["id"]] = per_chat.get(m["chat"]["id"], 0) + 1
+            ok_times = [c.time for c in calls if c.status == 200]
             answer = {"ok": sum(c.status == 200 for c in calls), "429": sum(c.status == 429 for c in calls),
+                      "span": max(ok_times) - min(ok_times) if len(ok_times) > 1 else 0.0,
+                      "stars_tenths": emu.stars_spent_tenths(),
+                      "paid_flag": sum(c.params.get("allow_paid_broadcast") is True for c in calls),
                       "uploads": emu.uploads, "violations": len(emu.violations),
                       "max_per_chat": max(per_chat.values(), default=0), "chats": len(per_chat)}
         print(json.dumps(answer), flush=True)
@@ -134,7 +141,7 @@ async def raw_ptb(emu: EmulatorProcess, chats: list[int], *, aio_limiter: bool) 
 
 # -- kocbot ---------------------------------------------------------------------------------------
 async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: bool,
-                        db_url: str) -> dict[str, float]:
+                        db_url: str, paid: bool = False) -> dict[str, float]:
     """The real bot: /broadcast's use case queues N posts; the sender drains them."""
     from sqlalchemy import func, select
 
@@ -146,7 +153,7 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
     from bot.tg.sender import Sender
 
     upgrade(db_url)
-    config = parse_config({"telegram": {"token": TOKEN, "base_url": emu.base_url},
+    config = parse_config({"telegram": {"token": TOKEN, "base_url": emu.base_url, "paid_broadcast": paid},
                            "database": {"url": db_url}, "card": {"locale": "zh_CN"}}, env={})
     kb = Kocbot(config, rate_limit=rate_limit, rng=random.Random(1), run_scheduler=False,
                 cache_dir=Path(tempfile.mkdtemp()), role="sender")
@@ -187,6 +194,49 @@ def render_p50(runs: int = 30) -> float:
         render_card(card)
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
+
+
+async def paid_run(groups: int, db: str, repeat: int) -> None:
+    """--paid: the emulator enforces 1,000/s for allow_paid_broadcast (30/s without it)."""
+    emu = EmulatorProcess()
+    try:
+        tmp = Path(tempfile.mkdtemp())
+        print(f"paid broadcast: one deal to {groups} groups; emulator in its own process enforcing "
+              f"1,000 msg/s with allow_paid_broadcast, 30/s without; database {db}", flush=True)
+        chats = emu.ask("groups", groups + 1)
+        billed = 0
+        for run in range(repeat):
+            # Baseline in the same run: the same fan-out with no limit at all (this machine's ceiling).
+            emu.ask("limits", "off")
+            emu.ask("reset")
+            url = db if db != "sqlite" else f"sqlite:///{tmp / f'free{run}.db'}"
+            if db != "sqlite":
+                from tests.support.databases import fresh_postgres
+                fresh_postgres(db)
+            free = await kocbot_fanout(emu, chats[1:], rate_limit=False, db_url=url)  # type: ignore[index]
+            stats = emu.ask("stats")
+            ceiling = (stats["ok"] - 1) / stats["span"] if stats["span"] else 0.0  # type: ignore[index]
+            emu.ask("limits", "paid")
+            emu.ask("reset")
+            url = db if db != "sqlite" else f"sqlite:///{tmp / f'paid{run}.db'}"
+            if db != "sqlite":
+                from tests.support.databases import fresh_postgres
+                fresh_postgres(db)
+            ours = await kocbot_fanout(emu, chats[1:], rate_limit=True, db_url=url, paid=True)  # type: ignore[index]
+            stats = emu.ask("stats")
+            # The rate as the emulator saw it: accepted sends over the span from first to last.
+            seen = (stats["ok"] - 1) / stats["span"] if stats["span"] else 0.0  # type: ignore[index]
+            stars, billed = stats["stars_tenths"] - billed, stats["stars_tenths"]  # type: ignore[index]
+            print(f"  run {run + 1}: baseline kocbot with no limit {ceiling:6.0f} msg/s "
+                  f"(wall {free['rate']:.0f}/s)", flush=True)
+            print(f"  run {run + 1}: kocbot paid {seen:6.0f} msg/s = {seen / 1000:.2f} of 1,000/s "
+                  f"(wall {ours['rate']:.0f}/s incl. start)   429s received {stats['429']}   "  # type: ignore[index]
+                  f"left unrecovered {ours['unsent']:.0f}   with allow_paid_broadcast "
+                  f"{stats['paid_flag']}/{stats['ok'] + stats['429']}   Stars billed "  # type: ignore[index]
+                  f"{stars / 10:.1f}   max cards per group {stats['max_per_chat']}",  # type: ignore[index]
+                  flush=True)
+    finally:
+        emu.close()
 
 
 async def main(groups: int, limited: bool, db: str, repeat: int) -> None:
@@ -251,10 +301,15 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=3, help="no-limit runs (median printed)")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="requests in flight")
     parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL URL to use (emptied!)")
+    parser.add_argument("--paid", action="store_true",
+                        help="paid broadcast against the emulator's 1,000/s limit (use --groups 5000+)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve())
+    elif args.paid:
+        CONCURRENCY = args.concurrency
+        asyncio.run(paid_run(args.groups, args.db, args.repeat))
     else:
         CONCURRENCY = args.concurrency
         asyncio.run(main(args.groups, not args.skip_limited, args.db, args.repeat))

@@ -2,6 +2,10 @@
 
 Run: python bench/bench_feed.py [rows]. Each measurement runs in a fresh child process so
 that its ru_maxrss (peak resident memory) is its own. Prints figures; asserts nothing.
+
+Google Merchant Center feeds: python bench/bench_feed.py --google [items] measures
+iter_google_feed over a TSV and an RSS 2.0 XML feed of the same items, against plain
+csv.reader and the stdlib's (unguarded) ElementTree.iterparse as baselines.
 """
 
 from __future__ import annotations
@@ -74,11 +78,49 @@ def _run_dictreader(path: Path) -> str:
     return f"{count} rows"
 
 
+def _run_google(path: Path) -> str:
+    from decimal import Decimal
+
+    from bot.domain.google_feed import iter_google_feed
+
+    good = bad = 0
+    with path.open("rb") as stream:
+        for _, item in iter_google_feed(stream, filename=path.name, merchant="shop",
+                                        commission_rate=Decimal("0.06"), default_currency="CNY"):
+            if hasattr(item, "reason"):
+                bad += 1
+            else:
+                good += 1
+    return f"{good} items, {bad} errors"
+
+
+def _run_tsv_reader(path: Path) -> str:
+    with path.open(encoding="utf-8", newline="") as text:
+        count = sum(1 for _ in csv.reader(text, delimiter="\t")) - 1
+    return f"{count} items"
+
+
+def _run_stdlib_iterparse(path: Path) -> str:
+    import xml.etree.ElementTree as ET  # noqa: S405 - the unguarded baseline, on our own file
+
+    count = 0
+    for _, elem in ET.iterparse(path, events=("end",)):  # noqa: S314
+        if elem.tag == "item":
+            count += 1
+            elem.clear()
+    return f"{count} items"
+
+
 RUNNERS: dict[str, Callable[[Path], str]] = {
     "csv.DictReader (baseline)": _run_dictreader,
     "iter_feed (streaming)": _run_iter_feed,
     "parse_feed (whole file in memory)": _run_parse_feed,
+    "TSV csv.reader (baseline)": _run_tsv_reader,
+    "iter_google_feed TSV": _run_google,
+    "XML stdlib iterparse (baseline)": _run_stdlib_iterparse,
+    "iter_google_feed XML (defusedxml)": _run_google,
 }
+CSV_RUNNERS = list(RUNNERS)[:3]
 
 
 def _measure(name: str, path: Path) -> dict[str, object]:
@@ -109,7 +151,7 @@ def main() -> None:
             [sys.executable, __file__, "--empty"], text=True))
         print(f"empty child process: ru_maxrss {baseline_empty['maxrss_mib']:.1f} MiB")
         results = {}
-        for name in RUNNERS:
+        for name in CSV_RUNNERS:
             out = subprocess.check_output([sys.executable, __file__, "--one", name, str(path)],
                                           text=True)
             results[name] = json.loads(out)
@@ -122,8 +164,38 @@ def main() -> None:
                   f"{r['maxrss_mib']:6.1f} MiB   {r['summary']}")
 
 
+def google(items: int) -> None:
+    """Generate one Google feed as TSV and as XML, then measure each runner in a child."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tsv, xml = Path(tmp) / "feed.tsv", Path(tmp) / "feed.xml"
+        # In a child: the items in memory would otherwise count in every later child's
+        # ru_maxrss (Linux carries the parent's peak across fork and exec).
+        subprocess.check_call([sys.executable, __file__, "--generate-google", str(items), tmp])
+        for label, path, names in (
+            ("TSV", tsv, ["TSV csv.reader (baseline)", "iter_google_feed TSV"]),
+            ("XML", xml, ["XML stdlib iterparse (baseline)", "iter_google_feed XML (defusedxml)"]),
+        ):
+            print(f"{label}: {items:,} items, {path.stat().st_size / 2**20:.1f} MiB")
+            results = {name: json.loads(subprocess.check_output(
+                [sys.executable, __file__, "--one", name, str(path)], text=True)) for name in names}
+            base = results[names[0]]["seconds"]
+            for name, r in results.items():
+                print(f"  {name:36} {r['seconds']:7.2f} s {r['seconds'] / base:5.1f}x "
+                      f"{items / r['seconds']:9,.0f} items/s {r['peak_mib']:7.1f} MiB tracemalloc "
+                      f"{r['maxrss_mib']:6.1f} MiB ru_maxrss   {r['summary']}")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+    if len(sys.argv) > 1 and sys.argv[1] == "--generate-google":
+        from tests.support.google_feeds import items as make_items
+        from tests.support.google_feeds import write_tsv, write_xml
+
+        generated = make_items(int(sys.argv[2]), bad_every=50)  # 2% bad items
+        write_tsv(Path(sys.argv[3]) / "feed.tsv", generated)
+        write_xml(Path(sys.argv[3]) / "feed.xml", generated)
+    elif len(sys.argv) > 1 and sys.argv[1] == "--google":
+        google(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
+    elif len(sys.argv) > 1 and sys.argv[1] == "--one":
         print(json.dumps(_measure(sys.argv[2], Path(sys.argv[3]))))
     elif len(sys.argv) > 1 and sys.argv[1] == "--empty":
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -22,6 +22,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot.config import Config, ConfigError
 from bot.domain.throttle import Throttle
 from bot.metrics import Metrics, metrics_app
+from bot.networks.runtime import NetworkRuntime
 from bot.services import Services
 from bot.services.container import utc_now
 from bot.storage.db import Database, upgrade
@@ -29,8 +30,9 @@ from bot.storage.leader import LOCK_KEY, Leader
 from bot.tg.cards import CardPipeline
 from bot.tg.context import BotData, KocContext
 from bot.tg.handlers import register_handlers, set_menus
-from bot.tg.ratelimit import SendLimiter
+from bot.tg.ratelimit import build_limiter
 from bot.tg.sender import Sender
+from bot.tg.stars import StarsSpent
 from bot.tg.tapqueue import TapQueue
 from bot.tg.transport import AiohttpRequest
 from bot.tg.webapp import set_menu_button
@@ -81,14 +83,19 @@ class Kocbot:
         self.role = role
         # One scheduler per bot token: each token plans the slots of its own groups.
         self.leader = Leader(self.db.engine, key=LOCK_KEY + (self.bot_id or 0) % 1_000_000_007)
-        # Telegram's limits, ~30 messages/s overall and 20/min per group (bot/tg/ratelimit.py).
-        self.limiter = SendLimiter() if rate_limit else None
+        # Telegram's limits, ~30 messages/s per token and 20/min per group (bot/tg/ratelimit.py):
+        # shared through Redis by every process on the token; SQLite means one process.
+        self.limiter = build_limiter(
+            redis_url=config.telegram.redis_url, shared=not self.db.is_sqlite,
+            bot_id=self.bot_id or prefix, paid=config.telegram.paid_broadcast,
+            sends_posts="sender" in ROLES[role]) if rate_limit else None
         self.application = self._build_application(read_timeout)
         self.application.bot_data.kocbot = self
         self.cards = CardPipeline(
             config=config, services=self.services, metrics=self.metrics,
             cache_dir=cache_dir or Path(tempfile.gettempdir()) / "kocbot-cache", out_dir=cards_dir)
         self.sender = Sender(self)
+        self.stars_spent = StarsSpent()  # paid-broadcast fees, read from Telegram for /stats
         self.clicks = ClickBuffer(functools.partial(self.services.tracking.save_clicks,
                                                     orders=self.services.orders,
                                                     promoters=self.services.promoters),
@@ -96,6 +103,7 @@ class Kocbot:
                                   max_pending=config.web.click_buffer_max,
                                   on_drop=self._click_dropped)
         self.metrics.watch_queue(self.services.posting.depth)
+        self.networks = NetworkRuntime(self.services)
         self.web = build_web_app(self)
         self._bot_checked: tuple[float, bool] = (-1e9, False)
         self._server: uvicorn.Server | None = None
@@ -189,6 +197,7 @@ class Kocbot:
                 await app.job_queue.start()
             app.job_queue.run_repeating(self._tick_job, interval=TICK_SECONDS, first=1)
             app.job_queue.run_repeating(self._settle_job, interval=SETTLE_SECONDS, first=5)
+            self.networks.start()
         if "sender" in parts:
             self.sender.start()
         if "web" in parts:
@@ -218,6 +227,7 @@ class Kocbot:
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         await self.sender.stop()
+        await self.networks.stop()
         for server, task in ((self._server, self._server_task),
                              (self._metrics_server, self._metrics_task)):
             if server is not None and task is not None:

@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kocbot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _common(top=False)
-    from bot import ops_cli
+    from bot import cli_networks, ops_cli
 
     def add(name: str, handler: HandlerName, help_text: str, **kw: object) -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=help_text, description=help_text, **kw)  # type: ignore[arg-type]
@@ -121,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["text", "csv"], default="text")
 
     ops_cli.add_parsers(add)
+    cli_networks.add_arguments(nested, imp)
 
     demo = add("demo", "bot.commands:demo", "run the offline demo story")
     demo.add_argument("--out", default="demo-out",

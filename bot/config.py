@@ -31,6 +31,10 @@ class TelegramSettings:
     mode: str = "polling"
     webhook_secret: str = ""
     admins: tuple[int, ...] = ()
+    # Posts carry allow_paid_broadcast and the budget rises to 1,000 messages/s, for Stars.
+    paid_broadcast: bool = False
+    # Where processes on one token share its rate budget (kocbot[redis]); empty = per process.
+    redis_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,29 @@ class CardSettings:
 class MerchantSettings:
     subid_param: str = "subid"
     url_template: str = ""
+    # S2S GET postbacks (GET /postback/<merchant>): the shared token and the network's statuses.
+    postback_token: str = ""
+    status_map: dict[str, str] = field(default_factory=dict)
+    # Google Merchant Center feeds carry no commission: this rate applies to their items.
+    commission_rate: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class JdSettings:
+    """``[networks.jd]``: a JD Union (京东联盟) account."""
+
+    app_key: str = ""
+    app_secret: str = ""
+    union_id: str = ""
+    site_id: str = ""
+    api_url: str = "https://api.jd.com/routerjson"
+    poll_seconds: int = 300
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    jd: JdSettings = field(default_factory=JdSettings)
 
 
 @dataclass(frozen=True)
@@ -111,6 +138,7 @@ class Config:
     card: CardSettings = field(default_factory=CardSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     merchants: dict[str, MerchantSettings] = field(default_factory=dict)
+    networks: NetworkSettings = field(default_factory=NetworkSettings)
 
     def replace(self, **sections: Any) -> Config:
         """Return a copy with whole sections or single keys replaced: ``replace(web={"port": 1})``."""
@@ -137,6 +165,8 @@ SECTIONS = {
 }
 # Keys whose value is never echoed in an error: a typo'd secret is still a secret.
 SECRET_KEYS = {"telegram.token", "telegram.webhook_secret", "postback.secret"}
+
+NETWORKS = {"jd": JdSettings}
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -169,6 +199,12 @@ def _coerce(key: str, kind: Any, value: Any) -> Any:
             if not isinstance(value, str):
                 raise ValueError
             return value
+        if kind == dict[str, str]:
+            if isinstance(value, str):
+                value = json.loads(value)
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ValueError
+            return {str(k): v for k, v in value.items()}
         if kind == dict[str, Decimal]:
             if isinstance(value, str):
                 value = json.loads(value)
@@ -214,7 +250,9 @@ def secret_values(config: Config) -> list[str]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    values = [config.telegram.token, config.telegram.webhook_secret, config.postback.secret]
+    values = [config.telegram.token, config.telegram.webhook_secret, config.postback.secret,
+              config.networks.jd.app_secret,
+              *(merchant.postback_token for merchant in config.merchants.values())]
     try:
         values.append(make_url(config.database.url).password or "")
     except (ArgumentError, ValueError):
@@ -236,6 +274,7 @@ def _describe(kind: Any) -> str:
         str: "a string",
         tuple[int, ...]: "a list of whole numbers",
         tuple[str, ...]: "a list of strings",
+        dict[str, str]: 'a table of strings, e.g. { "1" = "pending" }',
         dict[str, Decimal]: 'a table of rates such as USD = "7.10"',
     }.get(kind, str(kind))
 
@@ -248,7 +287,7 @@ def _build_section(name: str, cls: type, raw: dict[str, Any], env: dict[str, str
             raise ConfigError(f"config key {name}.{key}: unknown key")
     values: dict[str, Any] = {}
     for f in fields(cls):
-        env_name = f"KOCBOT_{name.upper()}_{f.name.upper()}"
+        env_name = f"KOCBOT_{name.upper().replace('.', '_')}_{f.name.upper()}"
         if env_name in env:
             values[f.name] = _coerce(f"{name}.{f.name} (from {env_name})", hints[f.name], env[env_name])
         elif f.name in raw:
@@ -267,6 +306,8 @@ def _validate(config: Config) -> None:
         )
     if t.base_url and not re.match(r"^https?://", t.base_url):
         raise ConfigError(f"config key telegram.base_url: expected an http(s) URL, got {t.base_url!r}")
+    if t.redis_url and not re.match(r"^(rediss?|unix)://", t.redis_url):
+        raise ConfigError("config key telegram.redis_url: expected a redis://, rediss:// or unix:// URL")
     if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", config.database.url):
         raise ConfigError(
             "config key database.url: expected sqlite:/// or postgresql:// URL, "
@@ -338,6 +379,21 @@ def _validate(config: Config) -> None:
     for name, merchant in config.merchants.items():
         if not re.fullmatch(r"[A-Za-z0-9_.~-]+", merchant.subid_param):
             raise ConfigError(f"config key merchants.{name}.subid_param: not a URL parameter name")
+        for raw_status, status in merchant.status_map.items():
+            if status not in {"pending", "confirmed", "cancelled", "refunded"}:
+                raise ConfigError(f"config key merchants.{name}.status_map: {raw_status!r} maps to "
+                                  f"{status!r}, not pending, confirmed, cancelled or refunded")
+        if not Decimal(0) <= merchant.commission_rate <= Decimal(1):
+            raise ConfigError(f"config key merchants.{name}.commission_rate: must be between 0 and 1")
+    jd = config.networks.jd
+    if jd.enabled:
+        for key in ("app_key", "app_secret", "union_id"):
+            if not getattr(jd, key):
+                raise ConfigError(f"config key networks.jd.{key}: missing (networks.jd.enabled is true)")
+    if not re.match(r"^https?://", jd.api_url):
+        raise ConfigError(f"config key networks.jd.api_url: expected an http(s) URL, got {jd.api_url!r}")
+    if jd.poll_seconds < 10:
+        raise ConfigError("config key networks.jd.poll_seconds: must be 10 or more")
 
 
 OFFICIAL_API_HOST = "api.telegram.org"
@@ -374,7 +430,7 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Conf
     """Build a validated Config from a parsed TOML document and an environment mapping."""
     env = dict(os.environ if env is None else env)
     for name in raw:
-        if name not in SECTIONS and name != "merchants":
+        if name not in SECTIONS and name not in ("merchants", "networks"):
             raise ConfigError(f"config section [{name}]: unknown section")
     sections: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
@@ -387,7 +443,21 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Conf
         if not isinstance(section, dict):
             raise ConfigError(f"config section [merchants.{name}]: expected a table")
         merchants[name] = _build_section(f"merchants.{name}", MerchantSettings, section, {})
-    config = Config(**sections, merchants=merchants)
+    networks = raw.get("networks") or {}
+    if not isinstance(networks, dict):
+        raise ConfigError("config section [networks]: expected a table")
+    for name in networks:
+        if name not in NETWORKS:
+            raise ConfigError(f"config section [networks.{name}]: unknown network (known: "
+                              f"{', '.join(NETWORKS)})")
+    built = {}
+    for name, cls in NETWORKS.items():
+        section = networks.get(name, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"config section [networks.{name}]: expected a table")
+        # KOCBOT_NETWORKS_JD_APP_SECRET and friends: secrets stay out of the file.
+        built[name] = _build_section(f"networks.{name}", cls, section, env)
+    config = Config(**sections, merchants=merchants, networks=NetworkSettings(**built))
     _validate(config)
     return config
 

@@ -150,7 +150,15 @@ async def _run(out: Path) -> int:
             await kb.stop()
             images.should_exit = True
     story.say(f"🖼  cards written to {out / 'cards'}; the database is {out / 'demo.db'}")
+    _networks_hint(story)
     return 0
+
+
+def _networks_hint(story: Story) -> None:
+    """How the same story runs on a real JD Union account (the demo itself stays offline)."""
+    story.say("🛍  with a JD Union account: set [networks.jd] app_key, app_secret, union_id and "
+              "enabled = true, run `kocbot networks check jd`, then `kocbot run` imports JD goods, "
+              "gives each member a JD link and books JD's order rows (docs/NETWORKS.md)")
 
 
 async def _reply(emu: Emulator, user: int, chat: int, text: str) -> dict[str, Any]:

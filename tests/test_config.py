@@ -72,3 +72,13 @@ def test_every_key_is_in_the_example() -> None:
         for key in vars(getattr(config, section)):
             line = next((ln for ln in example.splitlines() if ln.startswith(f"{key} ")), None)
             assert line is not None and "#" in line, f"{section}.{key} lacks a commented line"
+
+
+def test_paid_broadcast_is_off_by_default_and_redis_url_must_be_a_redis_url() -> None:
+    config = parse_config({"telegram": {"token": "1:x"}}, env={})
+    assert config.telegram.paid_broadcast is False and config.telegram.redis_url == ""
+    on = parse_config({"telegram": {"token": "1:x", "paid_broadcast": True,
+                                    "redis_url": "redis://127.0.0.1:6379/0"}}, env={})
+    assert on.telegram.paid_broadcast is True
+    with pytest.raises(ConfigError, match="telegram.redis_url"):
+        parse_config({"telegram": {"token": "1:x", "redis_url": "http://127.0.0.1:6379"}}, env={})

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .faults import FaultPlan, RateLimiter
+from .faults import TENTHS_PER_PAID_MESSAGE, FaultPlan, RateLimiter
 from .models import Call, UploadedFile, Violation, world_error
 from .spec import Spec
 from .world import ChatState, World
@@ -48,6 +49,8 @@ class Core:
         self.obs = Observations()
         self.faults = FaultPlan()
         self.rate = RateLimiter()
+        # The bot's Star transactions, oldest first: paid-broadcast fees, one per minute of use.
+        self.star_transactions: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}  # None: the default button
         self.prepared: dict[str, dict[str, Any]] = {}  # savePreparedInlineMessage, by id
@@ -58,6 +61,22 @@ class Core:
         self.poll_generation = 0  # bumped by each getUpdates; an older poll then gets 409
         # Set by the server: starts/stops pushing the queue to a configured webhook.
         self.on_webhook_change: Callable[[], None] | None = None
+
+    def bill_paid_message(self) -> None:
+        """Charge 0.1 Star for one paid message over the free limit, to this minute's transaction."""
+        minute = int(time.time()) // 60 * 60
+        last = self.star_transactions[-1] if self.star_transactions else None
+        if last is None or last["date"] != minute:
+            last = {"id": f"paid-broadcast-{minute}", "date": minute, "amount": 0,
+                    "receiver": {"type": "telegram_api", "request_count": 0}}
+            self.star_transactions.append(last)
+        count = last["receiver"]["request_count"] = last["receiver"]["request_count"] + 1
+        tenths = count * TENTHS_PER_PAID_MESSAGE
+        last["amount"] = tenths // 10
+        if tenths % 10:
+            last["nanostar_amount"] = tenths % 10 * 100_000_000
+        else:
+            last.pop("nanostar_amount", None)
 
     def changed_webhook(self) -> None:
         """Tell the webhook sender that setWebhook/deleteWebhook ran."""

@@ -63,8 +63,11 @@ async def _run(core: Core, handler: Handler, req: ApiRequest) -> Any:
     injection = core.faults.take(req.method, req.params.get("chat_id"))
     if injection is not None:
         return await _inject(core, injection, handler, req)
-    _check_flood(core, req)
-    return await _call(core, handler, req)
+    billed = _check_flood(core, req)
+    result = await _call(core, handler, req)
+    if billed:
+        core.bill_paid_message()
+    return result
 
 
 async def _call(core: Core, handler: Handler, req: ApiRequest) -> Any:
@@ -74,13 +77,16 @@ async def _call(core: Core, handler: Handler, req: ApiRequest) -> Any:
     return result
 
 
-def _check_flood(core: Core, req: ApiRequest) -> None:
+def _check_flood(core: Core, req: ApiRequest) -> bool:
+    """Raise Telegram's 429 if a limit is reached; True when a paid message will be billed."""
     chat_id = req.params.get("chat_id")
     if req.method not in methods_send.SEND_METHODS or chat_id is None:
-        return
-    wait = core.rate.retry_after(chat_id)
+        return False
+    paid = req.params.get("allow_paid_broadcast") is True
+    wait = core.rate.retry_after(chat_id, paid=paid)
     if wait is not None:
         raise too_many_requests(wait)
+    return paid and core.rate.beyond_free()
 
 
 def too_many_requests(retry_after: int) -> ApiError:

@@ -351,9 +351,16 @@ class Emulator:
 
     def set_rate_limits(self, enabled: bool = True, per_second: int | None = 30,
                         per_group_per_minute: int | None = 20,
-                        per_chat_per_second: int | None = None) -> None:
-        """Turn flood control on/off (off by default); over a limit -> 429 retry_after."""
+                        per_chat_per_second: int | None = None,
+                        paid_per_second: int | None = 1000) -> None:
+        """Turn flood control on/off (off by default); over a limit -> 429 retry_after.
+        ``paid_per_second`` applies to messages sent with allow_paid_broadcast."""
         self.core.rate.configure(enabled, per_second, per_group_per_minute, per_chat_per_second)
+        self.core.rate.paid_per_second = paid_per_second
+
+    def stars_spent_tenths(self) -> int:
+        """Paid-broadcast fees charged so far, in tenths of a Star (exact)."""
+        return sum(t["receiver"]["request_count"] for t in self.core.star_transactions)
 
     def inject(self, error: str, *, method: str | None = None, chat_id: int | None = None,
                times: int = 1, retry_after: int = 1, delay: float | None = None,

@@ -81,12 +81,24 @@ class FaultPlan:
         self.injections.clear()
 
 
+PAID_PER_SECOND = 1000
+# 0.1 Star per paid message, kept in tenths of a Star so that sums stay exact.
+TENTHS_PER_PAID_MESSAGE = 1
+
+
 class RateLimiter:
-    """Sliding-window counters of sent messages: overall/s, per group/min, per chat/s."""
+    """Sliding-window counters of sent messages: overall/s, per group/min, per chat/s.
+
+    A message with ``allow_paid_broadcast`` may go up to ``paid_per_second`` (Bot API: "up to 1000
+    messages per second ... for a fee of 0.1 Telegram Stars per message"); only the messages over
+    the free ``per_second`` in the last second are billed (the Bot FAQ's rule, and what the Bot
+    API's TransactionPartnerTelegramApi counts: "requests that exceeded regular limits").
+    """
 
     def __init__(self) -> None:
         self.enabled = False
         self.per_second: int | None = 30
+        self.paid_per_second: int | None = PAID_PER_SECOND
         self.per_group_per_minute: int | None = 20
         self.per_chat_per_second: int | None = None
         self._overall: deque[float] = deque()
@@ -113,19 +125,27 @@ class RateLimiter:
         self._groups.clear()
         self._chats.clear()
 
-    def retry_after(self, chat_id: int | str, now: float | None = None) -> int | None:
+    def retry_after(self, chat_id: int | str, now: float | None = None, *,
+                    paid: bool = False) -> int | None:
         """Seconds until a message to chat_id would be allowed, or None if it is allowed now."""
         if not self.enabled:
             return None
         now = time.monotonic() if now is None else now
         waits = [
-            _wait(self._overall, self.per_second, 1.0, now),
+            _wait(self._overall, self.paid_per_second if paid else self.per_second, 1.0, now),
             _wait(self._chats.get(chat_id), self.per_chat_per_second, 1.0, now),
         ]
         if _is_group(chat_id):
             waits.append(_wait(self._groups.get(chat_id), self.per_group_per_minute, 60.0, now))
         worst = max((w for w in waits if w is not None), default=None)
         return None if worst is None else max(1, math.ceil(worst))
+
+    def beyond_free(self, now: float | None = None) -> bool:
+        """Whether the free per-second budget is used up now (a paid message is then billed)."""
+        if not self.enabled or not self.per_second:
+            return False
+        return _wait(self._overall, self.per_second, 1.0,
+                     time.monotonic() if now is None else now) is not None
 
     def record(self, chat_id: int | str, now: float | None = None) -> None:
         """Count one delivered message."""

@@ -296,7 +296,20 @@ def no_op(core: Core, req: ApiRequest) -> bool:
     return True
 
 
+def get_star_transactions(core: Core, req: ApiRequest) -> dict[str, Any]:
+    """getStarTransactions: oldest first, ``offset`` skipped, at most ``limit`` (1-100)."""
+    offset = req.params.get("offset", 0)
+    limit = req.params.get("limit", 100)
+    if not isinstance(offset, int) or offset < 0:
+        raise bad_request("offset", reason="must be 0 or more")
+    if not isinstance(limit, int) or not 1 <= limit <= 100:
+        limit = 100  # as getUpdates, out-of-range limits are clamped
+    return {"transactions": [dict(t, receiver=dict(t["receiver"]))
+                             for t in core.star_transactions[offset:offset + limit]]}
+
+
 HANDLERS = {
+    "getStarTransactions": get_star_transactions,
     "getMe": get_me,
     "getUpdates": get_updates,
     "setWebhook": set_webhook,

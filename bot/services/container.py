@@ -11,6 +11,7 @@ from bot.config import Config
 from bot.services.browse import BrowseService
 from bot.services.catalog import CatalogService
 from bot.services.dashboard import DashboardService
+from bot.services.google_import import GoogleFeedImport
 from bot.services.groups import GroupService
 from bot.services.operator import OperatorService
 from bot.services.order_import import OrderImportService
@@ -50,6 +51,7 @@ class Services:
         self.browse = BrowseService(**deps, catalog=self.catalog)
         self.dashboard = DashboardService(**deps)
         self.operator = OperatorService(**deps)
+        self.google_feed = GoogleFeedImport(**deps)
         self.order_import = OrderImportService(orders=self.orders, promoters=self.promoters,
                                                currency=self.config.commission.currency)
 

@@ -365,6 +365,17 @@ class PostingService(Service):
             post.status, post.error = "queued", error[:512]
             post.due_at = self.now() + delay
 
+    def defer(self, post_id: int, *, delay: timedelta, error: str) -> bool:
+        """Push a post that is still ``queued`` (not claimed) to later; False if it was claimed.
+
+        For a sender that only *read* the post: another sender may have claimed it since, and
+        putting a ``sending`` post back to ``queued`` would send it twice."""
+        with self.db.transaction() as session:
+            moved = session.execute(
+                update(Post).where(Post.id == post_id, Post.status == "queued")
+                .values(due_at=self.now() + delay, error=error[:512]))
+            return bool(moved.rowcount)
+
     def mark_failed(self, post_id: int, error: str, *, status: str = "failed") -> None:
         """Give up on a post (``failed``), or record an unknown outcome (``unknown``)."""
         with self.db.transaction() as session:

@@ -32,6 +32,7 @@ class ClickTarget:
     active: bool
     ends_at: datetime | None
     stock: int | None
+    merchant: str = ""  # a network's name (bot/networks/) when the network makes the link
 
     def expired(self, now: datetime) -> bool:
         """The deal ended, sold out or was withdrawn (410)."""
@@ -225,17 +226,18 @@ class TrackingService(Service):
         """What ``GET /c/<code>`` redirects to; None for an unknown code."""
         with self.db.transaction() as session:
             row = session.execute(
-                select(Link.id, Product, Merchant.subid_param, Merchant.url_template)
+                select(Link.id, Product, Merchant.subid_param, Merchant.url_template, Merchant.name)
                 .join(Product, Product.id == Link.product_id)
                 .join(Merchant, Merchant.id == Product.merchant_id)
                 .where(Link.code == code)
             ).first()
             if row is None:
                 return None
-            link_id, product, subid_param, url_template = row
+            link_id, product, subid_param, url_template, merchant = row
             return ClickTarget(link_id=link_id, product_url=product.url, subid_param=subid_param,
                                url_template=url_template, title=product.title,
-                               active=product.active, ends_at=product.ends_at, stock=product.stock)
+                               active=product.active, ends_at=product.ends_at, stock=product.stock,
+                               merchant=merchant)
 
     def save_clicks(self, clicks: list[ClickRecord], *, orders: OrderService,
                     promoters: PromoterService) -> None:

@@ -261,3 +261,57 @@ class CardFile(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     file_id: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime]
+
+
+# --- affiliate networks (bot/networks/): what a network's API needs beyond the catalog ----
+
+
+class NetworkProduct(Base):
+    """A catalog product that came from a network: what its link API and the cards need."""
+
+    __tablename__ = "network_products"
+    __table_args__ = (UniqueConstraint("network", "sku"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    sku: Mapped[str] = mapped_column(String(64))
+    material_url: Mapped[str] = mapped_column(String(2048))
+    coupon_url: Mapped[str] = mapped_column(String(2048), default="")
+    shop_name: Mapped[str] = mapped_column(String(128), default="")
+    shop_id: Mapped[str] = mapped_column(String(32), default="")
+    updated_at: Mapped[datetime]
+
+
+class NetworkLink(Base):
+    """A member's promotion link made by a network's API for one of our links (a cache)."""
+
+    __tablename__ = "network_links"
+    __table_args__ = (UniqueConstraint("network", "link_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    link_id: Mapped[int] = mapped_column(ForeignKey("links.id"))
+    sub_id: Mapped[str] = mapped_column(String(80))
+    url: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime]
+
+
+class NetworkOrder(Base):
+    """The click an order row was first booked with, so every later poll names the same one."""
+
+    __tablename__ = "network_orders"
+    __table_args__ = (UniqueConstraint("network", "row_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    row_key: Mapped[str] = mapped_column(String(64))
+    click_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class NetworkCursor(Base):
+    """How far a network's order poller got, and which poller holds it (a lease)."""
+
+    __tablename__ = "network_cursors"
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cursor_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

@@ -6,6 +6,7 @@ import asyncio
 from html import escape
 
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.domain.money import format_money
 from bot.services.base import ServiceError
@@ -161,10 +162,18 @@ async def stats(update: Update, context: KocContext) -> None:
     cur = kb.config.commission.currency
     parts = ", ".join(f"{party(p, lg)} {format_money(a, cur)}"
                       for p, a in sorted(s.commission_by_party.items())) or "—"
-    await reply(update, say("stats", lg, window=window_text(window, lg), groups=s.groups,
-                            active=s.active_groups, promoters=s.promoters, posts=s.posts, taps=s.taps,
-                            clicks=s.clicks, bots=s.bot_hits, orders=s.orders,
-                            gmv=format_money(s.gmv, cur), parts=parts))
+    text = say("stats", lg, window=window_text(window, lg), groups=s.groups,
+               active=s.active_groups, promoters=s.promoters, posts=s.posts, taps=s.taps,
+               clicks=s.clicks, bots=s.bot_hits, orders=s.orders, gmv=format_money(s.gmv, cur),
+               parts=parts)
+    if kb.config.telegram.paid_broadcast or kb.stars_spent.fees:
+        try:
+            await kb.stars_spent.refresh(context.bot)
+            spent = f"{kb.stars_spent.total(None if window is None else kb.services.now() - window):f}"
+        except TelegramError:
+            spent = "—"  # Telegram did not answer: the rest of /stats still stands
+        text += "\n" + say("stats_stars", lg, stars=spent)
+    await reply(update, text)
 
 
 @platform_admin

@@ -1,9 +1,10 @@
-"""The sender drains the outbox: read due posts, take a rate slot, claim, send, record.
+"""The sender drains the outbox: read due posts, reserve a rate slot, claim, send, record.
 
 Exactly once (see bot/services/posting.py and docs/DELIVERY.md): a post is claimed
-(``queued → sending``, committed) only after its rate-limit slot and its concurrency slot are
-taken, a few milliseconds before its request leaves. After a ``kill -9`` a ``sending`` row has an
-unknown outcome and is never resent; every post still ``queued`` had not started and goes out.
+(``queued → sending``, committed) only after its rate-limit slot is reserved and its
+concurrency slot taken, at most ``AHEAD_SECONDS`` (0.2 s) before its request leaves. After a
+``kill -9`` a ``sending`` row has an unknown outcome and is never resent; every post still
+``queued`` had not started and goes out.
 
 Error rules (each decided by whether Telegram can have posted the card):
 - 429: not posted. Every send pauses for ``retry_after``; the post is queued again after it.
@@ -43,6 +44,7 @@ MAX_ATTEMPTS = 6
 MAX_429_ATTEMPTS = 30
 SAFE_TO_RETRY = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 FLUSH_SECONDS = 0.02
+AHEAD_SECONDS = 0.2  # how far ahead the sender reserves rate slots (and claims their posts)
 RECOVER_EVERY = 30.0  # seconds between sweeps for posts a dead sender left "sending"
 
 
@@ -80,6 +82,9 @@ class Sender:
         self._stopping = False
         self._sent: list[tuple[int, int, datetime]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._slot_at: dict[int, float] = {}  # post id → loop time of its rate slot
+        self.late_slots = 0  # posts that took a second slot because they missed their first
+        self.unclaimed_slots = 0  # slots reserved for posts that another sender claimed first
         self.inline_db = kocbot.services.db.is_sqlite
 
     async def _db(self, work: Any, *args: Any, **kwargs: Any) -> Any:
@@ -132,6 +137,12 @@ class Sender:
             except Exception:  # noqa: BLE001 - the database may be restarting; try again soon
                 log.exception("outbox read failed")
                 jobs = []
+            if jobs and self.limiter is not None:
+                # Several senders on one token split the outbox by post id, so that no two
+                # spend a slot of the shared budget on the same post (only one can claim it).
+                k, n = self.limiter.partition()
+                if n > 1:
+                    jobs = [job for job in jobs if job.post_id % n == k]
             if not jobs:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -144,7 +155,10 @@ class Sender:
                 await asyncio.sleep(0.5)
 
     async def _dispatch(self, jobs: list[PostJob]) -> None:
-        """Take a concurrency slot and a rate slot per post; claim and launch them in chunks."""
+        """Take a concurrency slot per post (and a rate slot); claim and launch them in chunks."""
+        if self.limiter is not None:
+            await self._dispatch_paced(jobs)
+            return
         chunk: list[PostJob] = []
         for job in jobs:
             if self._stopping:
@@ -156,9 +170,6 @@ class Sender:
                 chunk = []
             await self.kb.cards.warm(job.product_id, job.price)  # render before the slot, not after it
             await self.slots.acquire()
-            if self.limiter is not None and not await self._rate_slot(job, chunk):
-                self.slots.release()
-                continue
             chunk.append(job)
             if len(chunk) >= self.chunk:
                 await self._launch(chunk)
@@ -166,21 +177,81 @@ class Sender:
         if chunk:
             await self._launch(chunk)
 
-    async def _rate_slot(self, job: PostJob, chunk: list[PostJob]) -> bool:
-        """Wait for the overall limit; a group at its per-minute limit is put back for later."""
+    async def _dispatch_paced(self, jobs: list[PostJob]) -> None:
+        """Reserve slots of the token's budget a little ahead, claim those posts in one
+        transaction while their slots approach, and send each at its slot.
+
+        Claiming in the shadow of the wait keeps the claim's database round trip out of the
+        time between a slot and its request: a post that leaves later than its slot would
+        bunch up with the next ones. Reservations run at most ``AHEAD_SECONDS`` ahead, so a
+        claimed post waits for its turn at most that long.
+        """
+        loop = asyncio.get_running_loop()
         limiter = self.limiter
-        group_wait = limiter.group_wait(job.chat_id)
-        if group_wait > 1:
-            self.kb.services.posting.mark_retry(job.post_id, delay=timedelta(seconds=group_wait),
-                                                error="group at 20 messages a minute")
-            return False
-        while (wait := limiter.try_take(job.chat_id)) > 0:
-            if chunk:
-                await self._launch(chunk)  # what already has its slot goes out on time
-                chunk.clear()
-                continue  # the launch took time: ask again rather than sleep a stale wait
+        ahead = max(1, min(self.chunk, int(AHEAD_SECONDS / limiter.pace.interval)))
+        batch: list[tuple[PostJob, float]] = []
+        horizon = 0.0  # loop time of the last slot reserved
+        for job in jobs:
+            if self._stopping:
+                break
+            await self.kb.cards.warm(job.product_id, job.price)  # render before the slot, not after it
+            await self.slots.acquire()
+            if horizon - loop.time() > AHEAD_SECONDS:
+                await asyncio.sleep(horizon - loop.time() - AHEAD_SECONDS)
+            k, n = limiter.partition()
+            if n > 1 and job.post_id % n != k:  # the split changed (a sender came or went)
+                self.slots.release()
+                continue
+            due = await self._reserve(job)
+            if due is None:
+                self.slots.release()
+                continue
+            horizon = max(horizon, due)
+            batch.append((job, due))
+            if len(batch) >= ahead:
+                await self._claim_paced(batch)
+                batch = []
+        if batch:
+            await self._claim_paced(batch)
+
+    async def _reserve(self, job: PostJob) -> float | None:
+        """The loop time of this post's slot; None when its group is at its per-minute limit
+        for more than a second (the post is put back for later)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            taken, wait = await self.limiter.reserve(job.chat_id)
+            if taken:
+                return loop.time() + wait
+            if wait > 1:
+                # Not claimed: only a post still queued moves (another sender may be sending it).
+                await self._db(self.kb.services.posting.defer, job.post_id,
+                               delay=timedelta(seconds=wait), error="group at 20 messages a minute")
+                return None
             await asyncio.sleep(wait)
-        return True
+
+    async def _claim_paced(self, batch: list[tuple[PostJob, float]]) -> None:
+        """Claim the batch in one transaction; each claimed post waits for its slot, then goes."""
+        try:
+            started = await self._db(self.kb.services.posting.start, [job for job, _ in batch])
+        except Exception:  # noqa: BLE001 - nothing was claimed; the rows stay queued
+            log.exception("outbox claim failed")
+            started = []
+        claimed = {job.post_id for job in started}
+        for job, due in batch:
+            if job.post_id not in claimed:  # another sender took it, or it must wait: slot unused
+                self.unclaimed_slots += 1
+                self.slots.release()
+                continue
+            self._slot_at[job.post_id] = due
+            task = asyncio.create_task(self._send_at(job, due))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _send_at(self, job: PostJob, due: float) -> None:
+        delay = due - asyncio.get_running_loop().time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self._send_released(job)
 
     async def _launch(self, chunk: list[PostJob]) -> None:
         """Claim the chunk in one transaction (re-checking deals), then send each claimed post."""
@@ -216,14 +287,16 @@ class Sender:
             price_text=format_money(card.price, card.currency),
             login_url=(f"{self.kb.config.web.public_url.rstrip('/')}/b/{job.post_code}"
                        if self.kb.config.card.buy_button == "login_url" else None))
-        extra = {"rate_limit_args": RESERVED} if self.limiter is not None else {}
+        extra: dict[str, Any] = {"rate_limit_args": RESERVED} if self.limiter is not None else {}
+        paid = {"allow_paid_broadcast": True} if self.kb.config.telegram.paid_broadcast else {}
         bot = self.kb.application.bot
         try:
             async with cards.photo(card) as photo:
+                await self._fresh_slot(job)
                 if isinstance(photo, bytes):  # the upload: keep the file id Telegram made
                     message = await bot.send_photo(
                         chat_id=job.chat_id, photo=photo, caption=card.caption, parse_mode="HTML",
-                        reply_markup=keyboard, message_thread_id=job.topic_id, **extra)
+                        reply_markup=keyboard, message_thread_id=job.topic_id, **paid, **extra)
                     cards.remember(card, message)
                     message_id = message.message_id
                 else:
@@ -233,7 +306,7 @@ class Sender:
                     sent = await bot.do_api_request("sendPhoto", api_kwargs={
                         "chat_id": job.chat_id, "photo": photo, "caption": card.caption,
                         "parse_mode": "HTML", "reply_markup": keyboard,
-                        "message_thread_id": job.topic_id}, **extra)
+                        "message_thread_id": job.topic_id, **paid}, **extra)
                     message_id = sent["message_id"]
         except RetryAfter as exc:
             self._count("429")  # the limiter already paused every send for retry_after
@@ -260,6 +333,18 @@ class Sender:
             self._record(job, message_id)
             return
         self.wake()
+
+    async def _fresh_slot(self, job: PostJob) -> None:
+        """A slot is only good for about its own moment: a post held up past it (the claim, the
+        card's first upload, a busy event loop) takes a new one rather than join the posts of
+        the next slots in a burst that Telegram's sliding window would refuse."""
+        slot_at = self._slot_at.pop(job.post_id, None)
+        limiter = self.limiter
+        if slot_at is not None and limiter is not None:
+            late = asyncio.get_running_loop().time() - slot_at
+            if late > limiter.pace.margin / 2:
+                self.late_slots += 1
+                await limiter.take(job.chat_id)
 
     def _record(self, job: PostJob, message_id: int) -> None:
         """Queue a success for the next batched write (many posts per transaction)."""

@@ -154,6 +154,7 @@ TEXTS: dict[str, dict[str, str]] = {
                  "推送：{posts} · 点击购买：{taps} · 链接点击：{clicks}（爬虫 {bots}）\n订单：{orders} · GMV：{gmv}\n"
                  "佣金：{parts}",
     },
+    "stats_stars": {"en": "Paid broadcast: {stars} Stars spent", "zh_CN": "付费群发：已花费 {stars} 星"},
     "progress_top": {"en": "Top tier reached.", "zh_CN": "已是最高等级。"},
     "progress_mentor": {
         "en": "Next tier: mentor — {missing} more active {invitees} needed "

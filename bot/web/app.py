@@ -27,9 +27,10 @@ from bot.domain.telegram_login import LoginError, check_login
 from bot.resources import templates_dir
 from bot.services.base import ServiceError
 from bot.services.promoters import Person
-from bot.services.tracking import ClickRecord
+from bot.services.tracking import ClickRecord, ClickTarget
 from bot.web.clicks import ClickIds, LinkCache, Memo
 from bot.web.miniapp import build_miniapp
+from bot.web.s2s import s2s_routes
 
 if TYPE_CHECKING:
     from bot.app import Kocbot
@@ -79,7 +80,20 @@ def build_web_app(kb: Kocbot) -> Starlette:
             return page(request, "404", 404)
         if target.expired(kb.services.now()):
             return page(request, "410", 410, title=target.title)
+        if target.merchant in kb.networks.merchants:
+            return await network_redirect(request, target)
         return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
+
+    async def network_redirect(request: Request, target: ClickTarget) -> Response:
+        """A network's product: its promotion link carries the member (bot/networks/)."""
+        if request.method == "HEAD" or bot_agents(request.headers.get("user-agent")):
+            # Crawlers and link previews get the plain product page: no link API call for them.
+            return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
+        url = await kb.networks.promotion_url(target.merchant, target.link_id)
+        if url is None:
+            return page(request, "503", 503, network=target.merchant.upper())
+        click(request, target.link_id)
+        return RedirectResponse(url, status_code=302)
 
     async def one_tap(request: Request) -> Response:
         params = {k: v for k, v in request.query_params.items()}
@@ -102,6 +116,8 @@ def build_web_app(kb: Kocbot) -> Starlette:
         assert target is not None
         if target.expired(kb.services.now()):
             return page(request, "410", 410, title=target.title)
+        if target.merchant in kb.networks.merchants:
+            return await network_redirect(request, target)
         return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
 
     async def postback(request: Request) -> Response:
@@ -202,6 +218,7 @@ def build_web_app(kb: Kocbot) -> Starlette:
         Route("/telegram", telegram_webhook, methods=["POST"]),
         Route("/card/{product}.jpg", card_image, methods=["GET"]),
         Mount("/app", build_miniapp(kb)),
+        *s2s_routes(kb),
     ]
     return Starlette(routes=routes)
 

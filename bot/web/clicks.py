@@ -152,9 +152,18 @@ class LinkCache:
     async def get(self, code: str) -> ClickTarget | None:
         """The target of ``code`` (None for an unknown code)."""
         hit = self._items.get(code)
-        if hit is not None and time.monotonic() - hit[0] < self.ttl:
-            self._items.move_to_end(code)
-            return hit[1]
+        if hit is not None:
+            age = time.monotonic() - hit[0]
+            if age < self.ttl:
+                self._items.move_to_end(code)
+                if age > self.ttl / 2 and code not in self._loading:
+                    # Refresh ahead: a link clicked often is looked up again in the background
+                    # before it expires, so its clicks never queue behind a miss (the p99 of
+                    # bench_clicks was every busy code expiring at once, 200 lookups on a
+                    # 6-thread pool). The entry stays served until its own ttl as before.
+                    task = self._loading[code] = asyncio.create_task(self._load(code))
+                    task.add_done_callback(_retrieve)
+                return hit[1]
         task = self._loading.get(code)
         if task is None:
             task = self._loading[code] = asyncio.create_task(self._load(code))
@@ -172,6 +181,13 @@ class LinkCache:
         while len(self._items) > self.size:
             self._items.popitem(last=False)
         return target
+
+
+def _retrieve(task: asyncio.Task[ClickTarget | None]) -> None:
+    """A failed background refresh keeps the entry it would have replaced; say why once."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("link refresh failed; serving the cached target until its ttl",
+                    extra={"error": type(exc).__name__})
 
 
 class Memo(Generic[K, V]):

@@ -152,3 +152,25 @@ async def test_threads_in_forum_groups(emu: Emulator, bot: Bot) -> None:
 def test_inject_rejects_unknown_faults(emu: Emulator) -> None:
     with pytest.raises(EmulatorError, match="unknown fault"):
         emu.inject("meteor")
+
+
+async def test_paid_broadcast_goes_past_the_free_limit_and_bills_only_the_excess(
+        emu: Emulator, bot: Bot, group: int) -> None:
+    emu.send_message(ALICE, ALICE, "/start")
+    emu.set_rate_limits(per_second=2, per_group_per_minute=None, paid_per_second=5)
+    await bot.send_message(ALICE, "free 1")
+    await bot.send_message(ALICE, "free 2")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(ALICE, "free 3")  # the free limit, without the flag
+    await bot.send_message(ALICE, "paid 1", allow_paid_broadcast=True)
+    await bot.send_message(ALICE, "paid 2", allow_paid_broadcast=True)
+    await bot.send_message(ALICE, "paid 3", allow_paid_broadcast=True)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(ALICE, "paid 4", allow_paid_broadcast=True)  # the paid limit
+    assert emu.stars_spent_tenths() == 3  # three messages over the free two: 0.3 Star
+    [transaction] = (await bot.get_star_transactions()).transactions
+    assert transaction.receiver.type == "telegram_api"
+    assert transaction.receiver.request_count == 3
+    assert (transaction.amount, transaction.nanostar_amount) == (0, 300_000_000)
+    assert (await bot.get_star_transactions(offset=1)).transactions == ()
+    assert emu.violations == []

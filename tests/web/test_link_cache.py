@@ -89,3 +89,17 @@ async def test_an_entry_is_looked_up_again_after_its_ttl() -> None:
     await asyncio.sleep(0.1)
     assert await cache.get("known") is TARGET
     assert resolve.calls == ["known", "known"]
+
+
+async def test_a_busy_link_is_refreshed_before_it_expires() -> None:
+    resolve = SlowResolve()
+    resolve.release.set()
+    cache = LinkCache(resolve, ttl=0.3)
+    assert await cache.get("known") is TARGET
+    await asyncio.sleep(0.2)  # past half its ttl: a click is answered from the cache ...
+    assert await cache.get("known") is TARGET
+    await asyncio.sleep(0.05)
+    assert resolve.calls == ["known", "known"]  # ... and the lookup is renewed behind it
+    await asyncio.sleep(0.1)  # the first lookup is now older than the ttl, the renewal is not
+    assert await cache.get("known") is TARGET
+    assert resolve.calls == ["known", "known"]  # no click waited on a miss
