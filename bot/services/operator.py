@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, case, func, select
 
 from bot.domain.money import to_decimal
 from bot.services.base import Service, ServiceError
+from bot.services.orders import due_orders
 from bot.storage.models import Click, Group, LedgerEntry, Link, Merchant, Order, Product, User
 
 EXPORTS = ("orders", "clicks", "ledger", "products")
@@ -104,13 +105,19 @@ class OperatorService(Service):
 
     def balances(self, *, minimum: int = 0) -> list[BalanceRow]:
         """Who is owed what, per currency, most settled first; ``minimum`` applies to settled."""
+        # As of now, like /commission and /payout: confirmed money whose hold has ended is
+        # payable even before the settle job books the move.
+        cutoff = self.now() - timedelta(days=self.config.commission.settle_after_days)
+        bucket_now = case((and_(LedgerEntry.bucket == "confirmed", due_orders(cutoff)), "payable"),
+                          else_=LedgerEntry.bucket)
         with self.db.transaction() as session:
             sums: dict[tuple[int, str], dict[str, int]] = {}
             for user_id, currency, bucket, total in session.execute(
-                select(LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.bucket,
+                select(LedgerEntry.user_id, LedgerEntry.currency, bucket_now,
                        func.sum(LedgerEntry.amount))
+                .outerjoin(Order, Order.id == LedgerEntry.order_id)
                 .where(LedgerEntry.user_id.is_not(None))
-                .group_by(LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.bucket)
+                .group_by(LedgerEntry.user_id, LedgerEntry.currency, bucket_now)
             ):
                 if user_id is not None:  # the WHERE says so; the column is nullable
                     sums.setdefault((user_id, currency), {})[bucket] = int(total or 0)

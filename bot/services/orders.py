@@ -46,6 +46,13 @@ class Ingested:
     created: bool = False  # this report created the order (the import summary counts new ones)
 
 
+def due_orders(cutoff: datetime) -> ColumnElement[bool]:
+    """Orders whose confirmed money ended its hold by ``cutoff`` but is not yet booked
+    ``payable``: every reader that shows balances "as of now" counts it as payable."""
+    return and_(Order.status == "confirmed", Order.settled_at.is_(None),
+                Order.confirmed_at <= cutoff)
+
+
 class OrderService(Service):
     """The money path after the click."""
 
@@ -279,8 +286,7 @@ class OrderService(Service):
     def _due(self) -> ColumnElement[bool]:
         """The condition of an order whose confirmed money is payable as of now but not yet
         moved to ``payable`` in the ledger."""
-        return and_(Order.status == "confirmed", Order.settled_at.is_(None),
-                    Order.confirmed_at <= self._settle_cutoff())
+        return due_orders(self._settle_cutoff())
 
     def _settle_locked(self, session: Session, orders: list[Order]) -> int:
         """Book ``confirmed`` → ``payable`` for locked orders that are due."""

@@ -147,3 +147,19 @@ def test_a_csv_row_in_a_currency_without_a_rate_is_a_bad_row(sqlite_url: str) ->
     with s.db.transaction() as session:
         assert list(session.scalars(select(Order.order_id))) == ["C1"]
     s.db.dispose()
+
+
+def test_the_operator_balances_view_sees_payable_as_of_now(db_url: str) -> None:
+    """`kocbot balances` reads the balance as of now, like /commission: money whose hold has
+    ended is settled, with no settle job run in between."""
+    from bot.services.operator import OperatorService
+
+    clock = Clock()
+    s = make_services(db_url, clock, commission={"settle_after_days": 0})
+    outcome = s.orders.ingest(report("B-1", one_click(s), 128_50), source="postback", promoters=s.promoters)
+    assert outcome.status == 200
+    operator = OperatorService(config=s.config, db=s.db, now=s.now)
+    (row,) = [r for r in operator.balances() if r.user_id == PROMOTER]
+    assert (row.settled, row.pending, row.currency) == (1445, 0, "CNY")
+    assert [r.user_id for r in operator.balances(minimum=1446)] == []
+    s.db.dispose()
