@@ -38,6 +38,8 @@ async def test_admin_document_import_reports_counts_and_first_errors(emulator, k
     emu.add_user(STRANGER, "Sam", language_code="en")
     emu.send_command(ADMIN_ID, ADMIN_ID, "/start")
     emu.send_command(STRANGER, STRANGER, "/start")
+    # The welcomes first: send_feed reads the next message in the chat as the import's answer.
+    await emu.wait_for(lambda: emu.sent(chat_id=ADMIN_ID) and emu.sent(chat_id=STRANGER), timeout=15)
 
     refused = await send_feed(emu, STRANGER, "feed.csv", FEED, "/import")
     assert refused == "Only platform admins can do that."
