@@ -36,7 +36,7 @@ NOW = datetime(2026, 1, 20, 12, tzinfo=UTC)
 POSTS_PER_GROUP = 14
 
 
-def _chunks(rows: list[dict], size: int = 5000):  # type: ignore[no-untyped-def]
+def _chunks(rows: list[dict], size: int = 5000):
     for start in range(0, len(rows), size):
         yield rows[start:start + size]
 
@@ -153,15 +153,15 @@ def measure(services: Services, rng: random.Random) -> None:
               f"{total:.2f} s ({total / len(groups) * 1000:.2f} ms per group)")
 
 
-def _compare_tap_queries(session, groups) -> None:  # type: ignore[no-untyped-def]
+def _compare_tap_queries(session, groups) -> None:
     """The tap count of PostingService._stats (a join through taps) against the EXISTS form."""
-    def joined(gid: int):  # type: ignore[no-untyped-def]
+    def joined(gid: int):
         return session.execute(
             select(Product.category, func.count(func.distinct(Link.id))).select_from(Tap)
             .join(Link, Link.id == Tap.link_id).join(Product, Product.id == Link.product_id)
             .where(Link.group_id == gid).group_by(Product.category)).all()
 
-    def with_exists(gid: int):  # type: ignore[no-untyped-def]
+    def with_exists(gid: int):
         return session.execute(
             select(Product.category, func.count(Link.id)).join(Product, Product.id == Link.product_id)
             .where(Link.group_id == gid, exists().where(Tap.link_id == Link.id))

@@ -76,7 +76,7 @@ def run_generators(port: int, paths: list[str], seconds: float, conns: int, proc
             "p99": lat[int(len(lat) * 0.99)] * 1000, "statuses": statuses}
 
 
-async def serve(app, port: int, work) -> dict:  # type: ignore[no-untyped-def]
+async def serve(app, port: int, work) -> dict:
     """Run ``app`` on uvicorn while ``work`` (a blocking call) runs in a thread."""
     import uvicorn
 
@@ -159,7 +159,7 @@ async def main() -> None:
         before = session.scalar(select(func.count()).select_from(Click))
     paths = [f"/c/{c}" for c in codes]
 
-    async def bare_302(_request):  # type: ignore[no-untyped-def]
+    async def bare_302(_request):
         return RedirectResponse("https://shop.example/p/1?ref=tg&subid=0123456789abcdef", status_code=302)
 
     bare = Starlette(routes=[Route("/c/{code}", bare_302)])

@@ -1,4 +1,6 @@
-"""Feed import speed and memory: iter_feed over a 100,000-row CSV vs plain csv.DictReader.
+"""Feed import speed and memory: iter_feed over a 100,000-row CSV vs plain csv.DictReader, and
+over the same rows as JSON, where the item splitter (jsonstream) is also timed alone, beside
+ijson's when ijson is importable (it is not a dependency: this is how the choice was measured).
 
 Run: python bench/bench_feed.py [rows]. Each measurement runs in a fresh child process so
 that its ru_maxrss (peak resident memory) is its own. Prints figures; asserts nothing.
@@ -24,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.domain.feed import FIELDS, iter_feed, parse_feed  # noqa: E402
+from bot.domain.feed import FIELDS, iter_feed  # noqa: E402
+from tests.support.feed import parse_feed  # noqa: E402
 
 CATEGORIES = [f"category-{i}" for i in range(30)]
 
@@ -68,6 +71,41 @@ def _run_iter_feed(path: Path) -> str:
 def _run_parse_feed(path: Path) -> str:
     result = parse_feed(path.read_bytes(), filename=path.name, default_currency="CNY")
     return f"{len(result.rows)} rows, {len(result.errors)} errors"
+
+
+def _json_path(path: Path) -> Path:
+    """The same feed as a JSON list of objects, written once beside the CSV."""
+    json_path = path.with_suffix(".json")
+    if not json_path.exists():
+        # Row by row: holding the list would raise the ru_maxrss that child processes inherit.
+        with path.open(encoding="utf-8", newline="") as text, \
+                json_path.open("w", encoding="utf-8") as out:
+            out.write("[")
+            for number, row in enumerate(csv.DictReader(text)):
+                out.write(("," if number else "") + json.dumps(row, ensure_ascii=False))
+            out.write("]")
+    return json_path
+
+
+def _run_iter_feed_json(path: Path) -> str:
+    return _run_iter_feed(_json_path(path))
+
+
+def _run_jsonstream(path: Path) -> str:
+    import io
+
+    from bot.domain.feed.jsonstream import json_items
+
+    with _json_path(path).open("rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        return f"{sum(1 for _ in json_items(text))} items"
+
+
+def _run_ijson(path: Path) -> str:
+    import ijson
+
+    with _json_path(path).open("rb") as raw:
+        return f"{sum(1 for _ in ijson.items(raw, 'item', use_float=False))} items"
 
 
 def _run_dictreader(path: Path) -> str:
@@ -115,12 +153,20 @@ RUNNERS: dict[str, Callable[[Path], str]] = {
     "csv.DictReader (baseline)": _run_dictreader,
     "iter_feed (streaming)": _run_iter_feed,
     "parse_feed (whole file in memory)": _run_parse_feed,
+    "iter_feed JSON (streaming)": _run_iter_feed_json,
+    "jsonstream items only": _run_jsonstream,
     "TSV csv.reader (baseline)": _run_tsv_reader,
     "iter_google_feed TSV": _run_google,
     "XML stdlib iterparse (baseline)": _run_stdlib_iterparse,
     "iter_google_feed XML (defusedxml)": _run_google,
 }
-CSV_RUNNERS = list(RUNNERS)[:3]
+CSV_RUNNERS = list(RUNNERS)[:5]
+try:
+    import ijson  # noqa: F401
+    RUNNERS["ijson.items only (comparison)"] = _run_ijson
+    CSV_RUNNERS.append("ijson.items only (comparison)")
+except ImportError:
+    pass
 
 
 def _measure(name: str, path: Path) -> dict[str, object]:
@@ -150,6 +196,7 @@ def main() -> None:
         baseline_empty = json.loads(subprocess.check_output(
             [sys.executable, __file__, "--empty"], text=True))
         print(f"empty child process: ru_maxrss {baseline_empty['maxrss_mib']:.1f} MiB")
+        _json_path(path)
         results = {}
         for name in CSV_RUNNERS:
             out = subprocess.check_output([sys.executable, __file__, "--one", name, str(path)],

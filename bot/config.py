@@ -145,7 +145,8 @@ class Config:
         changes: dict[str, Any] = {}
         for name, value in sections.items():
             current = getattr(self, name)
-            if isinstance(value, dict) and dataclasses.is_dataclass(current):
+            if isinstance(value, dict) and dataclasses.is_dataclass(current) \
+                    and not isinstance(current, type):
                 changes[name] = dataclasses.replace(current, **value)
             else:
                 changes[name] = value
@@ -362,7 +363,9 @@ def _validate(config: Config) -> None:
     for code, rate in c.rates.items():
         if not _CURRENCY.match(code) or code == c.currency:
             raise ConfigError(f"config key commission.rates.{code}: expected another ISO 4217 code")
-        if not rate.is_finite() or rate <= 0 or rate.adjusted() > 12 or rate.as_tuple().exponent < -8:
+        # A finite Decimal's exponent is an int (only NaN and infinity have a letter there).
+        if not rate.is_finite() or rate <= 0 or rate.adjusted() > 12 \
+                or int(rate.as_tuple().exponent) < -8:
             raise ConfigError(
                 f"config key commission.rates.{code}: expected a positive rate with at most 8 decimals"
             )

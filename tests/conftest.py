@@ -51,14 +51,14 @@ async def emulator() -> AsyncIterator:
 
 
 @pytest.fixture
-async def kocbot_factory(emulator, db_url: str, clock: Clock, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def kocbot_factory(emulator, db_url: str, clock: Clock, tmp_path: Path):
     """Builds and starts kocbots against the emulator; stops every one at the end."""
     from bot.app import Kocbot
     from tests.support.config import make_config
 
     started: list[Kocbot] = []
 
-    async def build(*, config: dict | None = None, **options) -> Kocbot:  # type: ignore[no-untyped-def]
+    async def build(*, config: dict | None = None, **options) -> Kocbot:
         # Telegram's send limits cost real seconds (20 messages a minute per group); only the
         # tests about those limits turn them on with rate_limit=True.
         options.setdefault("rate_limit", False)
@@ -78,6 +78,6 @@ async def kocbot_factory(emulator, db_url: str, clock: Clock, tmp_path: Path):  
 
 
 @pytest.fixture
-async def kocbot(kocbot_factory):  # type: ignore[no-untyped-def]
+async def kocbot(kocbot_factory):
     """One running kocbot."""
     return await kocbot_factory()

@@ -127,7 +127,7 @@ async def run_cli(*args: str, cwd: Path) -> tuple[int, str, str]:
 
 
 async def test_a_feed_ends_a_deal_and_its_link_answers_410(
-        kocbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        kocbot, tmp_path: Path) -> None:
     s = kocbot.services
     s.catalog.import_feed(FEED, filename="feed.csv")
     register(s, 1, "Ro")

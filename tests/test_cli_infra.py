@@ -79,7 +79,7 @@ def test_telegram_unreachable_at_run(tmp_path: Path) -> None:
     assert token not in result.stderr
 
 
-async def test_web_port_in_use_at_run(emulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_web_port_in_use_at_run(emulator, tmp_path: Path) -> None:
     import asyncio
     import socket
     import sys

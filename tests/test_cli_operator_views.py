@@ -61,7 +61,7 @@ def table(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text), delimiter="\t"))
 
 
-def test_groups_lists_every_group_and_filters_by_owner(seeded) -> None:  # type: ignore[no-untyped-def]
+def test_groups_lists_every_group_and_filters_by_owner(seeded) -> None:
     config, _ = seeded
     code, out, err = run(config, "groups")
     assert code == 0, err
@@ -75,7 +75,7 @@ def test_groups_lists_every_group_and_filters_by_owner(seeded) -> None:  # type:
     assert code == 0 and table(out) == [] and err.strip() == "no groups owned by 999"
 
 
-def test_balances_show_settled_and_pending_with_usernames(seeded) -> None:  # type: ignore[no-untyped-def]
+def test_balances_show_settled_and_pending_with_usernames(seeded) -> None:
     config, _ = seeded
     code, out, err = run(config, "balances")
     assert code == 0, err
@@ -91,7 +91,7 @@ def test_balances_show_settled_and_pending_with_usernames(seeded) -> None:  # ty
     assert code == 2 and err.strip().startswith("kocbot: --min:") and len(err.strip().splitlines()) == 1
 
 
-def test_payout_by_username_follows_the_payout_rules(seeded) -> None:  # type: ignore[no-untyped-def]
+def test_payout_by_username_follows_the_payout_rules(seeded) -> None:
     config, _ = seeded
     code, _, err = run(config, "payout", "@ro_sells", "18.01")
     assert code == 1 and err.strip() == "kocbot: the settled balance is ¥18.00; cannot pay more"
@@ -106,7 +106,7 @@ def test_payout_by_username_follows_the_payout_rules(seeded) -> None:  # type: i
     assert code == 1 and "minimum payout" in err
 
 
-def test_exports_in_csv_and_jsonl_honour_since_and_group(seeded) -> None:  # type: ignore[no-untyped-def]
+def test_exports_in_csv_and_jsonl_honour_since_and_group(seeded) -> None:
     config, ids = seeded
     code, out, err = run(config, "export", "orders")
     assert code == 0, err
@@ -148,7 +148,7 @@ def test_the_cli_and_the_service_know_the_same_exports() -> None:
     assert ops_cli.EXPORTS == operator.EXPORTS
 
 
-def test_exported_products_import_back_unchanged(seeded) -> None:  # type: ignore[no-untyped-def]
+def test_exported_products_import_back_unchanged(seeded) -> None:
     config, _ = seeded
     code, out, _ = run(config, "export", "products")
     path = config.parent / "export.csv"
@@ -158,7 +158,7 @@ def test_exported_products_import_back_unchanged(seeded) -> None:  # type: ignor
     assert out.strip() == "3 rows: 0 new, 0 changed, 3 unchanged, 0 bad"
 
 
-def test_report_csv_honours_group_and_since(seeded) -> None:  # type: ignore[no-untyped-def]
+def test_report_csv_honours_group_and_since(seeded) -> None:
     config, _ = seeded
 
     def report(*args: str) -> list[dict[str, str]]:

@@ -52,7 +52,7 @@ def test_an_empty_folder_is_taken(tmp_path: Path) -> None:
     (lambda out: (out / "demo.db-wal").write_bytes(b"?"), "demo.db-wal was not written by the demo"),
     (lambda out: (out / MARKER).write_text("{not json"), "unreadable"),
 ])
-def test_refusals_change_nothing(tmp_path: Path, setup, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_refusals_change_nothing(tmp_path: Path, setup, reason: str) -> None:
     out = tmp_path / "demo"
     if "not empty" in reason:
         out.mkdir()

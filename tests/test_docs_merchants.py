@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.feed import parse_feed
 from bot.domain.postback import parse_report_row, sign
 from bot.storage.models import Order
 from tests.support.config import POSTBACK_SECRET
+from tests.support.feed import parse_feed
 from tests.support.world import FEED, add_group, add_post, clicks, product_ids, register, tap
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "MERCHANTS.md"
@@ -65,7 +65,7 @@ RUNNERS = {
 
 @pytest.mark.parametrize("name", list(RUNNERS))
 async def test_signing_example_is_accepted_by_a_real_server(
-        kocbot, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+        kocbot, tmp_path: Path, name: str) -> None:
     command, tools = RUNNERS[name]
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:

@@ -124,7 +124,8 @@ async def _checked_address(url: httpx.URL, allowed: Callable[[str], bool] | None
         infos = await loop.getaddrinfo(url.host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise ImageRefused(f"cannot resolve {url.host}: {exc.strerror}") from None
-    addresses = [info[4][0] for info in infos]
+    # An AF_INET/AF_INET6 sockaddr starts with the address as text.
+    addresses = [str(info[4][0]) for info in infos]
     if not addresses:
         raise ImageRefused(f"cannot resolve {url.host}")
     if allowed is not None:

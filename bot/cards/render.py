@@ -147,7 +147,7 @@ def _product_photo(data: bytes | None, size: tuple[int, int]) -> Image.Image | N
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             if image.width * image.height > MAX_SOURCE_PIXELS:
                 log.warning("product image not used: %dx%d is over %d pixels",
                             image.width, image.height, MAX_SOURCE_PIXELS)

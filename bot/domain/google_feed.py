@@ -7,7 +7,7 @@ XML parser refuses a document type declaration outright, and with it every entit
 for any of them.
 
 An item becomes the same ``ProductRow`` as a kocbot feed row, checked by the same rules
-(bot/domain/feed.py), so the catalog cannot tell where a product came from. The mapping:
+(bot/domain/feed/), so the catalog cannot tell where a product came from. The mapping:
 
 ==============================  ====================================================
 Google attribute                kocbot field
@@ -44,7 +44,8 @@ from typing import BinaryIO
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
 
-from bot.domain.feed import FeedError, ProductRow, RowError, _Validator
+from bot.domain.feed import FeedError, ProductRow, RowError
+from bot.domain.feed.fields import Validator
 from bot.domain.money import CURRENCY_EXPONENTS
 
 GOOGLE_NS = "http://base.google.com/ns/1.0"
@@ -65,7 +66,7 @@ def iter_google_feed(
     if default_currency not in CURRENCY_EXPONENTS:
         raise FeedError(f"unknown default currency {default_currency!r}")
     # peek() looks at the first bytes without consuming them (BytesIO has no peek of its own).
-    buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
+    buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[type-var]
     start = buffered.peek(256)[:256].lstrip(b"\xef\xbb\xbf \t\r\n")
     is_xml = start.startswith(b"<") or filename.lower().endswith((".xml", ".rss"))
     mapper = _Mapper(merchant=merchant, rate=commission_rate, default_currency=default_currency,
@@ -154,7 +155,7 @@ class _Mapper:
         self.rate = str(rate)
         self.default_currency = default_currency
         self.now = now
-        self.validator = _Validator(default_currency, now, UTC)
+        self.validator = Validator(default_currency, now, UTC)
 
     def row(self, values: dict[str, str]) -> ProductRow | str:
         if "" in values:

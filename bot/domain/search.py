@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
+from typing import Any
 
 from bot.domain.ranking import Deal, is_active, static_score
 
@@ -50,10 +51,10 @@ class Filters:
     min_discount: int | None = None
 
     @classmethod
-    def of(cls, query: str = "", **values: object) -> Filters:
+    def of(cls, query: str = "", **values: Any) -> Filters:
         """Filters from a free-text query (split on spaces, lower-cased) and the rest."""
         words = tuple(dict.fromkeys(w for w in query.lower().split() if w))[:MAX_WORDS]
-        return cls(words=words, **values)  # type: ignore[arg-type]
+        return cls(words=words, **values)
 
 
 def discount_percent(deal: Deal) -> int:

@@ -124,7 +124,7 @@ def create_topic(core: Core, chat_id: int, name: str) -> int:
     creator = next(uid for uid, s in chat.members.items() if s == "creator")
     message = world.post(chat, world.user(creator),
                          {"forum_topic_created": {"name": name, "icon_color": 7322096}})
-    thread_id = message["message_id"]
+    thread_id: int = message["message_id"]
     message["message_thread_id"] = thread_id
     message["is_topic_message"] = True
     chat.topics[thread_id] = name

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -212,7 +213,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-_SIMPLE_CHECKS = {
+_SIMPLE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "Integer": _is_int,
     "Float": lambda v: _is_int(v) or isinstance(v, float),
     "String": lambda v: isinstance(v, str),

@@ -243,4 +243,4 @@ class World:
         reply = message.get("reply_to_message") or {}
         if (reply.get("from") or {}).get("id") == self.bot["id"]:
             return True
-        return (message.get("via_bot") or {}).get("id") == self.bot["id"]
+        return bool((message.get("via_bot") or {}).get("id") == self.bot["id"])

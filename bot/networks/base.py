@@ -72,7 +72,7 @@ class Connector(Protocol):
     max_window: timedelta  # the longest order-row window the API accepts
     order_page_size: int
 
-    async def products(self, page: int) -> ProductPage:
+    async def products(self, page: int, keyword: str = "") -> ProductPage:
         """One page of goods (pages count from 1)."""
         ...
 

@@ -40,7 +40,8 @@ from typing import Any
 import httpx
 
 from bot.config import JdSettings
-from bot.domain.feed import ProductRow, RowError, _Validator
+from bot.domain.feed import ProductRow, RowError
+from bot.domain.feed.fields import Validator
 from bot.networks.base import CheckLine, NetworkError, OrderPage, OrderRow, ProductPage
 from bot.networks.jd_api import CREDENTIAL_CODES, JdGateway, beijing, parse_beijing
 
@@ -101,7 +102,7 @@ class JdConnector:
         self.now = now or (lambda: datetime.now(UTC))
         self.gateway = JdGateway(api_url=settings.api_url, app_key=settings.app_key,
                                  app_secret=settings.app_secret, timeout=timeout, transport=transport)
-        self.validator = _Validator("CNY", None, UTC)
+        self.validator = Validator("CNY", None, UTC)
 
     async def aclose(self) -> None:
         await self.gateway.aclose()

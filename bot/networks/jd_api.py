@@ -125,9 +125,9 @@ def unwrap(method: str, body: bytes) -> dict[str, Any]:
         raise NetworkError(f"JD gateway: {field} is not JSON") from None
     if not isinstance(result, dict):
         raise NetworkError(f"JD gateway: {field} is not a JSON object")
-    code = result.get("code")
-    if code != 200:
+    result_code = result.get("code")
+    if result_code != 200:
         message = str(result.get("message") or "no message")[:200]
-        transient = isinstance(code, int) and code >= 500
-        raise NetworkError(f"JD Union error {code}: {message}", transient=transient)
+        transient = isinstance(result_code, int) and result_code >= 500
+        raise NetworkError(f"JD Union error {result_code}: {message}", transient=transient)
     return result

@@ -16,6 +16,7 @@ worker thread on PostgreSQL, so the event loop that also serves the bot never wa
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -23,9 +24,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, Result, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.feed import ProductRow, RowError
@@ -105,7 +106,7 @@ class NetworkSync:
         result = ImportResult()
         for keyword in keywords:
             for page in range(1, MAX_PRODUCT_PAGES + 1):
-                got = await self._api(lambda p=page, k=keyword: self.connector.products(p, k))
+                got = await self._api(functools.partial(self.connector.products, page, keyword))
                 await self._db(self._write_products, got.rows, got.extras, result)
                 if not got.has_more:
                     break
@@ -189,7 +190,7 @@ class NetworkSync:
                 end = min(start + self.connector.max_window, horizon)
                 page = 1
                 while True:
-                    got = await self._api(lambda s=start, e=end, p=page: self.connector.order_rows(s, e, p))
+                    got = await self._api(functools.partial(self.connector.order_rows, start, end, page))
                     summary.rows += len(got.rows)
                     for row in got.rows:
                         outcome = await self._db(self.book, row)
@@ -272,21 +273,19 @@ class NetworkSync:
             if not free:
                 return None
             # Conditional: of two pollers that both saw the lease free, one UPDATE wins.
-            won = session.execute(
+            won = _rowcount(session.execute(
                 update(NetworkCursor).where(NetworkCursor.network == self.network,
                                             _same(NetworkCursor.lease_owner, holder))
-                .values(lease_owner=self.owner, lease_until=now + self.lease, updated_at=now)
-            ).rowcount
+                .values(lease_owner=self.owner, lease_until=now + self.lease, updated_at=now)))
             return cursor.cursor_at if won == 1 else None
 
     def _advance(self, end: datetime) -> bool:
         now = self.services.now()
         with self.db.transaction() as session:
-            return session.execute(
+            return _rowcount(session.execute(
                 update(NetworkCursor).where(NetworkCursor.network == self.network,
                                             NetworkCursor.lease_owner == self.owner)
-                .values(cursor_at=end, lease_until=now + self.lease, updated_at=now)
-            ).rowcount == 1
+                .values(cursor_at=end, lease_until=now + self.lease, updated_at=now))) == 1
 
     def _release(self) -> None:
         with self.db.transaction() as session:
@@ -340,3 +339,8 @@ def _dead_here(owner: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE changed (its result is a cursor result, which counts them)."""
+    return cast(CursorResult[Any], result).rowcount

@@ -21,7 +21,27 @@ def in_chunks(items: Sequence[T]) -> Iterator[list[T]]:
 
 
 class ServiceError(Exception):
-    """A use case refused: the message is a one-line reason fit to show a user."""
+    """A use case refused, as a text key and its values; ``str()`` is the English reason.
+
+    The keys and their texts in every language live in ``bot/tg/texts.py`` (``ERRORS``): chat
+    handlers translate them, the CLI and the web API show the English.
+    """
+
+    def __init__(self, key: str, /, **params: object) -> None:
+        super().__init__(key, params)
+        self.key = key
+        self.params = params
+
+    def text(self, lang: str = "en") -> str:
+        """The one-line reason in ``lang``."""
+        # The table is plain data (texts.py imports only the standard library), so the use
+        # cases reach no Telegram code through it.
+        from bot.tg.texts import refusal
+
+        return refusal(self.key, self.params, lang)
+
+    def __str__(self) -> str:
+        return self.text()
 
 
 class Service:

@@ -6,7 +6,7 @@ import io
 import time
 from typing import Any, BinaryIO
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Row, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain.feed import FeedError
@@ -48,9 +48,9 @@ class CatalogService(Service):
                                        now=self.now(), strict=strict,
                                        deactivate_missing=deactivate_missing, progress=progress)
         except FeedError as exc:
-            raise ServiceError(str(exc)) from None
+            raise ServiceError("feed_unusable", reason=str(exc)) from None
         except ImportRejected as rejected:
-            return rejected.args[0]
+            return rejected.result
         self._index = None
         self.generation += 1
         return result
@@ -67,7 +67,7 @@ class CatalogService(Service):
         with self.db.transaction() as session:
             product = self.find_by_sku(session, sku)
             if product is None:
-                raise ServiceError(f"no product with sku {sku!r}")
+                raise ServiceError("no_product", sku=repr(sku))
             product.featured = featured
             product.updated_at = self.now()  # a new catalog version for other processes' indexes
         self.generation += 1
@@ -81,9 +81,9 @@ class CatalogService(Service):
         """A promoter picks a deal for their groups (idempotent)."""
         with self.db.transaction() as session:
             if session.get(Product, product_id) is None:
-                raise ServiceError("this deal is no longer available")
+                raise ServiceError("deal_gone")
             if session.get(User, user_id) is None:
-                raise ServiceError("send /start to me first")
+                raise ServiceError("start_first")
             exists = session.scalars(select(Pick).where(Pick.user_id == user_id,
                                                         Pick.product_id == product_id)).first()
             if exists is None:
@@ -97,7 +97,7 @@ class CatalogService(Service):
                 return None
             return f"{product.id}:{product.updated_at.isoformat()}:{product.price}"
 
-    def is_available(self, product: Product) -> bool:
+    def is_available(self, product: Product | Row[*tuple[Any, ...]]) -> bool:
         """In stock, active and within its dates right now."""
         now = self.now()
         return (

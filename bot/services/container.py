@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from bot.config import Config
 from bot.services.browse import BrowseService
@@ -29,6 +30,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class _Deps(TypedDict):
+    """What every service is built with."""
+
+    config: Config
+    db: Database
+    now: Callable[[], datetime]
+
+
 @dataclass
 class Services:
     """Every use case, sharing one config, database, clock and random source."""
@@ -41,7 +50,7 @@ class Services:
     bot_id: int | None = None
 
     def __post_init__(self) -> None:
-        deps = {"config": self.config, "db": self.db, "now": self._now}
+        deps = _Deps(config=self.config, db=self.db, now=self._now)
         self.catalog = CatalogService(**deps)
         self.promoters = PromoterService(**deps)
         self.groups = GroupService(**deps)

@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -55,6 +55,10 @@ class ImportResult:
 class ImportRejected(Exception):
     """--strict met a bad row: roll the whole transaction back."""
 
+    def __init__(self, result: ImportResult) -> None:
+        super().__init__(result)
+        self.result = result
+
 
 class _Counting(io.RawIOBase):
     """Counts the bytes the parser has pulled, for the progress bar."""
@@ -67,7 +71,7 @@ class _Counting(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
         self.count += len(data)
         return data
@@ -176,7 +180,9 @@ def import_stream(
     counting = _Counting(stream)
     result = ImportResult()
     writer = FeedWriter(session, config=config, now=now)
-    reader = FeedReader(counting, filename=filename, default_currency=config.commission.currency, now=now)
+    # The parser reads through a binary file's interface, which _Counting provides.
+    reader = FeedReader(cast(BinaryIO, counting), filename=filename,
+                        default_currency=config.commission.currency, now=now)
     for _, item in reader:
         result.total += 1
         if isinstance(item, RowError):

@@ -20,7 +20,7 @@ class GoogleFeedImport(Service):
         and nothing is written (one transaction)."""
         settings = self.config.merchants.get(merchant)
         if settings is None:
-            raise ServiceError(f"no [merchants.{merchant}] in config: its commission_rate is needed")
+            raise ServiceError("merchant_not_configured", merchant=merchant)
         result = ImportResult()
         try:
             with self.db.transaction() as session:
@@ -40,7 +40,7 @@ class GoogleFeedImport(Service):
                     raise ImportRejected(result)  # rolls back every batch already written
                 writer.flush()
         except FeedError as exc:
-            raise ServiceError(str(exc)) from None
+            raise ServiceError("feed_unusable", reason=str(exc)) from None
         except ImportRejected:
             return result
         return result

@@ -65,9 +65,9 @@ class GroupService(Service):
         with self.db.transaction() as session:
             group = session.scalars(select(Group).where(Group.claim_token == token)).first()
             if group is None:
-                raise ServiceError("this group link is not valid any more")
+                raise ServiceError("group_link_invalid")
             if not is_admin:
-                raise ServiceError("only an administrator of the group can claim it")
+                raise ServiceError("claim_admin_only")
             group.owner_id = user_id
             group.claimed = True
             group.claim_token = None
@@ -105,7 +105,7 @@ class GroupService(Service):
         with self.db.transaction() as session:
             group = self.get(session, chat_id)
             if group is None:
-                raise ServiceError("this group is not registered; add the bot again")
+                raise ServiceError("group_not_registered")
             for key, value in changes.items():
                 setattr(group, key, value)
             return group
@@ -145,7 +145,7 @@ class GroupService(Service):
         with self.db.transaction() as session:
             group = self.get(session, chat_id)
         if group is None or group.owner_id != user_id:
-            raise ServiceError("only the group's owner can change its settings")
+            raise ServiceError("owner_only")
         return group
 
     def owned_by(self, user_id: int) -> list[Group]:
@@ -168,7 +168,7 @@ def times_value(words: list[str]) -> str:
     try:
         times = parse_slot_times(words)
     except ValueError as exc:
-        raise ServiceError(str(exc)) from None
+        raise ServiceError("bad_times", reason=str(exc)) from None
     return " ".join(t.strftime("%H:%M") for t in times)
 
 
@@ -177,7 +177,7 @@ def timezone_value(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ServiceError(f"unknown time zone {name!r}; use an IANA name like Asia/Shanghai") from None
+        raise ServiceError("unknown_timezone", name=repr(name)) from None
     return name
 
 
@@ -185,5 +185,5 @@ def categories_value(words: list[str]) -> str:
     """The stored categories for ``/categories`` words (``["all"]`` or none → every one)."""
     value = "" if words in ([], ["all"]) else " ".join(sorted({w.lower()[:32] for w in words}))
     if len(value) > 512:
-        raise ServiceError("too many categories")
+        raise ServiceError("too_many_categories")
     return value

@@ -6,14 +6,16 @@ leaves as a decimal string in its own currency, never a float.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, case, func, select
 
 from bot.domain.money import to_decimal
 from bot.services.base import Service, ServiceError
+from bot.services.orders import due_orders
 from bot.storage.models import Click, Group, LedgerEntry, Link, Merchant, Order, Product, User
 
 EXPORTS = ("orders", "clicks", "ledger", "products")
@@ -103,15 +105,22 @@ class OperatorService(Service):
 
     def balances(self, *, minimum: int = 0) -> list[BalanceRow]:
         """Who is owed what, per currency, most settled first; ``minimum`` applies to settled."""
+        # As of now, like /commission and /payout: confirmed money whose hold has ended is
+        # payable even before the settle job books the move.
+        cutoff = self.now() - timedelta(days=self.config.commission.settle_after_days)
+        bucket_now = case((and_(LedgerEntry.bucket == "confirmed", due_orders(cutoff)), "payable"),
+                          else_=LedgerEntry.bucket)
         with self.db.transaction() as session:
             sums: dict[tuple[int, str], dict[str, int]] = {}
             for user_id, currency, bucket, total in session.execute(
-                select(LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.bucket,
+                select(LedgerEntry.user_id, LedgerEntry.currency, bucket_now,
                        func.sum(LedgerEntry.amount))
+                .outerjoin(Order, Order.id == LedgerEntry.order_id)
                 .where(LedgerEntry.user_id.is_not(None))
-                .group_by(LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.bucket)
+                .group_by(LedgerEntry.user_id, LedgerEntry.currency, bucket_now)
             ):
-                sums.setdefault((user_id, currency), {})[bucket] = int(total or 0)
+                if user_id is not None:  # the WHERE says so; the column is nullable
+                    sums.setdefault((user_id, currency), {})[bucket] = int(total or 0)
             people = {uid: (username, name) for uid, username, name in session.execute(
                 select(User.id, User.username, User.first_name)
                 .where(User.id.in_({uid for uid, _ in sums} or {0})))}
@@ -140,7 +149,7 @@ class OperatorService(Service):
             if group is not None:
                 group_pk = session.scalar(select(Group.id).where(Group.chat_id == group))
                 if group_pk is None:
-                    raise ServiceError(f"no group {group}; see kocbot groups")
+                    raise ServiceError("no_group", group=group)
                 # A payout is not a group's; a group's rows are its orders' entries.
                 where.append(LedgerEntry.order_id.in_(select(Order.id).where(Order.group_id == group_pk)))
             sums = [LedgerSum(uid, name or "", party, bucket, cur, int(total))
@@ -168,31 +177,32 @@ class OperatorService(Service):
             return int(value)
         name = value.removeprefix("@")
         if not name:
-            raise ServiceError(f"{text!r} is not a user id or @username")
+            raise ServiceError("not_a_user_ref", text=repr(text))
         with self.db.transaction() as session:
             ids = session.scalars(select(User.id).where(func.lower(User.username) == name.lower())).all()
         if not ids:
-            raise ServiceError(f"no user @{name} has used the bot; see kocbot balances for ids")
+            raise ServiceError("unknown_username", name=name)
         if len(ids) > 1:
-            raise ServiceError(f"@{name} names {len(ids)} users; use the id instead")
+            raise ServiceError("ambiguous_username", name=name, count=len(ids))
         return ids[0]
 
     def export(self, kind: str, *, window: timedelta | None = None, group: int | None = None) -> Export:
         """Rows of one table, newest last, limited to ``window`` and one group's chat id."""
         if kind not in EXPORTS:
-            raise ServiceError(f"cannot export {kind!r}; choose one of {', '.join(EXPORTS)}")
+            raise ServiceError("cannot_export", kind=repr(kind), choices=", ".join(EXPORTS))
         if group is not None and kind == "products":
-            raise ServiceError("products belong to no group; drop --group")
+            raise ServiceError("products_no_group")
         since = None if window is None else self.now() - window
         group_pk = None
         if group is not None:
             with self.db.transaction() as session:
                 group_pk = session.scalar(select(Group.id).where(Group.chat_id == group))
             if group_pk is None:
-                raise ServiceError(f"no group {group}; see kocbot groups")
-        return getattr(self, f"_export_{kind}")(since, group_pk)
+                raise ServiceError("no_group", group=group)
+        export: Callable[[datetime | None, int | None], Export] = getattr(self, f"_export_{kind}")
+        return export(since, group_pk)
 
-    def _stream(self, query) -> Iterator[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    def _stream(self, query: Select[*tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
         with self.db.transaction() as session:
             for row in session.execute(query.execution_options(yield_per=_STREAM)):
                 yield tuple(row)

@@ -55,11 +55,11 @@ class OrderImportService:
             try:
                 text, encoding = data.decode("gb18030"), "gb18030"
             except UnicodeDecodeError:
-                raise ServiceError("the order report is neither UTF-8 nor GB18030/GBK text") from None
+                raise ServiceError("orders_not_text") from None
         reader = csv.DictReader(io.StringIO(text))
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ServiceError(f"the order report lacks the column(s): {', '.join(missing)}")
+            raise ServiceError("orders_columns", columns=", ".join(missing))
         summary = OrderImportSummary(encoding=encoding)
         for row in reader:
             line = reader.line_num

@@ -7,10 +7,10 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,13 @@ class Ingested:
     reason: str
     order_id: str
     created: bool = False  # this report created the order (the import summary counts new ones)
+
+
+def due_orders(cutoff: datetime) -> ColumnElement[bool]:
+    """Orders whose confirmed money ended its hold by ``cutoff`` but is not yet booked
+    ``payable``: every reader that shows balances "as of now" counts it as payable."""
+    return and_(Order.status == "confirmed", Order.settled_at.is_(None),
+                Order.confirmed_at <= cutoff)
 
 
 class OrderService(Service):
@@ -228,6 +235,7 @@ class OrderService(Service):
             if order.link_id is not None or order.status not in ("pending", "confirmed"):
                 continue
             if order.settled_at is not None or (order.status == "confirmed"
+                                                and order.confirmed_at is not None
                                                 and order.confirmed_at <= cutoff):
                 continue  # payable money (as of now) stays where it is
             link, product, promoter_id = self._attribution(session, order.click_id, promoters)
@@ -271,15 +279,14 @@ class OrderService(Service):
         if new == "confirmed":
             order.confirmed_at = self.now()
 
-    def _settle_cutoff(self):  # type: ignore[no-untyped-def]
+    def _settle_cutoff(self) -> datetime:
         """Money confirmed at or before this moment has ended its hold: it is payable now."""
         return self.now() - timedelta(days=self.config.commission.settle_after_days)
 
-    def _due(self):  # type: ignore[no-untyped-def]
+    def _due(self) -> ColumnElement[bool]:
         """The condition of an order whose confirmed money is payable as of now but not yet
         moved to ``payable`` in the ledger."""
-        return and_(Order.status == "confirmed", Order.settled_at.is_(None),
-                    Order.confirmed_at <= self._settle_cutoff())
+        return due_orders(self._settle_cutoff())
 
     def _settle_locked(self, session: Session, orders: list[Order]) -> int:
         """Book ``confirmed`` → ``payable`` for locked orders that are due."""
@@ -342,13 +349,13 @@ class OrderService(Service):
         try:
             amount = parse_amount(amount_text, currency)
         except ValueError as exc:
-            raise ServiceError(f"bad amount: {exc}") from None
+            raise ServiceError("bad_amount", reason=str(exc)) from None
         minimum = parse_amount(str(self.config.commission.min_payout), currency, allow_zero=True)
         if amount < minimum:
-            raise ServiceError(f"the minimum payout is {format_money(minimum, currency)}")
+            raise ServiceError("min_payout", amount=format_money(minimum, currency))
         with self.db.transaction(immediate=True) as session:
             if session.get(User, user_id) is None:
-                raise ServiceError(f"no user {user_id}")
+                raise ServiceError("no_user", user_id=user_id)
             held = select(LedgerEntry.order_id).where(
                 LedgerEntry.user_id == user_id, LedgerEntry.bucket.in_(("confirmed", "payable")),
                 LedgerEntry.currency == currency)
@@ -357,9 +364,7 @@ class OrderService(Service):
             self._settle_locked(session, orders)
             balance = self.payable_balance(session, user_id)
             if amount > balance:
-                raise ServiceError(
-                    f"the settled balance is {format_money(balance, currency)}; cannot pay more"
-                )
+                raise ServiceError("balance_too_low", balance=format_money(balance, currency))
             payout = Payout(user_id=user_id, amount=amount, currency=currency, admin_id=admin_id,
                             created_at=self.now())
             session.add(payout)
@@ -368,7 +373,8 @@ class OrderService(Service):
             return payout
 
     def _cover(self, session: Session, payout: Payout, user_id: int, amount: int) -> None:
-        per_order: dict[tuple[int, str], int] = defaultdict(int)
+        # Payable money always belongs to an order; the column is nullable for other buckets.
+        per_order: dict[tuple[int | None, str], int] = defaultdict(int)
         rows = session.execute(
             select(LedgerEntry.order_id, LedgerEntry.party, func.sum(LedgerEntry.amount))
             .where(LedgerEntry.user_id == user_id, LedgerEntry.bucket == "payable",
@@ -389,7 +395,7 @@ class OrderService(Service):
                                         Move(party, user_id, "paid", take)], "payout", payout.id)
             left -= take
         if left > 0:
-            raise ServiceError("the balance changed during the payout; try again")
+            raise ServiceError("balance_changed")
 
 
 def _attach(order: Order, link: Link | None, product: Product | None,

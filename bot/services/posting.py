@@ -21,9 +21,9 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, func, insert, or_, select, true, update
+from sqlalchemy import CursorResult, exists, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -149,19 +149,19 @@ class PostingService(Service):
         with self.db.transaction() as session:
             group = session.scalars(select(Group).where(Group.chat_id == chat_id)).first()
             if group is None or not group.active:
-                raise ServiceError("this group is not registered; add the bot again")
+                raise ServiceError("group_not_registered")
             if not group.claimed:
-                raise ServiceError("this group is not claimed yet; an admin must open the claim link")
+                raise ServiceError("group_not_claimed")
             if sku is not None:
                 product = self.catalog.find_by_sku(session, sku)
                 if product is None:
-                    raise ServiceError(f"no product with sku {sku!r}")
+                    raise ServiceError("no_product", sku=repr(sku))
                 if not self.catalog.is_available(product):
-                    raise ServiceError(f"{sku} is not available now (out of stock or outside its dates)")
+                    raise ServiceError("not_available_stock_or_dates", sku=sku)
             else:
                 ids = self.candidates(session, group, limit=1)
                 if not ids:
-                    raise ServiceError("no deal fits this group now")
+                    raise ServiceError("no_deal_fits")
                 product = session.get_one(Product, ids[0])
             slot = f"now:{key or new_code()}"
             post = self._insert(session, group, product, slot, self.now())
@@ -178,9 +178,9 @@ class PostingService(Service):
         with self.db.transaction() as session:
             product = self.catalog.find_by_sku(session, sku)
             if product is None:
-                raise ServiceError(f"no product with sku {sku!r}")
+                raise ServiceError("no_product", sku=repr(sku))
             if not self.catalog.is_available(product):
-                raise ServiceError(f"{sku} is not available now")
+                raise ServiceError("not_available_now", sku=sku)
             slot = f"broadcast:{key}" if key else f"broadcast:{product.id}:{self.now():%Y%m%dT%H%M%S}"
             now = self.now()
             # Three statements for any number of groups, not three per group: a broadcast to
@@ -259,11 +259,12 @@ class PostingService(Service):
         unknown, so it is never resent. Posts that live senders hold are younger than the lease."""
         cutoff = self.now() - lease
         with self.db.transaction() as session:
-            result = session.execute(
+            # An UPDATE's result is a cursor result, which has the row count.
+            result = cast(CursorResult[Any], session.execute(
                 update(Post).where(Post.status == "sending",
                                    (Post.claimed_at < cutoff) | Post.claimed_at.is_(None))
                 .values(status="unknown", error="sender stopped during the send")
-            )
+            ))
             return result.rowcount or 0
 
     def due(self, *, limit: int = 200) -> list[PostJob]:
@@ -371,9 +372,9 @@ class PostingService(Service):
         For a sender that only *read* the post: another sender may have claimed it since, and
         putting a ``sending`` post back to ``queued`` would send it twice."""
         with self.db.transaction() as session:
-            moved = session.execute(
+            moved = cast(CursorResult[Any], session.execute(
                 update(Post).where(Post.id == post_id, Post.status == "queued")
-                .values(due_at=self.now() + delay, error=error[:512]))
+                .values(due_at=self.now() + delay, error=error[:512])))
             return bool(moved.rowcount)
 
     def mark_failed(self, post_id: int, error: str, *, status: str = "failed") -> None:

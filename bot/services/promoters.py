@@ -115,20 +115,20 @@ class PromoterService(Service):
             if text.lstrip("-").isdigit():
                 user = session.get(User, int(text))
                 if user is None:
-                    raise ServiceError(f"no user {text}")
+                    raise ServiceError("no_user", user_id=text)
                 return user
             name = text.removeprefix("@")
             if not text.startswith("@") or not _USERNAME.fullmatch(name):
-                raise ServiceError(f"{text[:40]!r} is neither a user id nor an @username")
+                raise ServiceError("not_user_id_or_name", text=repr(text[:40]))
             # Telegram usernames ignore case. A name can pass to someone else, so the table may
             # hold it twice (the old holder not seen since): then only the id is unambiguous.
             found = list(session.scalars(
                 select(User).where(func.lower(User.username) == name.lower()).order_by(User.id).limit(5)))
         if not found:
-            raise ServiceError(f"no user @{name} has talked to the bot; use their numeric id")
+            raise ServiceError("username_never_seen", name=name)
         if len(found) > 1:
             ids = ", ".join(str(u.id) for u in found)
-            raise ServiceError(f"@{name} matches users {ids}; use the numeric id")
+            raise ServiceError("username_matches_many", name=name, ids=ids)
         return found[0]
 
     def is_registered(self, session: Session, user_id: int) -> bool:
@@ -220,7 +220,7 @@ class PromoterService(Service):
             for uid, upline, _ in users:
                 if upline is not None:
                     invitees.setdefault(upline, []).append(uid)
-            active = set(session.scalars(
+            active: set[int] = set(session.scalars(
                 select(Order.promoter_id).where(Order.status == "confirmed",
                                                 Order.confirmed_at >= since,
                                                 Order.promoter_id.is_not(None)).distinct()
@@ -248,7 +248,7 @@ class PromoterService(Service):
                 select(User).where(User.upline_id == user_id).order_by(User.registered_at)
             ))
             ids = [u.id for u in invitees]
-            active = set(session.scalars(
+            active: set[int] = set(session.scalars(
                 select(Order.promoter_id).where(Order.promoter_id.in_(ids), Order.status == "confirmed",
                                                 Order.confirmed_at >= since).distinct()
             )) if ids else set()

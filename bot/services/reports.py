@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, select, text
+from sqlalchemy import ColumnElement, and_, case, func, select, text
 from sqlalchemy.orm import Session
 
 from bot.services.base import Service
+from bot.services.readcache import ReadCache, earliest, ledger_stamp
 from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, StatsDay, Tap, User
 
 BUCKETS = ("pending", "confirmed", "payable", "paid", "reversed")
@@ -93,60 +95,110 @@ class ReportService(Service):
     def _since(self, window: timedelta | None) -> datetime | None:
         return None if window is None else self.now() - window
 
+    def __init__(self, **deps) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**deps)
+        # /commission and the dashboard read the same person's figures again and again while
+        # nothing changes; a new ledger row or click, or the clock crossing an edge, recomputes.
+        self._cache = ReadCache()
+
     def commission(self, user_id: int) -> Earnings:
         """A person's earnings by bucket, activity on their links, recent and per-group earnings."""
         now = self.now()
-        earning = LedgerEntry.bucket.in_(EARNING)
-
-        def since(days: int):  # type: ignore[no-untyped-def]
-            recent = and_(earning, Order.ordered_at >= now - timedelta(days=days))
-            return func.sum(case((recent, LedgerEntry.amount), else_=0))
-
-        # Payable as of now: confirmed money whose hold has ended counts as payable even
-        # before the settle job books the move (the ledger gets the same figure then).
-        due = and_(LedgerEntry.bucket == "confirmed", Order.status == "confirmed",
-                   Order.settled_at.is_(None),
-                   Order.confirmed_at <= now - timedelta(days=self.config.commission.settle_after_days))
-        bucket_now = case((due, "payable"), else_=LedgerEntry.bucket)
         with self.db.transaction() as session:
             result = Earnings()
-            # One pass over the person's entries gives buckets, 7/30 days and per group: at
-            # scale the entry look-ups, not the arithmetic, are the cost. Balances are per
-            # currency; these are in the booking currency, the one /payout pays in.
-            per_group: dict[int, int] = defaultdict(int)
-            for bucket, group_id, total, d7, d30 in session.execute(
-                select(bucket_now, Order.group_id, func.sum(LedgerEntry.amount), since(7),
-                       since(30))
-                .outerjoin(Order, Order.id == LedgerEntry.order_id)
-                .where(LedgerEntry.user_id == user_id,
-                       LedgerEntry.currency == self.config.commission.currency)
-                .group_by(bucket_now, Order.group_id)
-            ):
-                result.buckets[bucket] = result.buckets.get(bucket, 0) + int(total or 0)
-                result.last_7_days += int(d7 or 0)
-                result.last_30_days += int(d30 or 0)
-                if bucket in EARNING and group_id is not None:
-                    per_group[group_id] += int(total or 0)
+            stamp = ledger_stamp(session, user_id)  # first: see readcache's docstring
+            ledger = self._cache.get(("ledger", user_id), stamp, now)
+            if ledger is None:
+                ledger, until = self._ledger_figures(session, user_id, now)
+                self._cache.put(("ledger", user_id), stamp, now, until, ledger)
+            buckets, result.last_7_days, result.last_30_days, per_group = ledger
+            result.buckets = dict(buckets)
             titles = dict(session.execute(
-                select(Group.id, Group.title).where(Group.id.in_(list(per_group) or [0]))).all())
-            result.per_group = [(titles.get(gid) or "—", amount) for gid, amount in
-                                sorted(per_group.items(), key=lambda item: (-item[1], item[0])) if amount]
-            links = select(Link.id).where(Link.promoter_id == user_id)
-            result.clicks, result.unique_clicks = self._clicks_and_unique(session, Click.link_id.in_(links))
+                select(Group.id, Group.title).where(Group.id.in_([g for g, _ in per_group] or [0]))).all())
+            result.per_group = [(titles.get(gid) or "—", amount) for gid, amount in per_group]
+            result.clicks, result.unique_clicks = self._clicks_and_unique(session, user_id)
             result.orders = session.scalar(
                 select(func.count(Order.id)).where(Order.promoter_id == user_id,
                                                    Order.status.in_(("pending", "confirmed")))
             ) or 0
             return result
 
-    def _clicks_and_unique(self, session: Session, condition: object) -> tuple[int, int]:
-        """Human clicks and unique clickers (per member per link per day) in one pass."""
-        day = func.date(Click.created_at)
-        inner = (select(func.count().label("n")).where(condition, Click.is_bot.is_(False))
-                 .group_by(Click.link_id, day).subquery())
-        clicks, unique = session.execute(
-            select(func.coalesce(func.sum(inner.c.n), 0), func.count()).select_from(inner)).one()
-        return int(clicks or 0), int(unique or 0)
+    def _ledger_figures(self, session: Session, user_id: int, now: datetime):  # type: ignore[no-untyped-def]
+        """(buckets, last 7 days, last 30 days, [(group id, amount)]) as of ``now``, and the
+        first moment at which the clock alone would change them (None: none ahead)."""
+        def when(condition: ColumnElement[bool],
+                 value: Any = LedgerEntry.amount) -> ColumnElement[Any]:
+            return func.sum(case((condition, value), else_=0))
+
+        def first(condition: ColumnElement[bool], value: Any) -> ColumnElement[Any]:
+            return func.min(case((condition, value)))
+
+        hold = timedelta(days=self.config.commission.settle_after_days)
+        week, month = now - timedelta(days=7), now - timedelta(days=30)
+        # Payable as of now: confirmed money whose hold has ended counts as payable even
+        # before the settle job books the move (the ledger gets the same figure then).
+        unsettled = and_(Order.status == "confirmed", Order.settled_at.is_(None))
+        due = and_(unsettled, Order.confirmed_at <= now - hold)
+        buckets: dict[str, int] = {}
+        d7 = d30 = 0
+        per_group: dict[int, int] = defaultdict(int)
+        edges: list[datetime | None] = []
+        # One pass over the person's entries gives buckets, 7/30 days and per group: at
+        # scale the entry look-ups, not the arithmetic, are the cost. The pass groups by the
+        # stored bucket and group only (a cheap key: SQLite sorts to group) and sums the due
+        # part and the windows alongside; the bucket "as of now" and the earning filter are
+        # applied here. It also finds the next moment an entry becomes due or leaves a
+        # window. Balances are per currency; these are in the booking currency, the one
+        # /payout pays in.
+        for (bucket, group_id, count, total, due_count, due_total, in7, in30, next_due, oldest7,
+             oldest30) in session.execute(
+            select(LedgerEntry.bucket, Order.group_id, func.count(), func.sum(LedgerEntry.amount),
+                   when(due, 1), when(due), when(Order.ordered_at >= week),
+                   when(Order.ordered_at >= month),
+                   first(and_(unsettled, Order.confirmed_at > now - hold), Order.confirmed_at),
+                   first(Order.ordered_at >= week, Order.ordered_at),
+                   first(Order.ordered_at >= month, Order.ordered_at))
+            .outerjoin(Order, Order.id == LedgerEntry.order_id)
+            .where(LedgerEntry.user_id == user_id,
+                   LedgerEntry.currency == self.config.commission.currency)
+            .group_by(LedgerEntry.bucket, Order.group_id)
+        ):
+            total, due_total = int(total or 0), int(due_total or 0)
+            parts = [(bucket, count, total)]
+            if bucket == "confirmed":
+                parts = [("confirmed", count - due_count, total - due_total),
+                         ("payable", due_count, due_total)]
+                edges.append(next_due + hold if next_due is not None else None)
+            for name, n, amount in parts:
+                if n:  # a bucket is listed when it has entries, as when grouped by it
+                    buckets[name] = buckets.get(name, 0) + amount
+            if bucket in EARNING:
+                d7 += int(in7 or 0)
+                d30 += int(in30 or 0)
+                # an entry leaves a window just after ordered_at + its length
+                edges.append(oldest7 + timedelta(days=7, microseconds=1) if oldest7 else None)
+                edges.append(oldest30 + timedelta(days=30, microseconds=1) if oldest30 else None)
+                if group_id is not None:
+                    per_group[group_id] += total
+        groups = [(gid, amount) for gid, amount in
+                  sorted(per_group.items(), key=lambda item: (-item[1], item[0])) if amount]
+        return (buckets, d7, d30, groups), earliest(*edges)
+
+    def _clicks_and_unique(self, session: Session, user_id: int) -> tuple[int, int]:
+        """Human clicks and unique clickers (per member per link per day) on the person's
+        links. Clicks are append-only, so their count stamps the unique figure."""
+        people = and_(Link.promoter_id == user_id, Click.is_bot.is_(False))
+        clicks = session.scalar(select(func.count()).select_from(Link)
+                                .join(Click, Click.link_id == Link.id).where(people)) or 0
+        unique = self._cache.get(("unique", user_id), clicks, self.now())
+        if unique is None:
+            day = func.date(Click.created_at)
+            # Joined rather than IN (subquery): the links drive the clicks index directly.
+            inner = (select(Click.link_id).select_from(Link).join(Click, Click.link_id == Link.id)
+                     .where(people).group_by(Click.link_id, day).subquery())
+            unique = session.scalar(select(func.count()).select_from(inner)) or 0
+            self._cache.put(("unique", user_id), clicks, datetime.min.replace(tzinfo=UTC), None, unique)
+        return int(clicks), int(unique)
 
     def group_report(self, chat_id: int, window: timedelta | None) -> GroupReport | None:
         """Per-member clicks, orders, sales and commission generated in one group."""

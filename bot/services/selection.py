@@ -54,15 +54,18 @@ def batch_stats(session: Session, group_ids: Sequence[int]) -> dict[int, dict[st
             .join(Product, Product.id == Link.product_id)
             .where(Link.group_id.in_(chunk), exists().where(Tap.link_id == Link.id))
             .group_by(Link.group_id, Product.category))
-        for gid, category, count in taps:
-            out[gid].setdefault(category, ArmStats()).taps = count
+        # Links and orders may lack a group (typed so), but the WHERE keeps only chunk's groups.
+        for link_gid, category, count in taps:
+            if link_gid is not None:
+                out[link_gid].setdefault(category, ArmStats()).taps = count
         orders = session.execute(
             select(Order.group_id, Product.category, func.count(Order.id))
             .join(Product, Product.id == Order.product_id)
             .where(Order.group_id.in_(chunk), Order.status.in_(("pending", "confirmed")))
             .group_by(Order.group_id, Product.category))
-        for gid, category, count in orders:
-            out[gid].setdefault(category, ArmStats()).orders = count
+        for order_gid, category, count in orders:
+            if order_gid is not None:
+                out[order_gid].setdefault(category, ArmStats()).orders = count
     return out
 
 

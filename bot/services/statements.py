@@ -8,13 +8,16 @@ made at import and executed on the session's connection (same transaction, same 
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, update
+from typing import cast
+
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import aliased
 
 from bot.storage.models import Group, Link, Post, Product, Tap, User
 
 _other = aliased(Post)
-_posts, _groups, _links, _users = Post.__table__, Group.__table__, Link.__table__, User.__table__
+# A mapped class's __table__ is typed as any FromClause; these models are plain tables.
+_posts, _groups, _links, _users = (cast(Table, m.__table__) for m in (Post, Group, Link, User))
 
 # -- the outbox ---------------------------------------------------------------------------------
 
@@ -85,4 +88,4 @@ POST_LINKS = (
            _links.c.user_id.in_(bindparam("users", expanding=True)))
 )
 ADD_LINK = _links.insert().returning(_links.c.id, sort_by_parameter_order=True)
-ADD_TAP = Tap.__table__.insert()
+ADD_TAP = cast(Table, Tap.__table__).insert()

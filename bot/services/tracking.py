@@ -6,9 +6,10 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -144,7 +145,7 @@ class TrackingService(Service):
                 statements.TAPPED_POSTS, {"codes": list({code for code, _ in taps})})}
             live = [(posts[code], person) for code, person in taps if code in posts]
             if not live:
-                return [ServiceError("this deal is no longer available") for _ in taps]
+                return [ServiceError("deal_gone") for _ in taps]
             promoters.touch_many(session, [person for _, person in live])
             links = {(row.user_id, row.post_id): IssuedLink(row.id, row.code) for row in conn.execute(
                 statements.POST_LINKS, {"posts": list({post.id for post, _ in live}),
@@ -163,7 +164,7 @@ class TrackingService(Service):
             conn.execute(statements.ADD_TAP, [{"link_id": links[(person.id, post.id)].id, "created_at": now}
                                        for post, person in live])
         return [links[(person.id, posts[code].id)] if code in posts
-                else ServiceError("this deal is no longer available") for code, person in taps]
+                else ServiceError("deal_gone") for code, person in taps]
 
     def shares_for(self, *, sharer: Person, product_ids: Sequence[int],
                    promoters: PromoterService) -> dict[int, str]:
@@ -196,7 +197,7 @@ class TrackingService(Service):
         with self.db.transaction() as session:
             share = session.scalars(select(Share).where(Share.code == share_code)).first()
             if share is None:
-                raise ServiceError("this deal is no longer available")
+                raise ServiceError("deal_gone")
             promoters.touch(session, person)
             link = self._link(session, user_id=person.id, product_id=share.product_id,
                               share_id=share.id, promoter_id=share.sharer_id)
@@ -207,7 +208,7 @@ class TrackingService(Service):
         """A link from /deals in private: the promoter buying for themselves (self-purchase)."""
         with self.db.transaction() as session:
             if session.get(Product, product_id) is None:
-                raise ServiceError("this deal is no longer available")
+                raise ServiceError("deal_gone")
             promoters.touch(session, person)
             registered = promoters.is_registered(session, person.id)
             promoter = person.id if self.config.commission.self_purchase and registered else None
@@ -246,7 +247,7 @@ class TrackingService(Service):
         if not clicks:
             return
         with self.db.transaction() as session:
-            session.execute(Click.__table__.insert(), [
+            session.execute(cast(Table, Click.__table__).insert(), [
                 {"id": c.id, "link_id": c.link_id, "created_at": c.at, "is_bot": c.is_bot,
                  "ip_hash": c.ip_hash, "user_agent": c.user_agent, "referrer": c.referrer}
                 for c in clicks

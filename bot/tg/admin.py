@@ -8,9 +8,8 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.domain.money import format_money
-from bot.services.base import ServiceError
 from bot.services.reports import parse_since
-from bot.tg.common import lang, platform_admin, reply
+from bot.tg.common import lang, platform_admin, refusals_replied, reply
 from bot.tg.context import KocContext
 from bot.tg.texts import party, say, window_text
 
@@ -46,6 +45,7 @@ def _error_lines(errors: list[str]) -> str:
 
 
 @platform_admin
+@refusals_replied
 async def import_document(update: Update, context: KocContext) -> None:
     """A CSV or JSON feed sent with caption /import [--strict] [--deactivate-missing]."""
     runtime = context.runtime
@@ -55,13 +55,9 @@ async def import_document(update: Update, context: KocContext) -> None:
         return
     data, name = got
     caption = (update.effective_message.caption or "").split()
-    try:
-        result = await runtime.db.run_threaded(
-            runtime.services.catalog.import_feed, data, filename=name, strict="--strict" in caption,
-            deactivate_missing="--deactivate-missing" in caption)
-    except ServiceError as exc:
-        await reply(update, say("error", language, reason=str(exc)))
-        return
+    result = await runtime.db.run_threaded(
+        runtime.services.catalog.import_feed, data, filename=name, strict="--strict" in caption,
+        deactivate_missing="--deactivate-missing" in caption)
     # Rebuild the ranking index off the event loop (seconds for 100k products), not in a post.
     await runtime.db.run_threaded(runtime.services.catalog.index)
     key = "import_rejected" if result.rejected else "import_done"
@@ -77,6 +73,7 @@ async def import_document(update: Update, context: KocContext) -> None:
 
 
 @platform_admin
+@refusals_replied
 async def orders_document(update: Update, context: KocContext) -> None:
     """An order report CSV sent with caption /orders."""
     runtime = context.runtime
@@ -86,12 +83,8 @@ async def orders_document(update: Update, context: KocContext) -> None:
         return
     data, _ = got
     await runtime.clicks.flush()  # orders may name clicks still in the buffer
-    try:
-        summary = await runtime.db.run_threaded(runtime.services.order_import.import_csv, data,
-                                                source="csv")
-    except ServiceError as exc:
-        await reply(update, say("error", language, reason=str(exc)))
-        return
+    summary = await runtime.db.run_threaded(runtime.services.order_import.import_csv, data,
+                                            source="csv")
     text = say("orders_done", language, total=summary.total, applied=summary.applied,
                repeated=summary.repeated, unattributed=summary.unattributed,
                errors=len(summary.errors))
@@ -106,42 +99,37 @@ async def _set_featured(update: Update, context: KocContext, featured: bool) -> 
         await reply(update, say("usage", language, usage=f"/{name} <sku>"))
         return
     sku = context.args[0]
-    try:
-        await context.runtime.db.run(context.runtime.services.catalog.set_featured, sku, featured)
-    except ServiceError as exc:
-        await reply(update, say("error", language, reason=str(exc)))
-        return
+    await context.runtime.db.run(context.runtime.services.catalog.set_featured, sku, featured)
     await reply(update, say("featured" if featured else "unfeatured", language, sku=sku))
 
 
 @platform_admin
+@refusals_replied
 async def feature(update: Update, context: KocContext) -> None:
     """Make a deal a platform pick."""
     await _set_featured(update, context, True)
 
 
 @platform_admin
+@refusals_replied
 async def unfeature(update: Update, context: KocContext) -> None:
     """Stop featuring a deal."""
     await _set_featured(update, context, False)
 
 
 @platform_admin
+@refusals_replied
 async def broadcast(update: Update, context: KocContext) -> None:
     """Post one deal now to every active group."""
     language = lang(update)
     if len(context.args or []) != 1:
         await reply(update, say("usage", language, usage="/broadcast <sku>"))
         return
-    try:
-        message = update.effective_message
-        # Keyed by the command's message: a redelivered /broadcast queues nothing twice.
-        key = f"{message.chat_id}:{message.message_id}" if message is not None else None
-        runtime = context.runtime
-        count = await runtime.db.run(runtime.services.posting.broadcast, context.args[0], key=key)
-    except ServiceError as exc:
-        await reply(update, say("error", language, reason=str(exc)))
-        return
+    message = update.effective_message
+    # Keyed by the command's message: a redelivered /broadcast queues nothing twice.
+    key = f"{message.chat_id}:{message.message_id}" if message is not None else None
+    runtime = context.runtime
+    count = await runtime.db.run(runtime.services.posting.broadcast, context.args[0], key=key)
     context.runtime.sender.wake()
     await reply(update, say("broadcast", language, sku=context.args[0], count=count))
 
@@ -179,6 +167,7 @@ async def stats(update: Update, context: KocContext) -> None:
 
 
 @platform_admin
+@refusals_replied
 async def payout(update: Update, context: KocContext) -> None:
     """Record a payout against a promoter's confirmed, settled balance."""
     runtime = context.runtime
@@ -187,13 +176,9 @@ async def payout(update: Update, context: KocContext) -> None:
     if len(args) != 2 or not (args[0].lstrip("-").isdigit() or args[0].startswith("@")):
         await reply(update, say("usage", language, usage="/payout <user_id|@username> <amount>"))
         return
-    try:
-        user = await runtime.db.run(runtime.services.promoters.resolve, args[0])
-        done = await runtime.db.run(runtime.services.orders.payout, user_id=user.id, amount_text=args[1],
-                                         admin_id=update.effective_user.id)
-    except ServiceError as exc:
-        await reply(update, say("error", language, reason=str(exc)))
-        return
+    user = await runtime.db.run(runtime.services.promoters.resolve, args[0])
+    done = await runtime.db.run(runtime.services.orders.payout, user_id=user.id, amount_text=args[1],
+                                admin_id=update.effective_user.id)
     left = await runtime.db.run(runtime.services.orders.payable, user.id)
     cur = runtime.config.commission.currency
     # Both: the name is what the admin typed, the id is what the ledger keeps.

@@ -9,6 +9,7 @@ in the gate before every handler (bot/tg/handlers.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
@@ -51,6 +52,16 @@ async def _answer_link(update: Update, context: KocContext, link: IssuedLink) ->
     await update.callback_query.answer(url=deep_link(context.bot.username, f"l_{link.code}"))
 
 
+async def _link_or_gone(update: Update, context: KocContext, issuing: Awaitable[IssuedLink]) -> None:
+    """Answer with the link ``issuing`` gives, or "deal gone" when the services refuse it."""
+    try:
+        link = await issuing
+    except ServiceError:
+        await _deal_gone(update)
+        return
+    await _answer_link(update, context, link)
+
+
 async def _deal_gone(update: Update) -> None:
     assert update.callback_query is not None
     await update.callback_query.answer(say("deal_gone", lang(update)), show_alert=True)
@@ -66,12 +77,7 @@ async def buy(update: Update, context: KocContext) -> None:
     if not looks_like_code(code):
         await _deal_gone(update)  # answered like a code that finds nothing
         return
-    try:
-        link = await context.runtime.taps.tap(code, person_of(update))
-    except ServiceError:
-        await _deal_gone(update)
-        return
-    await _answer_link(update, context, link)
+    await _link_or_gone(update, context, context.runtime.taps.tap(code, person_of(update)))
 
 
 async def share_buy(update: Update, context: KocContext) -> None:
@@ -83,13 +89,9 @@ async def share_buy(update: Update, context: KocContext) -> None:
     if not looks_like_code(code):
         await _deal_gone(update)
         return
-    try:
-        link = await runtime.db.run(runtime.services.tracking.tap_share, share_code=code,
-                                    person=person_of(update), promoters=runtime.services.promoters)
-    except ServiceError:
-        await _deal_gone(update)
-        return
-    await _answer_link(update, context, link)
+    await _link_or_gone(update, context, runtime.db.run(
+        runtime.services.tracking.tap_share, share_code=code, person=person_of(update),
+        promoters=runtime.services.promoters))
 
 
 async def get_link(update: Update, context: KocContext) -> None:
@@ -101,13 +103,9 @@ async def get_link(update: Update, context: KocContext) -> None:
     if product_id is None:
         await unknown(update, context)
         return
-    try:
-        link = await runtime.db.run(runtime.services.tracking.direct_link, product_id=product_id,
-                                    person=person_of(update), promoters=runtime.services.promoters)
-    except ServiceError:
-        await _deal_gone(update)
-        return
-    await _answer_link(update, context, link)
+    await _link_or_gone(update, context, runtime.db.run(
+        runtime.services.tracking.direct_link, product_id=product_id, person=person_of(update),
+        promoters=runtime.services.promoters))
 
 
 async def deals_button(update: Update, context: KocContext) -> None:

@@ -11,6 +11,7 @@ from telegram import LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 
+from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.tg.context import KocContext
 from bot.tg.texts import lang_of, say
@@ -89,6 +90,20 @@ def group_admin(handler: Handler) -> Handler:
             await reply(update, say("not_admin", lang(update)))
             return
         await handler(update, context)
+
+    return guarded
+
+
+def refusals_replied(handler: Handler) -> Handler:
+    """A ServiceError from the handler is answered with its one-line reason in the user's language."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: KocContext) -> None:
+        try:
+            await handler(update, context)
+        except ServiceError as exc:
+            language = lang(update)
+            await reply(update, say("error", language, reason=exc.text(language)))
 
     return guarded
 

@@ -11,7 +11,7 @@ from bot.cards.chart import render_report_chart
 from bot.domain.money import format_money
 from bot.services.base import ServiceError
 from bot.services.reports import parse_since
-from bot.tg.common import group_admin, lang, reply
+from bot.tg.common import group_admin, lang, refusals_replied, reply
 from bot.tg.context import KocContext
 from bot.tg.keyboards import deep_link, link_keyboard
 from bot.tg.private import commission_text
@@ -22,10 +22,6 @@ def _chat_id(update: Update) -> int:
     chat = update.effective_chat
     assert chat is not None
     return chat.id
-
-
-async def _fail(update: Update, reason: str) -> None:
-    await reply(update, say("error", lang(update), reason=reason))
 
 
 async def _next_text(context: KocContext, chat_id: int, tz_name: str) -> str:
@@ -53,10 +49,10 @@ async def schedule(update: Update, context: KocContext) -> None:
             await runtime.db.run(runtime.services.posting.reschedule, chat_id)
         group = await runtime.db.run(runtime.services.groups.find, chat_id)
         if group is None:
-            raise ServiceError("this group is not registered; add the bot again")
+            raise ServiceError("group_not_registered")
     except ServiceError as exc:
         # One line, as for every bad argument: the reason, then how to say it.
-        await reply(update, say("error_usage", language, reason=" ".join(str(exc).split()),
+        await reply(update, say("error_usage", language, reason=" ".join(exc.text(language).split()),
                                 usage="/schedule 09:00 12:30 20:00 · /schedule off"))
         return
     paused = say("paused_flag", language) if group.paused else ""
@@ -65,45 +61,40 @@ async def schedule(update: Update, context: KocContext) -> None:
 
 
 @group_admin
+@refusals_replied
 async def timezone(update: Update, context: KocContext) -> None:
     """Set the group's IANA time zone."""
     language = lang(update)
     if len(context.args or []) != 1:
         await reply(update, say("usage", language, usage="/timezone Asia/Shanghai"))
         return
-    try:
-        runtime = context.runtime
-        group = await runtime.db.run(runtime.services.groups.set_timezone, _chat_id(update),
-                                     context.args[0])
-    except ServiceError as exc:
-        await _fail(update, str(exc))
-        return
+    runtime = context.runtime
+    group = await runtime.db.run(runtime.services.groups.set_timezone, _chat_id(update),
+                                 context.args[0])
     await reply(update, say("timezone_set", language, tz=group.timezone,
                             next=await _next_text(context, group.chat_id, group.timezone)))
 
 
 @group_admin
+@refusals_replied
 async def categories(update: Update, context: KocContext) -> None:
     """Show or set which product categories this group gets."""
     language = lang(update)
     args = context.args or []
-    try:
-        if args:
-            runtime = context.runtime
-            group = await runtime.db.run(runtime.services.groups.set_categories, _chat_id(update), args)
-        else:
-            runtime = context.runtime
-            group = await runtime.db.run(runtime.services.groups.find, _chat_id(update))
-            if group is None:
-                raise ServiceError("this group is not registered; add the bot again")
-    except ServiceError as exc:
-        await _fail(update, str(exc))
-        return
+    if args:
+        runtime = context.runtime
+        group = await runtime.db.run(runtime.services.groups.set_categories, _chat_id(update), args)
+    else:
+        runtime = context.runtime
+        group = await runtime.db.run(runtime.services.groups.find, _chat_id(update))
+        if group is None:
+            raise ServiceError("group_not_registered")
     await reply(update, say("categories_show", language,
                             cats=group.categories or say("all_categories", language)))
 
 
 @group_admin
+@refusals_replied
 async def post(update: Update, context: KocContext) -> None:
     """Post the best deal (or the given sku) now."""
     runtime = context.runtime
@@ -111,14 +102,10 @@ async def post(update: Update, context: KocContext) -> None:
     if len(args) > 1:
         await reply(update, say("usage", lang(update), usage="/post [sku]"))
         return
-    try:
-        message = update.effective_message
-        key = f"m{message.message_id}" if message is not None else None  # a redelivered /post adds nothing
-        await runtime.db.run(runtime.services.posting.post_now, _chat_id(update),
-                             sku=args[0] if args else None, key=key)
-    except ServiceError as exc:
-        await _fail(update, str(exc))
-        return
+    message = update.effective_message
+    key = f"m{message.message_id}" if message is not None else None  # a redelivered /post adds nothing
+    await runtime.db.run(runtime.services.posting.post_now, _chat_id(update),
+                         sku=args[0] if args else None, key=key)
     runtime.sender.wake()
 
 
@@ -142,31 +129,26 @@ async def topic(update: Update, context: KocContext) -> None:
 
 
 @group_admin
+@refusals_replied
 async def pause(update: Update, context: KocContext) -> None:
     """Stop scheduled posts."""
-    try:
-        runtime = context.runtime
-        await runtime.db.run(runtime.services.groups.update, _chat_id(update), paused=True)
-    except ServiceError as exc:
-        await _fail(update, str(exc))
-        return
+    runtime = context.runtime
+    await runtime.db.run(runtime.services.groups.update, _chat_id(update), paused=True)
     await reply(update, say("paused", lang(update)))
 
 
 @group_admin
+@refusals_replied
 async def resume(update: Update, context: KocContext) -> None:
     """Restart scheduled posts from the next slot (missed ones are not made up)."""
     chat_id = _chat_id(update)
-    try:
-        runtime = context.runtime
-        group = await runtime.db.run(runtime.services.groups.update, chat_id, paused=False)
-    except ServiceError as exc:
-        await _fail(update, str(exc))
-        return
+    runtime = context.runtime
+    group = await runtime.db.run(runtime.services.groups.update, chat_id, paused=False)
     await reply(update, say("resumed", lang(update), next=await _next_text(context, chat_id, group.timezone)))
 
 
 @group_admin
+@refusals_replied
 async def report(update: Update, context: KocContext) -> None:
     """Per-member earnings from this group: a table and a chart image."""
     runtime = context.runtime
@@ -181,8 +163,7 @@ async def report(update: Update, context: KocContext) -> None:
         return
     data = await runtime.db.run(runtime.services.reports.group_report, _chat_id(update), window)
     if data is None:
-        await _fail(update, "this group is not registered; add the bot again")
-        return
+        raise ServiceError("group_not_registered")
     text = report_text(data, language, runtime.config.commission.currency,
                        window_text(window, language))
     await reply(update, text)

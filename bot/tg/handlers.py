@@ -29,8 +29,14 @@ from bot.tg.common import lang
 from bot.tg.context import KocContext
 from bot.tg.deals import deals
 from bot.tg.inline import chosen_result, inline_query
-from bot.tg.private import GROUP_COMMANDS, PROMOTER_COMMANDS
-from bot.tg.texts import say
+from bot.tg.texts import (
+    GROUP_COMMANDS,
+    HELP_COMMAND,
+    MENU_MEMBER,
+    PROMOTER_COMMANDS,
+    START_COMMAND,
+    say,
+)
 
 log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
@@ -133,14 +139,10 @@ def _commands(rows: list[tuple[str, str, str]], zh: bool) -> list[BotCommand]:
 
 async def set_menus(app: Application) -> None:
     """Command menus per scope: private chats, group chats, group administrators."""
-    member = [("commission", "your earnings, in private", "私信查看我的佣金"),
-              ("help", "what I do", "帮助")]
     scopes = [
-        (BotCommandScopeAllPrivateChats(), [("start", "register", "注册"),
-                                            *(c.menu() for c in PROMOTER_COMMANDS)]),
-        (BotCommandScopeAllGroupChats(), member),
-        (BotCommandScopeAllChatAdministrators(), [*(c.menu() for c in GROUP_COMMANDS),
-                                                  ("help", "what I do", "帮助")]),
+        (BotCommandScopeAllPrivateChats(), [c.menu() for c in (START_COMMAND, *PROMOTER_COMMANDS)]),
+        (BotCommandScopeAllGroupChats(), [c.menu() for c in MENU_MEMBER]),
+        (BotCommandScopeAllChatAdministrators(), [c.menu() for c in (*GROUP_COMMANDS, HELP_COMMAND)]),
     ]
     for scope, rows in scopes:
         await app.bot.set_my_commands(_commands(rows, False), scope=scope)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from html import escape
-from typing import NamedTuple
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -23,62 +22,18 @@ from bot.tg.common import (
 )
 from bot.tg.context import KocContext
 from bot.tg.keyboards import deep_link, link_keyboard
-from bot.tg.texts import Html, local_time, party, say
+from bot.tg.texts import (
+    ADMIN_COMMANDS,
+    GROUP_COMMANDS,
+    MEMBER_COMMANDS,
+    PROMOTER_COMMANDS,
+    Command,
+    Html,
+    local_time,
+    party,
+    say,
+)
 from bot.tg.webapp import app_keyboard
-
-
-class Command(NamedTuple):
-    """A command as /help lists it: its name, what it takes, and what it does in en and zh_CN."""
-
-    name: str
-    en: str
-    zh: str
-    args: str = ""
-    args_zh: str = ""
-
-    def line(self, language: str) -> str:
-        """``/name <args> — what it does`` in the user's language."""
-        args = (self.args_zh or self.args) if language != "en" else self.args
-        return f"/{' '.join(filter(None, (self.name, args)))} — {self.en if language == 'en' else self.zh}"
-
-    def menu(self) -> tuple[str, str, str]:
-        """(name, en, zh) for the command menu, which shows no arguments."""
-        return self.name, self.en, self.zh
-
-
-PROMOTER_COMMANDS = [
-    Command("deals", "browse deals", "浏览优惠", "[words]", "[关键词]"),
-    Command("commission", "your earnings", "我的佣金"),
-    Command("team", "your tier and team", "我的团队"),
-    Command("invite", "your invite link", "邀请链接"),
-    Command("groups", "your groups", "我的群"),
-    Command("help", "what I do", "帮助"),
-]
-ADMIN_COMMANDS = [
-    Command("import", "send a CSV/JSON feed with this caption", "发送 CSV/JSON 商品文件并附此言"),
-    Command("orders", "send an order CSV with this caption", "发送订单 CSV 并附此言"),
-    Command("feature", "feature a deal", "设为精选", "<sku>"),
-    Command("unfeature", "stop featuring a deal", "取消精选", "<sku>"),
-    Command("broadcast", "post a deal to every group now", "立即推送到所有群", "<sku>"),
-    Command("stats", "platform totals", "平台数据", "[7d|30d|all]"),
-    Command("payout", "record a payout", "记录提现", "<user_id|@username> <amount>",
-            "<用户ID|@用户名> <金额>"),
-]
-GROUP_COMMANDS = [
-    Command("schedule", "posting times", "推送时间", "[HH:MM …|off]"),
-    Command("timezone", "the group's time zone", "本群时区", "<IANA name>", "<时区>"),
-    Command("categories", "which categories", "推送分类", "[a b …|all]", "[分类…|all]"),
-    Command("post", "post a deal now", "立即推送", "[sku]"),
-    Command("topic", "post in this forum topic", "在此话题推送", "[off]"),
-    Command("pause", "stop scheduled posts", "暂停定时推送"),
-    Command("resume", "restart scheduled posts", "恢复定时推送"),
-    Command("report", "members' earnings", "成员收益报表", "[7d|30d|all]"),
-    Command("commission", "your earnings, in private", "私信查看我的佣金"),
-]
-MEMBER_COMMANDS = [
-    Command("commission", "your earnings, sent in private", "私信查看我的佣金"),
-    Command("help", "what I do", "帮助"),
-]
 
 
 def command_lines(commands: list[Command], language: str) -> str:
@@ -155,14 +110,14 @@ async def claim_group(update: Update, context: KocContext, token: str) -> None:
     person = person_of(update)
     group = await runtime.db.run(runtime.services.groups.claim_target, token)
     if group is None:
-        await reply(update, say("error", language, reason="this group link is not valid any more"))
+        await reply(update, say("error", language, reason=ServiceError("group_link_invalid").text(language)))
         return
     admin = await is_group_admin(context, group.chat_id, person.id)
     try:
         group = await runtime.db.run(runtime.services.groups.claim, token=token, user_id=person.id,
                                      is_admin=admin)
     except ServiceError as exc:
-        await reply(update, say("error", language, reason=str(exc)))
+        await reply(update, say("error", language, reason=exc.text(language)))
         return
     await runtime.db.run(runtime.services.posting.reschedule, group.chat_id)
     await reply(update, say("group_claimed", language, title=group.title))

@@ -3,9 +3,10 @@ by ``say`` so a user's name or a product title can never break the markup."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -208,6 +209,158 @@ PARTIES = {
     "mentor": {"en": "mentor", "zh_CN": "导师"},
     "partner": {"en": "partner", "zh_CN": "合伙人"},
 }
+
+
+# Why a use case refused (ServiceError keys). Plain text, not HTML: ``refusal`` fills them in and
+# ``say`` escapes the result where it goes into a message. English is also what the CLI and the
+# web API show.
+ERRORS: dict[str, dict[str, str]] = {
+    "deal_gone": {"en": "this deal is no longer available", "zh_CN": "该优惠已失效"},
+    "unknown_deal": {"en": "unknown deal", "zh_CN": "未知的优惠"},
+    "no_such_deal": {"en": "no such deal", "zh_CN": "没有这个优惠"},
+    "no_product": {"en": "no product with sku {sku}", "zh_CN": "没有 sku 为 {sku} 的商品"},
+    "not_available_now": {"en": "{sku} is not available now", "zh_CN": "{sku} 现在不可用"},
+    "not_available_stock_or_dates": {
+        "en": "{sku} is not available now (out of stock or outside its dates)",
+        "zh_CN": "{sku} 现在不可用（缺货或不在有效期内）",
+    },
+    "group_not_registered": {
+        "en": "this group is not registered; add the bot again",
+        "zh_CN": "本群尚未登记，请重新添加机器人",
+    },
+    "group_not_claimed": {
+        "en": "this group is not claimed yet; an admin must open the claim link",
+        "zh_CN": "本群尚未认领，需由管理员打开认领链接",
+    },
+    "group_link_invalid": {"en": "this group link is not valid any more", "zh_CN": "该群链接已失效"},
+    "owner_only": {"en": "only the group's owner can change its settings", "zh_CN": "只有群主可以修改本群设置"},
+    "claim_admin_only": {
+        "en": "only an administrator of the group can claim it", "zh_CN": "只有本群管理员可以认领",
+    },
+    "no_deal_fits": {"en": "no deal fits this group now", "zh_CN": "现在没有适合本群的优惠"},
+    "bad_times": {"en": "{reason}", "zh_CN": "时间格式有误：{reason}"},
+    "unknown_timezone": {
+        "en": "unknown time zone {name}; use an IANA name like Asia/Shanghai",
+        "zh_CN": "未知时区 {name}，请使用 IANA 名称，如 Asia/Shanghai",
+    },
+    "too_many_categories": {"en": "too many categories", "zh_CN": "分类太多"},
+    "start_first": {"en": "send /start to me first", "zh_CN": "请先私信我发送 /start"},
+    "feed_unusable": {"en": "{reason}", "zh_CN": "商品文件无法使用：{reason}"},
+    "bad_amount": {"en": "bad amount: {reason}", "zh_CN": "金额有误：{reason}"},
+    "min_payout": {"en": "the minimum payout is {amount}", "zh_CN": "最低提现金额为 {amount}"},
+    "no_user": {"en": "no user {user_id}", "zh_CN": "没有用户 {user_id}"},
+    "balance_too_low": {
+        "en": "the settled balance is {balance}; cannot pay more",
+        "zh_CN": "已结算余额为 {balance}，不能支付更多",
+    },
+    "balance_changed": {
+        "en": "the balance changed during the payout; try again", "zh_CN": "支付期间余额有变动，请重试",
+    },
+    "orders_columns": {
+        "en": "the order report lacks the column(s): {columns}", "zh_CN": "订单报表缺少列：{columns}",
+    },
+    "orders_not_text": {
+        "en": "the order report is neither UTF-8 nor GB18030/GBK text",
+        "zh_CN": "订单报表既不是 UTF-8 也不是 GB18030/GBK 文本",
+    },
+    "not_a_user_ref": {"en": "{text} is not a user id or @username", "zh_CN": "{text} 不是用户 ID 或 @用户名"},
+    "unknown_username": {
+        "en": "no user @{name} has used the bot; see kocbot balances for ids",
+        "zh_CN": "没有使用过机器人的用户 @{name}；用户 ID 见 kocbot balances",
+    },
+    "ambiguous_username": {
+        "en": "@{name} names {count} users; use the id instead", "zh_CN": "@{name} 对应 {count} 个用户，请改用 ID",
+    },
+    "cannot_export": {
+        "en": "cannot export {kind}; choose one of {choices}", "zh_CN": "无法导出 {kind}，可选：{choices}",
+    },
+    "products_no_group": {
+        "en": "products belong to no group; drop --group", "zh_CN": "商品不属于任何群，请去掉 --group",
+    },
+    "no_group": {"en": "no group {group}; see kocbot groups", "zh_CN": "没有群 {group}；见 kocbot groups"},
+    "merchant_not_configured": {
+        "en": "no [merchants.{merchant}] in config: its commission_rate is needed",
+        "zh_CN": "配置中没有 [merchants.{merchant}]：需要它的 commission_rate",
+    },
+    "not_user_id_or_name": {
+        "en": "{text} is neither a user id nor an @username", "zh_CN": "{text} 既不是用户 ID 也不是 @用户名",
+    },
+    "username_never_seen": {
+        "en": "no user @{name} has talked to the bot; use their numeric id",
+        "zh_CN": "没有和机器人说过话的用户 @{name}，请使用数字 ID",
+    },
+    "username_matches_many": {
+        "en": "@{name} matches users {ids}; use the numeric id", "zh_CN": "@{name} 对应多个用户 {ids}，请使用数字 ID",
+    },
+}
+
+
+def refusal(key: str, params: Mapping[str, object], lang: str = "en") -> str:
+    """The plain-text reason for a ServiceError's ``key`` and ``params``, in ``lang``."""
+    entry = ERRORS[key]
+    return (entry.get(lang) or entry["en"]).format(**params)
+
+
+# -- commands: the only place their descriptions are written
+
+
+class Command(NamedTuple):
+    """A command as /help lists it: its name, what it takes, and what it does in en and zh_CN."""
+
+    name: str
+    en: str
+    zh: str
+    args: str = ""
+    args_zh: str = ""
+
+    def line(self, language: str) -> str:
+        """``/name <args> — what it does`` in the user's language."""
+        args = (self.args_zh or self.args) if language != "en" else self.args
+        return f"/{' '.join(filter(None, (self.name, args)))} — {self.en if language == 'en' else self.zh}"
+
+    def menu(self) -> tuple[str, str, str]:
+        """(name, en, zh) for the command menu, which shows no arguments."""
+        return self.name, self.en, self.zh
+
+
+PROMOTER_COMMANDS = [
+    Command("deals", "browse deals", "浏览优惠", "[words]", "[关键词]"),
+    Command("commission", "your earnings", "我的佣金"),
+    Command("team", "your tier and team", "我的团队"),
+    Command("invite", "your invite link", "邀请链接"),
+    Command("groups", "your groups", "我的群"),
+    Command("help", "what I do", "帮助"),
+]
+ADMIN_COMMANDS = [
+    Command("import", "send a CSV/JSON feed with this caption", "发送 CSV/JSON 商品文件并附此言"),
+    Command("orders", "send an order CSV with this caption", "发送订单 CSV 并附此言"),
+    Command("feature", "feature a deal", "设为精选", "<sku>"),
+    Command("unfeature", "stop featuring a deal", "取消精选", "<sku>"),
+    Command("broadcast", "post a deal to every group now", "立即推送到所有群", "<sku>"),
+    Command("stats", "platform totals", "平台数据", "[7d|30d|all]"),
+    Command("payout", "record a payout", "记录提现", "<user_id|@username> <amount>",
+            "<用户ID|@用户名> <金额>"),
+]
+GROUP_COMMANDS = [
+    Command("schedule", "posting times", "推送时间", "[HH:MM …|off]"),
+    Command("timezone", "the group's time zone", "本群时区", "<IANA name>", "<时区>"),
+    Command("categories", "which categories", "推送分类", "[a b …|all]", "[分类…|all]"),
+    Command("post", "post a deal now", "立即推送", "[sku]"),
+    Command("topic", "post in this forum topic", "在此话题推送", "[off]"),
+    Command("pause", "stop scheduled posts", "暂停定时推送"),
+    Command("resume", "restart scheduled posts", "恢复定时推送"),
+    Command("report", "members' earnings", "成员收益报表", "[7d|30d|all]"),
+    Command("commission", "your earnings, in private", "私信查看我的佣金"),
+]
+MEMBER_COMMANDS = [
+    Command("commission", "your earnings, sent in private", "私信查看我的佣金"),
+    Command("help", "what I do", "帮助"),
+]
+# The command menus Telegram shows (no arguments there): private chats also list /start, group
+# members see their two commands, group administrators also get /help.
+START_COMMAND = Command("start", "register", "注册")
+HELP_COMMAND = Command("help", "what I do", "帮助")
+MENU_MEMBER = [Command("commission", "your earnings, in private", "私信查看我的佣金"), HELP_COMMAND]
 
 
 def lang_of(language_code: str | None, default: str = "en") -> str:

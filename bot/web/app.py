@@ -52,8 +52,8 @@ class WebState:
     templates: Jinja2Templates
     links: LinkCache
     # Visitors repeat their address and user agent; these memos keep the redirect cheap.
-    ip_hashes: Memo
-    bot_agents: Memo
+    ip_hashes: Memo[str, str]
+    bot_agents: Memo[str | None, bool]
     click_ids: ClickIds = field(default_factory=ClickIds)
     # Rendered card bytes per product version: an open URL must not cost a render per request.
     # One render at a time, so a flood of distinct ids queues instead of taking every core.
@@ -131,7 +131,7 @@ async def one_tap(request: Request) -> Response:
     code = request.path_params["code"]
     try:
         if not looks_like_code(code):
-            raise ServiceError("unknown deal")
+            raise ServiceError("unknown_deal")
         link = await runtime.db.run_threaded(runtime.services.tracking.tap_post, post_code=code,
                                              person=person, promoters=runtime.services.promoters)
     except ServiceError:

@@ -164,11 +164,11 @@ class LinkCache:
                     task = self._loading[code] = asyncio.create_task(self._load(code))
                     task.add_done_callback(_retrieve)
                 return hit[1]
-        task = self._loading.get(code)
-        if task is None:
-            task = self._loading[code] = asyncio.create_task(self._load(code))
+        loading = self._loading.get(code)
+        if loading is None:
+            loading = self._loading[code] = asyncio.create_task(self._load(code))
         # shield: a click whose client went away must not cancel the lookup the others await
-        return await asyncio.shield(task)
+        return await asyncio.shield(loading)
 
     async def _load(self, code: str) -> ClickTarget | None:
         started = time.monotonic()

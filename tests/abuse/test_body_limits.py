@@ -71,7 +71,7 @@ async def raw_head_only(port: int, path: str, length: int, headers: str = "") ->
 
 
 @pytest.fixture
-def web_process(tmp_path: Path):  # type: ignore[no-untyped-def]
+def web_process(tmp_path: Path):
     """kocbot's web app served by uvicorn in a process of its own; yields (pid, port)."""
     port = free_port()
     db = f"sqlite:///{tmp_path / 'limits.db'}"
@@ -94,7 +94,7 @@ def web_process(tmp_path: Path):  # type: ignore[no-untyped-def]
         proc.wait(10)
 
 
-async def test_a_64_mib_chunked_postback_keeps_memory_flat(web_process) -> None:  # type: ignore[no-untyped-def]
+async def test_a_64_mib_chunked_postback_keeps_memory_flat(web_process) -> None:
     pid, port = web_process
     before = rss_kib(pid)
     status = await post_stream(f"http://127.0.0.1:{port}/postback", 64 * 1024 * 1024)
@@ -105,7 +105,7 @@ async def test_a_64_mib_chunked_postback_keeps_memory_flat(web_process) -> None:
     assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code in (200, 503)
 
 
-async def test_content_length_is_checked_before_reading(web_process) -> None:  # type: ignore[no-untyped-def]
+async def test_content_length_is_checked_before_reading(web_process) -> None:
     _pid, port = web_process
     # No body follows: a server that waits to read it would never answer.
     assert b" 413 " in await raw_head_only(port, "/postback", 10**9)

@@ -51,13 +51,13 @@ def failures(caplog: pytest.LogCaptureFixture) -> list[str]:
             if r.exc_info or r.levelno >= logging.ERROR]
 
 
-def routes_of(base: str, app) -> list[tuple[str, str, list[str]]]:  # type: ignore[no-untyped-def]
+def routes_of(base: str, app) -> list[tuple[str, str, list[str]]]:
     """(base, path template, methods) for every route of a Starlette app."""
     return [(base, r.path, sorted(r.methods or {"GET"})) for r in app.routes if isinstance(r, Route)]
 
 
 @st.composite
-def requests(draw, routes):  # type: ignore[no-untyped-def]
+def requests(draw, routes):
     base, template, methods = draw(st.sampled_from(routes))
     path = re.sub(r"\{[^}]+\}", lambda _m: quote(draw(texts), safe=""), template)
     method = draw(st.sampled_from([*methods, "GET", "POST", "PUT", "DELETE"]))
@@ -95,7 +95,7 @@ async def test_every_http_route(emulator, kocbot_factory, caplog: pytest.LogCapt
               b"{}"))
     @example(("GET", f"{public}/card/%C2%B2.jpg", {}, {}, b""))
     @example(("GET", f"{public}/card/99999999999999999999.jpg", {}, {}, b""))
-    def check(request) -> None:  # type: ignore[no-untyped-def]
+    def check(request) -> None:
         method, url, query, headers, body = request
         try:
             with httpx.Client(timeout=30) as client:

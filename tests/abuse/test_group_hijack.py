@@ -9,7 +9,7 @@ from tests.support.flow import buttons
 CREATOR, ADMIN, MEMBER = 501, 502, 503
 
 
-async def start(emu, uid: int) -> None:  # type: ignore[no-untyped-def]
+async def start(emu, uid: int) -> None:
     """The user registers as a promoter (so only admin rights decide)."""
     emu.add_user(uid, f"U{uid}", language_code="en")
     emu.send_command(uid, uid, "/start")

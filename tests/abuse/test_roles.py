@@ -34,7 +34,7 @@ def snapshot(kocbot) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         }
 
 
-async def say(emu, user: int, chat: int, text: str) -> str:  # type: ignore[no-untyped-def]
+async def say(emu, user: int, chat: int, text: str) -> str:
     """Send a command; return the bot's reply text (or caption) in that chat."""
     before = len(emu.sent(chat_id=chat))
     emu.send_command(user, chat, text)

@@ -46,7 +46,7 @@ def test_parse_amount_rejects_floats() -> None:
     with pytest.raises(ValueError):
         parse_amount(39.0, "CNY")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        parse_amount(True, "CNY")  # type: ignore[arg-type]
+        parse_amount(True, "CNY")
 
 
 def test_format_money() -> None:

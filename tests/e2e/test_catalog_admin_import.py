@@ -25,7 +25,7 @@ def skus(kocbot) -> dict[str, str]:  # type: ignore[no-untyped-def]
         return {p.sku: p.title for p in session.scalars(select(Product))}
 
 
-async def send_feed(emu, user: int, name: str, data: bytes, caption: str) -> str:  # type: ignore[no-untyped-def]
+async def send_feed(emu, user: int, name: str, data: bytes, caption: str) -> str:
     before = len(emu.sent(chat_id=user))
     emu.send_document(user, user, name, data, caption=caption)
     await emu.wait_for(lambda: len(emu.sent(chat_id=user)) > before, timeout=15)
@@ -38,6 +38,8 @@ async def test_admin_document_import_reports_counts_and_first_errors(emulator, k
     emu.add_user(STRANGER, "Sam", language_code="en")
     emu.send_command(ADMIN_ID, ADMIN_ID, "/start")
     emu.send_command(STRANGER, STRANGER, "/start")
+    # The welcomes first: send_feed reads the next message in the chat as the import's answer.
+    await emu.wait_for(lambda: emu.sent(chat_id=ADMIN_ID) and emu.sent(chat_id=STRANGER), timeout=15)
 
     refused = await send_feed(emu, STRANGER, "feed.csv", FEED, "/import")
     assert refused == "Only platform admins can do that."

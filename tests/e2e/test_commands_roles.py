@@ -12,7 +12,7 @@ from tests.support.world import FEED
 OWNER, MEMBER, STRANGER = 101, 202, 303
 
 
-async def test_roles_help_groups_invite_and_orders_document(emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_roles_help_groups_invite_and_orders_document(emulator, kocbot_factory) -> None:
     emu = emulator
     kocbot = await kocbot_factory(run_scheduler=False)
     kocbot.services.catalog.import_feed(FEED, filename="feed.csv")

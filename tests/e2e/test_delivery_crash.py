@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GROUPS = 300
 
 
-def write_config(path: Path, emu, db_url: str) -> Path:  # type: ignore[no-untyped-def]
+def write_config(path: Path, emu, db_url: str) -> Path:
     port = free_port()
     path.write_text(f"""
 [telegram]
@@ -62,7 +62,7 @@ def outbox(services: Services) -> dict[int, tuple[str, int]]:
     return {chat: (status, attempts) for chat, status, attempts in rows}
 
 
-async def wait_started(emu, proc: subprocess.Popen[bytes], log: Path, count: int) -> None:  # type: ignore[no-untyped-def]
+async def wait_started(emu, proc: subprocess.Popen[bytes], log: Path, count: int) -> None:
     """Until the process logged its ``count``-th start (it polls now), or fail with its log."""
     def started() -> bool:
         if proc.poll() is not None:

@@ -27,7 +27,7 @@ FEED = feed_csv(
 )
 
 
-async def answer(emu, user: int, words: str) -> tuple[str, list[dict]]:  # type: ignore[no-untyped-def]
+async def answer(emu, user: int, words: str) -> tuple[str, list[dict]]:
     query_id = emu.inline_query(user, words)
     await emu.wait_for(lambda: query_id in emu.inline_answers, timeout=10)
     return query_id, emu.inline_answers[query_id]["results"]

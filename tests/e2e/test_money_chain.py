@@ -30,12 +30,12 @@ async def buy(emu, kocbot, *, member: int, chat: int, sku: str, order_id: str, a
     return click_id
 
 
-async def invite_link(emu, user: int) -> str:  # type: ignore[no-untyped-def]
+async def invite_link(emu, user: int) -> str:
     text = (await command_reply(emu, user=user, chat_id=user, text="/invite"))["text"]
     return next(word for word in text.split() if "start=r_" in word)
 
 
-async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_partner_mentor_promoter_chain(emulator, kocbot_factory, clock) -> None:
     emu = emulator
     kocbot = await kocbot_factory(config=LOW_TIERS, run_scheduler=False)
     kocbot.services.catalog.import_feed(FEED, filename="feed.csv")

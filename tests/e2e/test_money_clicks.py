@@ -37,7 +37,7 @@ async def setup(emu, kocbot) -> str:  # type: ignore[no-untyped-def]
     return await tap_buy(emu, member=MEMBER, card=card)
 
 
-async def test_clicks_bots_uniques_and_pages(emulator, kocbot_factory, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_clicks_bots_uniques_and_pages(emulator, kocbot_factory, clock) -> None:
     emu = emulator
     kocbot = await kocbot_factory(run_scheduler=False)
     url = await setup(emu, kocbot)
@@ -85,7 +85,7 @@ async def test_clicks_bots_uniques_and_pages(emulator, kocbot_factory, clock) ->
         assert ended.status_code == 410 and "Sold-out kettle" in ended.text
 
 
-async def test_graceful_shutdown_writes_every_buffered_click(emulator, db_url, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_graceful_shutdown_writes_every_buffered_click(emulator, db_url, clock, tmp_path) -> None:
     emu = emulator
     config = make_config(emulator=emu, db_url=db_url, port=free_port())
     kocbot = Kocbot(config, now=clock, rng=random.Random(1), cards_dir=tmp_path / "c",

@@ -44,7 +44,7 @@ async def a_click(emu, kocbot) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_simultaneous_copies_and_refunds_then_commission_is_exact(
-        emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
+        emulator, kocbot_factory) -> None:
     emu = emulator
     kocbot = await kocbot_factory(run_scheduler=False)
     url = await a_click(emu, kocbot)
@@ -83,7 +83,7 @@ async def test_simultaneous_copies_and_refunds_then_commission_is_exact(
 
 
 async def test_click_mismatch_is_409_and_ambiguous_values_are_400(
-        emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
+        emulator, kocbot_factory) -> None:
     emu = emulator
     kocbot = await kocbot_factory(run_scheduler=False)
     url = await a_click(emu, kocbot)
@@ -124,7 +124,7 @@ def hold_clicks_table(db_url: str, seconds: float, held: threading.Event) -> Non
 
 
 async def test_a_postback_while_its_click_is_being_written_is_attributed_at_once(
-        emulator, kocbot_factory, db_url) -> None:  # type: ignore[no-untyped-def]
+        emulator, kocbot_factory, db_url) -> None:
     """The buffer's timer may have taken the click out of the buffer and be writing it when
     the postback arrives: the buffer then looks empty, but the click is not in the database
     yet. The postback must wait for that write, not answer 202."""

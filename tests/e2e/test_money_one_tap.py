@@ -30,7 +30,7 @@ def counts(kocbot) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
         return tuple(session.scalar(select(func.count()).select_from(m)) for m in (Tap, Click, Link))
 
 
-async def test_one_tap_accepts_signed_and_refuses_forged_or_stale(emulator, kocbot_factory, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_one_tap_accepts_signed_and_refuses_forged_or_stale(emulator, kocbot_factory, clock) -> None:
     emu = emulator
     kocbot = await kocbot_factory(config={"card": {"buy_button": "login_url"}}, run_scheduler=False)
     kocbot.services.catalog.import_feed(FEED, filename="feed.csv")

@@ -24,7 +24,7 @@ async def setup_group(emu, kocbot):  # type: ignore[no-untyped-def]
     return chat
 
 
-async def test_bad_schedule_is_one_line(emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_schedule_is_one_line(emulator, kocbot_factory) -> None:
     emu = emulator
     kocbot = await kocbot_factory(run_scheduler=False)
     chat = await setup_group(emu, kocbot)
@@ -35,7 +35,7 @@ async def test_bad_schedule_is_one_line(emulator, kocbot_factory) -> None:  # ty
     assert ok == "Posting times: 10:00 (Asia/Shanghai)"
 
 
-async def test_private_text_and_files_get_a_hint_and_groups_stay_quiet(emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_private_text_and_files_get_a_hint_and_groups_stay_quiet(emulator, kocbot_factory) -> None:
     emu = emulator
     kocbot = await kocbot_factory(run_scheduler=False)
     chat = await setup_group(emu, kocbot)
@@ -69,7 +69,7 @@ async def test_private_text_and_files_get_a_hint_and_groups_stay_quiet(emulator,
     assert len(emu.sent(chat_id=chat)) == before
 
 
-async def test_help_puts_arguments_before_the_dash(emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_help_puts_arguments_before_the_dash(emulator, kocbot_factory) -> None:
     emu = emulator
     await kocbot_factory(run_scheduler=False)
     emu.add_user(ADMIN_ID, "Admin")
@@ -85,7 +85,7 @@ async def test_help_puts_arguments_before_the_dash(emulator, kocbot_factory) -> 
     assert "/deals [关键词] — 浏览优惠" in member_help.splitlines()
 
 
-async def test_groups_and_next_post_are_in_the_group_time_zone(emulator, kocbot_factory, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_groups_and_next_post_are_in_the_group_time_zone(emulator, kocbot_factory, clock) -> None:
     emu = emulator
     kocbot = await kocbot_factory(run_scheduler=False)
     chat = await setup_group(emu, kocbot)
@@ -98,7 +98,7 @@ async def test_groups_and_next_post_are_in_the_group_time_zone(emulator, kocbot_
     assert "UTC" not in groups
 
 
-async def test_payout_by_username(emulator, kocbot_factory, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_payout_by_username(emulator, kocbot_factory, clock) -> None:
     emu = emulator
     kocbot = await kocbot_factory(run_scheduler=False)
     chat = await setup_group(emu, kocbot)
@@ -133,7 +133,7 @@ async def test_payout_by_username(emulator, kocbot_factory, clock) -> None:  # t
     assert await payout("/payout olga 10") == "Usage: /payout <user_id|@username> <amount>"
 
 
-async def test_report_and_stats_name_their_window_in_words(emulator, kocbot_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_report_and_stats_name_their_window_in_words(emulator, kocbot_factory) -> None:
     emu = emulator
     kocbot = await kocbot_factory(run_scheduler=False)
     chat = await setup_group(emu, kocbot)

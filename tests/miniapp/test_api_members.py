@@ -10,7 +10,7 @@ from tests.miniapp.conftest import MEMBER, OWNER
 from tests.support.flow import click, subid
 
 
-async def deals(world, user: int = MEMBER, **params: str) -> dict:  # type: ignore[no-untyped-def]
+async def deals(world, user: int = MEMBER, **params: str) -> dict:
     query = "&".join(f"{k}={v}" for k, v in params.items())
     response = await world.call(user, "GET", f"/app/api/deals?{query}")
     assert response.status_code == 200, response.text

@@ -25,7 +25,7 @@ async def test_me_answers_each_role(world) -> None:
     assert admin["roles"]["admin"] is True
 
 
-async def _earn(world, amount: str = "399.00") -> str:  # type: ignore[no-untyped-def]
+async def _earn(world, amount: str = "399.00") -> str:
     """The member buys the rice cooker through the owner's shared card; returns the click id."""
     share = await world.call(OWNER, "POST", "/app/api/deals/6/share")
     assert share.status_code == 200, share.text

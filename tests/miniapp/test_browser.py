@@ -27,7 +27,7 @@ def _needs_chromium() -> None:
     chromium_or_skip()
 
 
-def user_of(world, user_id: int) -> dict:  # type: ignore[no-untyped-def]
+def user_of(world, user_id: int) -> dict:
     u = world.emu.core.world.user(user_id)
     return {k: u[k] for k in ("id", "first_name", "language_code") if k in u}
 

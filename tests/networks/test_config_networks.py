@@ -36,7 +36,7 @@ def test_jd_and_merchant_keys_with_env_overrides() -> None:
     ({"merchants": {"m": {"status_map": ["pending"]}}}, "merchants.m.status_map: expected a table"),
     ({"merchants": {"m": {"commission_rate": 2}}}, "merchants.m.commission_rate: must be between"),
 ])
-def test_bad_values_are_one_line_naming_the_key(raw: dict, message: str) -> None:  # type: ignore[type-arg]
+def test_bad_values_are_one_line_naming_the_key(raw: dict, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(raw, env={})
     assert message in str(caught.value) and "\n" not in str(caught.value)

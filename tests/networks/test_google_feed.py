@@ -30,7 +30,7 @@ def parse(data: bytes, filename: str = "feed.tsv") -> list[tuple[int, ProductRow
 
 
 @pytest.mark.parametrize("writer,unit", [(write_tsv, "line"), (write_xml, "item")])
-def test_ten_thousand_items_with_bad_ones_by_position(tmp_path: Path, writer, unit: str) -> None:  # type: ignore[no-untyped-def]
+def test_ten_thousand_items_with_bad_ones_by_position(tmp_path: Path, writer, unit: str) -> None:
     path = tmp_path / "feed"
     writer(path, items(10_000, bad_every=997))
     tracemalloc.start()
@@ -105,7 +105,7 @@ def test_malformed_xml_names_where() -> None:
         parse(data, "feed.xml")
 
 
-def test_import_into_catalog_and_cli(db_url: str, tmp_path: Path, clock, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_import_into_catalog_and_cli(db_url: str, tmp_path: Path, clock, capsys) -> None:
     services = make_services(db_url, clock, merchants={"shop": {"commission_rate": "0.06"}})
     path = tmp_path / "feed.xml"
     write_xml(path, items(300, bad_every=100))

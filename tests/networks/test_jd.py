@@ -22,11 +22,11 @@ PENDING = {("platform", None, "pending"): 161, ("mentor", MENTOR, "pending"): 80
            ("partner", PARTNER, "pending"): 48, ("promoter", PROMOTER, "pending"): 1317}
 
 
-def moved(ledger: dict, bucket: str) -> dict:  # type: ignore[type-arg]
+def moved(ledger: dict, bucket: str) -> dict:
     return {(party, user, bucket): amount for (party, user, _), amount in ledger.items()}
 
 
-async def test_goods_import_pages_and_maps_fields(db_url, clock, fake_jd) -> None:  # type: ignore[no-untyped-def]
+async def test_goods_import_pages_and_maps_fields(db_url, clock, fake_jd) -> None:
     from tests.networks.conftest import jd_settings
 
     services = make_services(db_url, clock, networks={"jd": jd_settings(fake_jd)})
@@ -84,7 +84,7 @@ async def test_promotion_link_per_member_cached(jd_world: JdWorld) -> None:
     await fresh.connector.aclose()
 
 
-async def test_order_row_created_paid_completed_refunded(jd_world: JdWorld, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_order_row_created_paid_completed_refunded(jd_world: JdWorld, clock) -> None:
     w = jd_world
     sub = SUB_PREFIX + w.link_code
 
@@ -117,7 +117,7 @@ async def test_order_row_created_paid_completed_refunded(jd_world: JdWorld, cloc
         assert session.scalars(select(OrderEvent.source)).all() == ["jd"] * 3
 
 
-async def test_outage_catch_up_without_gaps_or_doubles(jd_world: JdWorld, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_outage_catch_up_without_gaps_or_doubles(jd_world: JdWorld, clock) -> None:
     w = jd_world
     sub = SUB_PREFIX + w.link_code
     await w.sync.poll_orders()
@@ -150,7 +150,7 @@ async def test_outage_catch_up_without_gaps_or_doubles(jd_world: JdWorld, clock)
     assert again.rows == 0 and again.windows == 0
 
 
-async def test_gateway_errors_and_malformed_answers_book_nothing(jd_world: JdWorld, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_gateway_errors_and_malformed_answers_book_nothing(jd_world: JdWorld, clock) -> None:
     w = jd_world
     w.fake.set_row(5001, 100001, valid_code=16, modified=clock() - timedelta(minutes=30),
                    sub_union_id=SUB_PREFIX + w.link_code)
@@ -187,7 +187,7 @@ async def test_gateway_errors_and_malformed_answers_book_nothing(jd_world: JdWor
     bad.db.dispose()
 
 
-async def test_fake_refuses_what_the_api_refuses(jd_world: JdWorld, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_fake_refuses_what_the_api_refuses(jd_world: JdWorld, clock) -> None:
     gateway = jd_world.sync.connector.gateway  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="at most 1:00:00"):
         await jd_world.sync.connector.order_rows(clock() - MAX_WINDOW * 2, clock(), 1)
@@ -211,7 +211,7 @@ def test_valid_code_table() -> None:
     assert row_status({"validCode": -1}) is None and row_status({}) is None
 
 
-async def test_rows_of_another_site_are_not_ours(jd_world: JdWorld, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_rows_of_another_site_are_not_ours(jd_world: JdWorld, clock) -> None:
     from dataclasses import replace
 
     from bot.networks.jd import JdConnector

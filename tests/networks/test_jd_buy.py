@@ -16,7 +16,7 @@ from bot.storage.models import Click, NetworkLink, Product
 from tests.networks.conftest import jd_settings
 
 
-async def test_buy_redirects_to_the_members_promotion_link(kocbot_factory, fake_jd, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_buy_redirects_to_the_members_promotion_link(kocbot_factory, fake_jd, monkeypatch) -> None:
     monkeypatch.setattr(runtime, "LINK_TIMEOUT", 1.0)
     kocbot = await kocbot_factory(run_scheduler=False, config={"networks": {"jd": jd_settings(fake_jd)}})
     fake_jd.add_goods(300001)

@@ -39,7 +39,7 @@ async def real_time_fake() -> AsyncIterator[FakeJd]:
         await fake.stop()
 
 
-def world(db_url: str, fake: FakeJd, tmp_path: Path, rows: int):  # type: ignore[no-untyped-def]
+def world(db_url: str, fake: FakeJd, tmp_path: Path, rows: int):
     """The upline chain, a member's link to a JD product with a click, ``rows`` pending rows
     of that member modified in the last hours, and a config file for the subprocesses."""
     from tests.support.clock import Clock
@@ -73,14 +73,14 @@ def world(db_url: str, fake: FakeJd, tmp_path: Path, rows: int):  # type: ignore
     return services, config
 
 
-def poller(config: Path):  # type: ignore[no-untyped-def]
+def poller(config: Path):
     return asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "networks", "sync", "jd", "-c", str(config),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
 
 
-def booked_once(services, rows: int) -> None:  # type: ignore[no-untyped-def]
+def booked_once(services, rows: int) -> None:
     """Every row is one order with one event, and the ledger is ``rows`` times one order's."""
     from collections import defaultdict
 
@@ -89,13 +89,13 @@ def booked_once(services, rows: int) -> None:  # type: ignore[no-untyped-def]
     with services.db.transaction() as session:
         assert session.scalar(select(func.count(Order.id))) == rows
         assert session.scalar(select(func.count(OrderEvent.id))) == rows
-        totals: dict = defaultdict(int)  # type: ignore[type-arg]
+        totals: dict = defaultdict(int)
         for entry in session.scalars(select(LedgerEntry)):
             totals[(entry.party, entry.user_id, entry.bucket)] += entry.amount
     assert dict(totals) == {key: rows * amount for key, amount in PENDING.items()}
 
 
-async def test_poller_killed_mid_page_then_restarted(db_url, real_time_fake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_poller_killed_mid_page_then_restarted(db_url, real_time_fake, tmp_path) -> None:
     fake = real_time_fake
     services, config = world(db_url, fake, tmp_path, rows=280)  # 210 in one window: 2 pages
     fake.stall = (ROWS, 2)
@@ -118,7 +118,7 @@ async def test_poller_killed_mid_page_then_restarted(db_url, real_time_fake, tmp
     services.db.dispose()
 
 
-async def test_two_poller_processes_at_once(db_url, real_time_fake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_two_poller_processes_at_once(db_url, real_time_fake, tmp_path) -> None:
     fake = real_time_fake
     services, config = world(db_url, fake, tmp_path, rows=60)
     fake.stall = (ROWS, 1)  # hold the first poller inside its first window
@@ -138,7 +138,7 @@ async def test_two_poller_processes_at_once(db_url, real_time_fake, tmp_path) ->
     services.db.dispose()
 
 
-async def test_two_pollers_booking_the_same_rows_race(db_url, real_time_fake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_two_pollers_booking_the_same_rows_race(db_url, real_time_fake, tmp_path) -> None:
     """Even if two pollers did walk one window (a lease that expired under a slow poller), the
     same rows booked at the same moment from two engines end up booked once."""
     fake = real_time_fake

@@ -82,7 +82,7 @@ async def test_token_status_map_and_replays(kocbot_factory) -> None:  # type: ig
         assert session.scalars(select(Order.status).where(Order.order_id == "S2S-1")).one() == "refunded"
 
 
-async def test_concurrent_deliveries_book_once(kocbot_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_deliveries_book_once(kocbot_factory) -> None:
     """Networks retry: the same callbacks arrive many times at once; the ledger is the one
     that the reports applied one by one would give."""
     kocbot, click_id, url = await start(kocbot_factory)

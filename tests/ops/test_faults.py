@@ -29,7 +29,7 @@ FEED = feed_csv("acme,S1,Thermos,https://shop.example/1,39.00,59.00,10%,home,,,,
 OWNER = 101
 
 
-def cards_per_group(emu, chats: list[int]) -> Counter:  # type: ignore[no-untyped-def]
+def cards_per_group(emu, chats: list[int]) -> Counter:
     return Counter({chat: len(emu.sent(chat_id=chat, method="sendPhoto")) for chat in chats})
 
 
@@ -38,7 +38,7 @@ def post_states(db: Database) -> Counter:
         return Counter(dict(session.execute(select(Post.status, func.count()).group_by(Post.status)).all()))
 
 
-async def make_groups(emu, services: Services, n: int) -> list[int]:  # type: ignore[no-untyped-def]
+async def make_groups(emu, services: Services, n: int) -> list[int]:
     """n groups owned by a registered promoter, registered with the bot."""
     emu.add_user(OWNER, "Owner", language_code="en")
     chats = [emu.create_group(f"G{i}", admins=[OWNER]) for i in range(n)]
@@ -93,7 +93,7 @@ async def test_storms_of_5xx_429_and_timeouts(emulator, kocbot_factory, clock) -
     await emu.wait_for(lambda: emu.sent(chat_id=OWNER), timeout=10)
 
 
-def _write_config(path: Path, *, emu, db_url: str, port: int) -> Path:  # type: ignore[no-untyped-def]
+def _write_config(path: Path, *, emu, db_url: str, port: int) -> Path:
     path.write_text(
         f'[telegram]\ntoken = "{emu.token}"\nbase_url = "{emu.base_url}"\n'
         f'[database]\nurl = "{db_url}"\n[web]\nport = {port}\npublic_url = "http://127.0.0.1:{port}"\n'
@@ -162,7 +162,7 @@ async def _settled(db: Database, quiet: float = 1.5) -> None:
         last = now
 
 
-def _config(emu, url: str):  # type: ignore[no-untyped-def]
+def _config(emu, url: str):
     from bot.config import parse_config
 
     return parse_config({"telegram": {"token": emu.token, "base_url": emu.base_url},
@@ -211,7 +211,7 @@ async def test_postgres_restart_while_posting_and_clicking(emulator, tmp_path: P
         await kocbot.stop()
 
 
-def _person():  # type: ignore[no-untyped-def]
+def _person():
     from bot.services.promoters import Person
 
     return Person(id=OWNER, first_name="Owner")

@@ -201,7 +201,7 @@ def test_reports_from_8_threads_book_what_one_by_one_books(world: World, plan: l
         for r in batch])
     failures = [o for o in outcomes if isinstance(o, Exception)]
     assert failures == []
-    assert {o.status for o in outcomes} <= {200, 202}  # type: ignore[union-attr]
+    assert {o.status for o in outcomes} <= {200, 202}
     assert ledger(world, together) == ledger(world, serial) == expected(world, plan)
     assert order_count(world, together) == order_count(world, serial) == len(plan)
 

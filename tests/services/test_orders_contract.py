@@ -36,7 +36,7 @@ def report(order_id: str, click_id: str, amount: int, status: str = "confirmed",
                        commission=commission, currency=currency, ts=None, merchant=merchant)
 
 
-def one_click(services, owner: int = PROMOTER, sku: str = "SKU3") -> str:  # type: ignore[no-untyped-def]
+def one_click(services, owner: int = PROMOTER, sku: str = "SKU3") -> str:
     """A registered owner's group with a card of ``sku``; a buyer's click on it."""
     services.catalog.import_feed(FEED, filename="feed.csv")
     register(services, owner, "Pro")
@@ -146,4 +146,20 @@ def test_a_csv_row_in_a_currency_without_a_rate_is_a_bad_row(sqlite_url: str) ->
         1, [(3, "currency USD is not CNY and has no rate in [commission.rates]")])
     with s.db.transaction() as session:
         assert list(session.scalars(select(Order.order_id))) == ["C1"]
+    s.db.dispose()
+
+
+def test_the_operator_balances_view_sees_payable_as_of_now(db_url: str) -> None:
+    """`kocbot balances` reads the balance as of now, like /commission: money whose hold has
+    ended is settled, with no settle job run in between."""
+    from bot.services.operator import OperatorService
+
+    clock = Clock()
+    s = make_services(db_url, clock, commission={"settle_after_days": 0})
+    outcome = s.orders.ingest(report("B-1", one_click(s), 128_50), source="postback", promoters=s.promoters)
+    assert outcome.status == 200
+    operator = OperatorService(config=s.config, db=s.db, now=s.now)
+    (row,) = [r for r in operator.balances() if r.user_id == PROMOTER]
+    assert (row.settled, row.pending, row.currency) == (1445, 0, "CNY")
+    assert [r.user_id for r in operator.balances(minimum=1446)] == []
     s.db.dispose()

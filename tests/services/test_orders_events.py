@@ -24,7 +24,7 @@ LIVES = [
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def world(tmp_path_factory: pytest.TempPathFactory):
     """A partner → mentor → promoter chain, a group of the promoter's and one member's click."""
     url = fresh_sqlite(Path(tmp_path_factory.mktemp("orders")))
     services = make_services(url, Clock())
@@ -32,7 +32,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     return services, clicks(services, link)[0]
 
 
-def holdings(services, order_id: str) -> dict[tuple[str, int | None, str], int]:  # type: ignore[no-untyped-def]
+def holdings(services, order_id: str) -> dict[tuple[str, int | None, str], int]:
     """The order's balance per (party, user, bucket), read from the ledger."""
     with services.db.transaction() as session:
         rows = session.execute(
@@ -68,7 +68,7 @@ def deliveries(draw: st.DrawFn) -> tuple[tuple[str, ...], list[str]]:
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=deliveries())
-def test_any_delivery_order_ends_in_the_same_ledger(world, case) -> None:  # type: ignore[no-untyped-def]
+def test_any_delivery_order_ends_in_the_same_ledger(world, case) -> None:
     services, click_id = world
     life, delivered = case
     n = next(counter)
@@ -95,7 +95,7 @@ def test_any_delivery_order_ends_in_the_same_ledger(world, case) -> None:  # typ
         assert session.scalars(select(Order.status).where(Order.order_id == shuffled)).one() == final
 
 
-def test_illegal_changes_get_409_and_change_nothing(world) -> None:  # type: ignore[no-untyped-def]
+def test_illegal_changes_get_409_and_change_nothing(world) -> None:
     services, click_id = world
     ingest = lambda status: services.orders.ingest(  # noqa: E731
         report("X-1", click_id, status), source="postback", promoters=services.promoters)

@@ -25,7 +25,7 @@ SPLIT_1606 = {("platform", None): 161, ("mentor", MENTOR): 80, ("partner", PARTN
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def world(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+def world(request: pytest.FixtureRequest, tmp_path: Path):
     services = make_services(make_database_url(request.param, tmp_path), Clock())
     group, link = upline_chain(services)
     target = services.tracking.resolve(link)
@@ -34,31 +34,31 @@ def world(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-un
     services.db.dispose()
 
 
-def buffered_click(services, link_id: int) -> ClickRecord:  # type: ignore[no-untyped-def]
+def buffered_click(services, link_id: int) -> ClickRecord:
     """A click the web server answered but has not written yet."""
     return ClickRecord(id=new_code(), link_id=link_id, at=services.now(), is_bot=False,
                        ip_hash=None, user_agent="test", referrer=None)
 
 
-def ingest(services, order_id: str, click_id: str, status: str, commission: int | None = None):  # type: ignore[no-untyped-def]
+def ingest(services, order_id: str, click_id: str, status: str, commission: int | None = None):
     return services.orders.ingest(
         OrderReport(order_id=order_id, click_id=click_id, amount=12850, status=status,
                     commission=commission, currency="CNY", ts=None),
         source="postback", promoters=services.promoters)
 
 
-def write(services, *clicks: ClickRecord) -> None:  # type: ignore[no-untyped-def]
+def write(services, *clicks: ClickRecord) -> None:
     services.tracking.save_clicks(list(clicks), orders=services.orders, promoters=services.promoters)
 
 
-def order_row(services, order_id: str) -> Order:  # type: ignore[no-untyped-def]
+def order_row(services, order_id: str) -> Order:
     with services.db.transaction() as session:
         order = session.scalars(select(Order).where(Order.order_id == order_id)).one()
         session.expunge(order)
         return order
 
 
-def test_a_pending_order_gets_its_split_when_the_click_is_written(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_pending_order_gets_its_split_when_the_click_is_written(world) -> None:
     services, link_id, group = world
     click = buffered_click(services, link_id)
     outcome = ingest(services, "L-1", click.id, "pending")
@@ -77,7 +77,7 @@ def test_a_pending_order_gets_its_split_when_the_click_is_written(world) -> None
     assert {b for *_x, b in holdings(services, "L-1")} == {"confirmed"}
 
 
-def test_a_reported_commission_is_kept_and_moved_from_the_platform(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_reported_commission_is_kept_and_moved_from_the_platform(world) -> None:
     services, link_id, _group = world
     click = buffered_click(services, link_id)
     assert ingest(services, "L-2", click.id, "confirmed", commission=2000).status == 202
@@ -92,7 +92,7 @@ def test_a_reported_commission_is_kept_and_moved_from_the_platform(world) -> Non
     assert {b for *_x, b in held} == {"confirmed"}
 
 
-def test_settled_and_cancelled_orders_stay_with_the_platform(world) -> None:  # type: ignore[no-untyped-def]
+def test_settled_and_cancelled_orders_stay_with_the_platform(world) -> None:
     services, link_id, _group = world
     settled, cancelled = buffered_click(services, link_id), buffered_click(services, link_id)
     assert ingest(services, "L-3", settled.id, "confirmed", commission=2000).status == 202
@@ -110,7 +110,7 @@ def test_settled_and_cancelled_orders_stay_with_the_platform(world) -> None:  # 
     assert order_row(services, "L-4").promoter_id is None
 
 
-def test_an_order_already_attributed_is_not_split_again(world) -> None:  # type: ignore[no-untyped-def]
+def test_an_order_already_attributed_is_not_split_again(world) -> None:
     services, link_id, _group = world
     click = buffered_click(services, link_id)
     write(services, click)
@@ -121,7 +121,7 @@ def test_an_order_already_attributed_is_not_split_again(world) -> None:  # type:
     assert holdings(services, "L-5") == before
 
 
-def test_a_large_batch_is_looked_up_in_chunks(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_large_batch_is_looked_up_in_chunks(world, monkeypatch) -> None:
     services, link_id, _group = world
     monkeypatch.setattr(base, "IN_LIST", 2)  # five clicks: three IN-lists
     batch = [buffered_click(services, link_id) for _ in range(5)]

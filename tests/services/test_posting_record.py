@@ -20,7 +20,7 @@ OWNER = 1
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def services(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+def services(request: pytest.FixtureRequest, tmp_path: Path):
     svc = make_services(make_database_url(request.param, tmp_path), Clock())
     svc.catalog.import_feed(FEED, filename="feed.csv")
     register(svc, OWNER, "Owner")
@@ -28,7 +28,7 @@ def services(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no
     svc.db.dispose()
 
 
-def sending_post(services, chat_id: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def sending_post(services, chat_id: int) -> tuple[int, int]:
     """A claimed post (status ``sending``) in a new group: (post id, group id)."""
     group = add_group(services, chat_id, f"G{chat_id}", OWNER)
     code = add_post(services, group, product_ids(services)["SKU1"])
@@ -38,7 +38,7 @@ def sending_post(services, chat_id: int) -> tuple[int, int]:  # type: ignore[no-
         return post.id, group
 
 
-def test_each_post_keeps_the_time_its_answer_came(services) -> None:  # type: ignore[no-untyped-def]
+def test_each_post_keeps_the_time_its_answer_came(services) -> None:
     first, first_group = sending_post(services, -10)
     second, second_group = sending_post(services, -20)
     answered = services.now()

@@ -18,19 +18,19 @@ ANN, BOB = Person(id=501, first_name="Ann"), Person(id=502, first_name="Bob")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def services(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+def services(request: pytest.FixtureRequest, tmp_path: Path):
     svc = make_services(make_database_url(request.param, tmp_path), Clock())
     svc.catalog.import_feed(FEED, filename="feed.csv")
     yield svc
     svc.db.dispose()
 
 
-def share_rows(services) -> int:  # type: ignore[no-untyped-def]
+def share_rows(services) -> int:
     with services.db.transaction() as session:
         return session.scalar(select(func.count()).select_from(Share))
 
 
-def test_each_keystroke_offers_the_same_shares(services) -> None:  # type: ignore[no-untyped-def]
+def test_each_keystroke_offers_the_same_shares(services) -> None:
     skus = product_ids(services)
     some = [skus["SKU1"], skus["SKU2"]]
     more = [skus["SKU2"], skus["SKU3"], skus["SKU2"]]

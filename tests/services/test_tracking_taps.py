@@ -21,7 +21,7 @@ OWNER, OTHER_OWNER = 1, 2
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def services(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+def services(request: pytest.FixtureRequest, tmp_path: Path):
     svc = make_services(make_database_url(request.param, tmp_path), Clock())
     svc.catalog.import_feed(FEED, filename="feed.csv")
     register(svc, OWNER, "Owner")
@@ -30,13 +30,13 @@ def services(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no
     svc.db.dispose()
 
 
-def counts(services) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def counts(services) -> tuple[int, int]:
     with services.db.transaction() as session:
         return (session.scalar(select(func.count()).select_from(Link)),
                 session.scalar(select(func.count()).select_from(Tap)))
 
 
-def test_a_burst_gives_each_tap_its_outcome_in_order(services) -> None:  # type: ignore[no-untyped-def]
+def test_a_burst_gives_each_tap_its_outcome_in_order(services) -> None:
     skus = product_ids(services)
     first = add_post(services, add_group(services, -10, "A", OWNER), skus["SKU1"])
     second = add_post(services, add_group(services, -20, "B", OTHER_OWNER), skus["SKU2"])
@@ -70,7 +70,7 @@ def test_a_burst_gives_each_tap_its_outcome_in_order(services) -> None:  # type:
         assert (ann.first_name, ann.username, ann.registered_at) == ("Ann", "ann", None)  # newest facts
 
 
-def test_a_burst_refreshes_what_telegram_says_about_a_member(services) -> None:  # type: ignore[no-untyped-def]
+def test_a_burst_refreshes_what_telegram_says_about_a_member(services) -> None:
     post = add_post(services, add_group(services, -10, "A", OWNER), product_ids(services)["SKU1"])
     services.tracking.tap_posts([(post, Person(id=700, first_name="Old", language_code="en"))],
                                 promoters=services.promoters)
@@ -81,14 +81,14 @@ def test_a_burst_refreshes_what_telegram_says_about_a_member(services) -> None: 
         assert (user.first_name, user.username, user.language_code) == ("Old", "new", "en")
 
 
-def test_a_tap_on_an_unknown_post_raises_the_reason(services) -> None:  # type: ignore[no-untyped-def]
+def test_a_tap_on_an_unknown_post_raises_the_reason(services) -> None:
     with pytest.raises(ServiceError, match="no longer available"):
         services.tracking.tap_post(post_code="nope-nope-nope", person=Person(id=9),
                                    promoters=services.promoters)
     assert counts(services) == (0, 0)
 
 
-def test_racing_bursts_share_one_link_per_member_and_post(services) -> None:  # type: ignore[no-untyped-def]
+def test_racing_bursts_share_one_link_per_member_and_post(services) -> None:
     """Four workers tap the same cards for the same members at once: inserts collide, the
     losing batch is retried tap by tap, and every tap is recorded against the one link."""
     group = add_group(services, -10, "A", OWNER)

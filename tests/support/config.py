@@ -10,7 +10,7 @@ ADMIN_ID = 900
 POSTBACK_SECRET = "test-postback-secret"
 
 
-def make_config(*, emulator: Any, db_url: str, port: int, **sections: dict[str, Any]):  # type: ignore[no-untyped-def]
+def make_config(*, emulator: Any, db_url: str, port: int, **sections: dict[str, Any]):
     """A validated Config for tests."""
     raw: dict[str, Any] = {
         "telegram": {"token": emulator.token, "base_url": emulator.base_url, "admins": [ADMIN_ID]},

@@ -51,7 +51,7 @@ def _sending(kocbot) -> bool:  # type: ignore[no-untyped-def]
         return bool(session.scalar(select(func.count(Post.id)).where(Post.status == "sending")))
 
 
-async def tap_buy(emu, *, member: int, card: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
+async def tap_buy(emu, *, member: int, card: dict[str, Any]) -> str:
     """Tap Buy; open the deep link; return the tracked-link URL from the private reply."""
     buy = buttons(card)[0]
     query_id = emu.tap_button(member, card, buy["callback_data"])
@@ -82,7 +82,7 @@ async def postback(kocbot, fields: dict[str, str], *, secret: str = POSTBACK_SEC
         return await client.post(f"{kocbot.config.web.public_url}/postback", data=body)
 
 
-async def command_reply(emu, *, user: int, chat_id: int, text: str, timeout: float = 10) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def command_reply(emu, *, user: int, chat_id: int, text: str, timeout: float = 10) -> dict[str, Any]:
     """Send a command and return the bot's next message in that chat."""
     before = len(emu.sent(chat_id=chat_id))
     emu.send_command(user, chat_id, text)

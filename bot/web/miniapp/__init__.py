@@ -25,9 +25,10 @@ HERE = Path(__file__).parent
 async def page(request: Request) -> Response:
     """The app's only HTML page; every view is drawn by static/app.js from the API."""
     state = request.app.state
-    return state.templates.TemplateResponse(request, "index.html", {
+    response: Response = state.templates.TemplateResponse(request, "index.html", {
         "lang": state.config.card.locale, "currency": state.config.commission.currency,
         "base": state.base_path}, headers={"Cache-Control": "no-cache"})
+    return response
 
 
 ROUTES = [

@@ -19,6 +19,8 @@ from bot.domain.money import parse_amount, to_decimal
 from bot.domain.search import Filters, Listing, discount_percent
 from bot.domain.tiers import progress
 from bot.services.base import ServiceError
+from bot.services.browse import DealPage
+from bot.services.promoters import Team
 from bot.services.reports import BUCKETS, parse_since
 from bot.storage.models import Group
 from bot.tg.inline import shared_card
@@ -165,6 +167,17 @@ async def deal(request: Request, caller: Caller) -> Response:
         "discount": discount_percent_of(p.price, p.original_price)})
 
 
+async def _live_deal(request: Request) -> tuple[int, DealPage]:
+    """The path's product id and its deal page; BadInput when unknown, ServiceError when over."""
+    product_id = _product_id(request)
+    page = await run(request, request.app.state.services.browse.deal, product_id)
+    if page is None:
+        raise BadInput("unknown deal")
+    if not page.live:
+        raise ServiceError("deal_gone")
+    return product_id, page
+
+
 @authed
 async def buy(request: Request, caller: Caller) -> Response:
     """``POST /app/api/deals/<id>/buy``: the member's tracked link, as the /deals Get link button
@@ -172,12 +185,7 @@ async def buy(request: Request, caller: Caller) -> Response:
     state = request.app.state
     services = state.services
     try:
-        product_id = _product_id(request)
-        page = await run(request, services.browse.deal, product_id)
-        if page is None:
-            raise BadInput("unknown deal")
-        if not page.live:
-            raise ServiceError("this deal is no longer available")
+        product_id, page = await _live_deal(request)
         link = await run(request, services.tracking.direct_link, product_id=product_id, person=caller.person,
                          promoters=services.promoters)
     except BadInput as exc:
@@ -195,12 +203,7 @@ async def share(request: Request, caller: Caller) -> Response:
     state = request.app.state
     services = state.services
     try:
-        product_id = _product_id(request)
-        page = await run(request, services.browse.deal, product_id)
-        if page is None:
-            raise BadInput("unknown deal")
-        if not page.live:
-            raise ServiceError("this deal is no longer available")
+        product_id, page = await _live_deal(request)
         codes = await run(request, services.tracking.shares_for, sharer=caller.person,
                           product_ids=[product_id], promoters=services.promoters)
         result = await shared_card(state.runtime, page.product, codes[product_id])
@@ -246,9 +249,10 @@ async def dashboard(request: Request, caller: Caller) -> Response:
     currency = state.config.commission.currency
     uid = caller.user.id
 
-    def team_now():  # type: ignore[no-untyped-def]
+    def team_now() -> Team:
         services.promoters.refresh_tiers()  # as /team: the tier as of now
-        return services.promoters.team(uid)
+        team: Team = services.promoters.team(uid)
+        return team
 
     # Four independent reads at once: the page waits for the slowest, not for the sum.
     e, series, team, payouts = await asyncio.gather(
