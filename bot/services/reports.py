@@ -7,15 +7,17 @@ ledger to the cent.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.services.base import Service
 from bot.services.readcache import ReadCache, earliest, ledger_stamp
+from bot.storage.base import Base
 from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, StatsDay, Tap, User
 
 BUCKETS = ("pending", "confirmed", "payable", "paid", "reversed")
@@ -317,11 +319,10 @@ class ReportService(Service):
     def _scan(self, session: Session, since: datetime | None, until: datetime | None) -> dict[str, int]:
         """The rollup metrics of the rows with since <= time < until, counted from the rows."""
 
-        def when(column: object) -> list[object]:
+        def when(column: InstrumentedAttribute[datetime]) -> list[ColumnElement[bool]]:
             return ([] if since is None else [column >= since]) + ([] if until is None else [column < until])
 
-        count = lambda model, *where: session.scalar(  # noqa: E731
-            select(func.count()).select_from(model).where(*where)) or 0
+        count = self._counter(session)
         # Clicks are the biggest table: people and bots in one pass, not two.
         people, bots = session.execute(
             select(func.count(case((Click.is_bot.is_(False), 1))),
@@ -343,9 +344,15 @@ class ReportService(Service):
             totals[f"earn:{party}"] = int(amount or 0)
         return totals
 
+    @staticmethod
+    def _counter(session: Session) -> Callable[..., int]:
+        """``count(model, *where)``: how many rows of ``model`` match."""
+        def count(model: type[Base], *where: ColumnElement[bool]) -> int:
+            return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+        return count
+
     def _stats_from(self, session: Session, totals: dict[str, int]) -> Stats:
-        count = lambda model, *where: session.scalar(  # noqa: E731
-            select(func.count()).select_from(model).where(*where)) or 0
+        count = self._counter(session)
         return Stats(
             groups=count(Group),
             active_groups=count(Group, Group.active.is_(True), Group.claimed.is_(True)),
