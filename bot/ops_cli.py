@@ -45,7 +45,8 @@ def add_parsers(add: Callable[..., argparse.ArgumentParser]) -> None:
     payout = add("payout", "bot.ops_cli:payout_cmd", "record a payout, with the same rules as /payout")
     payout.add_argument("user", help="user id or @username")
     payout.add_argument("amount", help="amount in [commission].currency, e.g. 50 or 50.00")
-    payout.add_argument("--note", default="", help="a note for the log (e.g. the transfer reference)")
+    payout.add_argument("--note", default="",
+                        help="kept with the payout (e.g. the transfer reference; 200 characters)")
 
 
 def groups_cmd(args: argparse.Namespace, config: Config) -> int:
@@ -133,13 +134,13 @@ def payout_cmd(args: argparse.Namespace, config: Config) -> int:
     services = services_for(config)
     try:
         user_id = services.operator.find_user(args.user)
-        done = services.orders.payout(user_id=user_id, amount_text=args.amount, admin_id=CLI_ADMIN_ID)
+        done = services.orders.payout(user_id=user_id, amount_text=args.amount, admin_id=CLI_ADMIN_ID,
+                                      note=args.note)
     except ServiceError as exc:
         print(f"kocbot: {exc}", file=sys.stderr)
         return 1
-    # No column holds a note: it goes to the log (and to stdout, for the operator's records).
     logging.getLogger("kocbot.payout").info("payout %s recorded from the command line: %s", done.id,
-                                            args.note[:200], extra={"user": user_id})
+                                            done.note, extra={"user": user_id})
     print(f"paid {format_money(done.amount, done.currency)} to {user_id} (payout {done.id})"
           + (f": {args.note}" if args.note else ""))
     return 0

@@ -339,7 +339,7 @@ class OrderService(Service):
         ) or 0
         return int(booked) + int(due)
 
-    def payout(self, *, user_id: int, amount_text: str, admin_id: int) -> Payout:
+    def payout(self, *, user_id: int, amount_text: str, admin_id: int, note: str = "") -> Payout:
         """Pay a promoter from their settled balance, covering entries oldest first.
 
         Every order holding the user's confirmed or payable money is locked (in id order)
@@ -366,7 +366,7 @@ class OrderService(Service):
             if amount > balance:
                 raise ServiceError("balance_too_low", balance=format_money(balance, currency))
             payout = Payout(user_id=user_id, amount=amount, currency=currency, admin_id=admin_id,
-                            created_at=self.now())
+                            note=note[:200], created_at=self.now())
             session.add(payout)
             session.flush()
             self._cover(session, payout, user_id, amount)

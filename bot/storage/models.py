@@ -223,6 +223,8 @@ class Payout(Base):
     currency: Mapped[str] = mapped_column(String(3))
     admin_id: Mapped[int]
     created_at: Mapped[datetime]
+    # The operator's transfer reference (`kocbot payout --note`); empty from /payout.
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class LedgerEntry(Base):

@@ -163,3 +163,16 @@ def test_the_operator_balances_view_sees_payable_as_of_now(db_url: str) -> None:
     assert (row.settled, row.pending, row.currency) == (1445, 0, "CNY")
     assert [r.user_id for r in operator.balances(minimum=1446)] == []
     s.db.dispose()
+
+
+def test_a_payout_keeps_the_operators_note(db_url: str) -> None:
+    """`kocbot payout --note` keeps the transfer reference with the payout it records."""
+    from bot.storage.models import Payout
+
+    s = make_services(db_url, Clock(), commission={"settle_after_days": 0})
+    assert s.orders.ingest(report("N-1", one_click(s), 128_50), source="postback",
+                           promoters=s.promoters).status == 200
+    done = s.orders.payout(user_id=PROMOTER, amount_text="14.45", admin_id=1, note="bank ref 42")
+    with s.db.transaction() as session:
+        assert session.get(Payout, done.id).note == "bank ref 42"
+    s.db.dispose()
