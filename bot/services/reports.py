@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.services.base import Service
+from bot.services.orders import due_orders
 from bot.services.readcache import ReadCache, earliest, ledger_stamp
 from bot.storage.base import Base
 from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, StatsDay, Tap, User
@@ -140,7 +141,7 @@ class ReportService(Service):
         # Payable as of now: confirmed money whose hold has ended counts as payable even
         # before the settle job books the move (the ledger gets the same figure then).
         unsettled = and_(Order.status == "confirmed", Order.settled_at.is_(None))
-        due = and_(unsettled, Order.confirmed_at <= now - hold)
+        due = due_orders(now - hold)
         buckets: dict[str, int] = {}
         d7 = d30 = 0
         per_group: dict[int, int] = defaultdict(int)
