@@ -45,10 +45,17 @@ def feed(n: int, rng: random.Random) -> bytes:
 
 
 def load_orders(kocbot, n: int, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
-    """A promoter with a group, n links, n clicks and n orders with their ledger entries."""
-    from bot.storage.models import Click, Group, LedgerEntry, Link, Order, User
+    """A promoter with a group, n links, n clicks and n orders with their ledger entries, on
+    (at most) the first 1000 products of the catalog."""
+    from sqlalchemy import select
+
+    from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Product, User
 
     now = kocbot.services.now()
+    with kocbot.db.transaction() as session:
+        products = list(session.scalars(select(Product.id).order_by(Product.id).limit(1000)))
+    if not products:
+        raise SystemExit("--products must be at least 1")
     with kocbot.db.transaction() as session:
         session.add(User(id=PROMOTER, first_name="Bench", registered_at=now - timedelta(days=90),
                          invite_code="benchinv", created_at=now - timedelta(days=90)))
@@ -57,7 +64,7 @@ def load_orders(kocbot, n: int, rng: random.Random) -> None:  # type: ignore[no-
                           timezone="Asia/Shanghai", times="09:00", created_at=now))
         session.flush()
         session.execute(Link.__table__.insert(), [
-            {"id": i + 1, "code": f"bench{i:08d}", "user_id": PROMOTER, "product_id": i % 1000 + 1,
+            {"id": i + 1, "code": f"bench{i:08d}", "user_id": PROMOTER, "product_id": products[i % len(products)],
              "group_id": 1, "promoter_id": PROMOTER, "created_at": now} for i in range(n)])
         session.execute(Click.__table__.insert(), [
             {"id": f"c{i:010d}", "link_id": i + 1, "created_at": now - timedelta(days=rng.random() * 60),
@@ -71,7 +78,7 @@ def load_orders(kocbot, n: int, rng: random.Random) -> None:  # type: ignore[no-
             pool = amount // 10
             orders.append({"id": i + 1, "order_id": f"o{i}", "click_id": f"c{i:010d}", "link_id": i + 1,
                            "group_id": 1, "promoter_id": PROMOTER, "buyer_id": PROMOTER,
-                           "product_id": i % 1000 + 1, "amount": amount, "pool": pool, "currency": "CNY",
+                           "product_id": products[i % len(products)], "amount": amount, "pool": pool, "currency": "CNY",
                            "status": state, "ordered_at": at, "created_at": at, "updated_at": at})
             bucket = "pending" if state == "pending" else ("payable" if i % 3 else "confirmed")
             entries.append({"order_id": i + 1, "event": state, "party": "promoter", "user_id": PROMOTER,

@@ -183,6 +183,7 @@ class Kocbot:
             # keeps /stats reading about one row per day and metric. A no-op on SQLite; an
             # advisory lock keeps two processes' folds apart.
             await self.db.run_threaded(self.services.reports.compact_rollups)
+            await self.db.run_threaded(self.services.dashboard.compact_earnings)  # the same, for the mini app
         except Exception:  # noqa: BLE001 - the next tick folds what this one did not
             log.exception("rollup compaction failed")
 

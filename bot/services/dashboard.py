@@ -1,20 +1,25 @@
-"""Read-only figures the mini app shows beyond the chat commands: a promoter's commission per
-day, their payouts, and who is owed what. Every figure is a sum over the ledger."""
+"""Read-only figures the mini app shows beyond the chat commands: a promoter's dashboard (their
+/commission figures and commission per day, read from the earning_days sums), their payouts,
+and who is owed what. Every figure is a sum over the ledger, exact to the cent."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, select, text
 from sqlalchemy.orm import Session
 
 from bot.services.base import Service
+from bot.services.orders import due_orders
 from bot.services.readcache import ReadCache, ledger_stamp
 from bot.services.reports import EARNING
-from bot.storage.models import LedgerEntry, Order, Payout, User
+from bot.storage.models import Click, EarningDay, Group, LedgerEntry, Link, Order, Payout, User
+
+# pg_advisory_xact_lock key of the earning_days compaction (0008's /stats fold uses another).
+COMPACT_LOCK = 1701170010
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,153 @@ class Owed:
     pending: int
 
 
+@dataclass(frozen=True)
+class Summary:
+    """A promoter's dashboard figures (minor units of the booking currency; ``series`` sums
+    every currency, as ``daily_commission`` does)."""
+
+    buckets: dict[str, int]
+    last_7_days: int
+    last_30_days: int
+    per_group: list[tuple[str, int]]
+    series: list[tuple[date, int]]
+    clicks: int
+    orders: int
+
+
+@dataclass
+class _Sums:
+    buckets: dict[str, int] = field(default_factory=dict)
+    per_group: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    per_day: dict[date, int] = field(default_factory=lambda: defaultdict(int))  # booking currency
+    chart: dict[date, int] = field(default_factory=lambda: defaultdict(int))  # every currency
+
+
 class DashboardService(Service):
     """Figures for the promoter dashboard and the admin balances view."""
 
     def __init__(self, **deps) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**deps)
         self._cache = ReadCache()
+
+    def summary(self, user_id: int, *, days: int = 30) -> Summary:
+        """The promoter's dashboard as of now, from the earning_days sums (a few rows per day)
+        instead of every ledger entry: the /commission figures (without unique clickers) and
+        the commission per day of the last ``days`` days.
+
+        Equal to ``ReportService.commission`` and ``daily_commission`` (the entry-by-entry
+        reads) by construction: the sums hold every entry by its order's UTC day and group;
+        what the clock alone changes is read from the rows it concerns: the confirmed money
+        whose hold has ended (orders due for settling, a short list the settle job empties)
+        and the part of each window's first day before or after its edge (from that day's
+        orders, whichever part is smaller)."""
+        now = self.now().astimezone(UTC)
+        first = now.date() - timedelta(days=days - 1)
+        week, month = now - timedelta(days=7), now - timedelta(days=30)
+        with self.db.transaction() as session:
+            sums = self._sums(session, user_id, now, min(first, month.date()))
+            per_group = [(gid, amount) for gid, amount in
+                         sorted(sums.per_group.items(), key=lambda item: (-item[1], item[0])) if amount]
+            titles = dict(session.execute(select(Group.id, Group.title).where(
+                Group.id.in_([g for g, _ in per_group] or [0]))).all())
+            clicks = session.scalar(
+                select(func.count()).select_from(Link).join(Click, Click.link_id == Link.id)
+                .where(Link.promoter_id == user_id, Click.is_bot.is_(False))) or 0
+            orders = session.scalar(
+                select(func.count()).select_from(Order).where(
+                    Order.promoter_id == user_id, Order.status.in_(("pending", "confirmed")))) or 0
+            return Summary(
+                buckets=sums.buckets,
+                last_7_days=self._window(session, user_id, week, sums.per_day),
+                last_30_days=self._window(session, user_id, month, sums.per_day),
+                per_group=[(titles.get(gid) or "—", amount) for gid, amount in per_group],
+                series=[(first + timedelta(days=n), sums.chart.get(first + timedelta(days=n), 0))
+                        for n in range(days)],
+                clicks=int(clicks), orders=int(orders))
+
+    def balances(self, user_id: int) -> dict[str, int]:
+        """The person's balance per bucket as of now, in the booking currency (non-zero only)."""
+        now = self.now().astimezone(UTC)
+        with self.db.transaction() as session:
+            return self._sums(session, user_id, now, now.date() + timedelta(days=1)).buckets
+
+    def _sums(self, session: Session, user_id: int, now: datetime, low: date) -> _Sums:
+        """Buckets as of now and earnings per group; per day from ``low`` on."""
+        currency = self.config.commission.currency
+        hold = timedelta(days=self.config.commission.settle_after_days)
+        sums = _Sums()
+        buckets: dict[str, int] = defaultdict(int)
+        recent = case((EarningDay.day >= low, EarningDay.day))
+        for cur, bucket, group_id, day, amount in session.execute(
+            select(EarningDay.currency, EarningDay.bucket, EarningDay.group_id, recent,
+                   func.sum(EarningDay.amount))
+            .where(EarningDay.user_id == user_id)
+            .group_by(EarningDay.currency, EarningDay.bucket, EarningDay.group_id, recent)
+        ):
+            amount = int(amount or 0)
+            earning = bucket in EARNING
+            if day is not None and not isinstance(day, date):
+                day = date.fromisoformat(str(day))
+            if earning and day is not None:
+                sums.chart[day] += amount
+            if cur != currency:
+                continue
+            buckets[bucket] += amount
+            if earning:
+                if group_id:
+                    sums.per_group[group_id] += amount
+                if day is not None:
+                    sums.per_day[day] += amount
+        # Payable as of now: confirmed money whose hold has ended, not yet settled.
+        due = int(session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).select_from(Order)
+            .join(LedgerEntry, LedgerEntry.order_id == Order.id)
+            .where(due_orders(now - hold), LedgerEntry.user_id == user_id,
+                   LedgerEntry.bucket == "confirmed", LedgerEntry.currency == currency)) or 0)
+        if due:
+            buckets["confirmed"] -= due
+            buckets["payable"] += due
+        sums.buckets = {b: a for b, a in buckets.items() if a}
+        return sums
+
+    def _window(self, session: Session, user_id: int, since: datetime, per_day: dict[date, int]) -> int:
+        """Earnings on orders placed at or after ``since``: whole days from the sums, and the
+        smaller part of the first day from its orders."""
+        edge = since.date()
+        start = datetime.combine(edge, time(), tzinfo=UTC)
+        end = start + timedelta(days=1)
+        total = sum(a for d, a in per_day.items() if d > edge)
+        if since - start > end - since:
+            return total + self._between(session, user_id, since, end)
+        return total + per_day.get(edge, 0) - self._between(session, user_id, start, since)
+
+    def _between(self, session: Session, user_id: int, low: datetime, high: datetime) -> int:
+        """The person's earnings on orders placed in [low, high), found from those orders."""
+        if low >= high:
+            return 0
+        orders = select(Order.id).where(Order.ordered_at >= low, Order.ordered_at < high)
+        return int(session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+            .where(LedgerEntry.order_id.in_(orders), LedgerEntry.user_id == user_id,
+                   LedgerEntry.bucket.in_(EARNING),
+                   LedgerEntry.currency == self.config.commission.currency)) or 0)
+
+    def compact_earnings(self) -> None:
+        """Fold committed per-transaction earning_days rows into slot 0 (PostgreSQL).
+
+        Only rows committed before this statement are moved, and exactly the rows deleted are
+        summed, so a writer in flight is neither lost nor counted twice; an advisory lock keeps
+        two folds apart."""
+        if self.db.engine.dialect.name != "postgresql":
+            return
+        key = "user_id, currency, bucket, group_id, day"
+        with self.db.transaction() as session:
+            session.execute(text(f"SELECT pg_advisory_xact_lock({COMPACT_LOCK})"))
+            session.execute(text(
+                f"WITH moved AS (DELETE FROM earning_days WHERE slot <> 0 RETURNING {key}, amount)"
+                f" INSERT INTO earning_days ({key}, slot, amount)"
+                f" SELECT {key}, 0, sum(amount) FROM moved GROUP BY {key}"
+                f" ON CONFLICT ({key}, slot) DO UPDATE SET amount = earning_days.amount + excluded.amount"))
 
     def daily_commission(self, user_id: int, *, days: int = 30) -> list[tuple[date, int]]:
         """Commission earned per day of order over the last ``days`` days, zero days included."""

@@ -178,6 +178,8 @@ class Order(Base):
         Index("ix_orders_status_settled_confirmed", "status", "settled_at", "confirmed_at"),
         # migration 0008: /stats scans only the window's first day.
         Index("ix_orders_ordered_status", "ordered_at", "status", "amount"),
+        # migration 0010: the mini app dashboard's order count, from the index alone.
+        Index("ix_orders_promoter_status", "promoter_id", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     # The product's merchant behind the click, else the report's "merchant", else "".
@@ -336,3 +338,19 @@ class StatsDay(Base):
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
     slot: Mapped[int] = mapped_column(primary_key=True)
     n: Mapped[int]
+
+
+class EarningDay(Base):
+    """A person's ledger summed per currency, bucket, group (0: none) and UTC day of the order,
+    kept by triggers (migration 0010) in the writing transaction; the mini app's dashboard
+    reads these. ``slot`` is 0 for folded rows and, on PostgreSQL, a writing transaction's id
+    until ``DashboardService.compact_earnings`` folds it."""
+
+    __tablename__ = "earning_days"
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(16), primary_key=True)
+    group_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    amount: Mapped[int]

@@ -225,15 +225,16 @@ async def me(request: Request, caller: Caller) -> Response:
     state = request.app.state
     services = state.services
     currency = state.config.commission.currency
-    user = await run(request, services.promoters.get, caller.user.id)
-    earnings = await run(request, services.reports.commission, caller.user.id)
-    owned = await run(request, services.groups.owned_by, caller.user.id)
+    user, balances, owned = await asyncio.gather(
+        run(request, services.promoters.get, caller.user.id),
+        run(request, services.dashboard.balances, caller.user.id),
+        run(request, services.groups.owned_by, caller.user.id))
     return JSONResponse({
         "user_id": caller.user.id, "first_name": caller.user.first_name,
         "tier": user.tier if user is not None else "promoter",
         "registered": user is not None and user.registered_at is not None,
         "currency": currency,
-        "balances": {b: money(earnings.buckets.get(b, 0), currency) for b in BUCKETS},
+        "balances": {b: money(balances.get(b, 0), currency) for b in BUCKETS},
         "roles": {"admin": caller.is_admin, "owner": bool(owned),
                   "promoter": user is not None and user.registered_at is not None},
         "language": caller.user.language_code or "",
@@ -254,10 +255,9 @@ async def dashboard(request: Request, caller: Caller) -> Response:
         team: Team = services.promoters.team(uid)
         return team
 
-    # Four independent reads at once: the page waits for the slowest, not for the sum.
-    e, series, team, payouts = await asyncio.gather(
-        run(request, services.reports.commission, uid),
-        run(request, services.dashboard.daily_commission, uid, days=30),
+    # Three independent reads at once: the page waits for the slowest, not for the sum.
+    e, team, payouts = await asyncio.gather(
+        run(request, services.dashboard.summary, uid, days=30),
         run(request, team_now), run(request, services.dashboard.payouts, uid))
     tiers = state.config.tiers
     where = progress(tier=team.tier, active_invitees=team.active_invitees,
@@ -267,9 +267,9 @@ async def dashboard(request: Request, caller: Caller) -> Response:
     return JSONResponse({
         "currency": currency,
         "buckets": {b: money(e.buckets.get(b, 0), currency) for b in BUCKETS},
-        "series": [{"date": d.isoformat(), "amount": money(a, currency)} for d, a in series],
+        "series": [{"date": d.isoformat(), "amount": money(a, currency)} for d, a in e.series],
         "per_group": [{"title": t, "amount": money(a, currency)} for t, a in e.per_group],
-        "clicks": e.clicks, "unique_clicks": e.unique_clicks, "orders": e.orders,
+        "clicks": e.clicks, "orders": e.orders,
         "last_7_days": money(e.last_7_days, currency), "last_30_days": money(e.last_30_days, currency),
         "team": {"tier": team.tier, "invitees": len(team.invitees),
                  "active_invitees": team.active_invitees, "mentor_invitees": team.mentor_invitees,
