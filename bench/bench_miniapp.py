@@ -64,8 +64,9 @@ def load_orders(kocbot, n: int, rng: random.Random) -> None:  # type: ignore[no-
                           timezone="Asia/Shanghai", times="09:00", created_at=now))
         session.flush()
         session.execute(Link.__table__.insert(), [
-            {"id": i + 1, "code": f"bench{i:08d}", "user_id": PROMOTER, "product_id": products[i % len(products)],
-             "group_id": 1, "promoter_id": PROMOTER, "created_at": now} for i in range(n)])
+            {"id": i + 1, "code": f"bench{i:08d}", "user_id": PROMOTER,
+             "product_id": products[i % len(products)], "group_id": 1,
+             "promoter_id": PROMOTER, "created_at": now} for i in range(n)])
         session.execute(Click.__table__.insert(), [
             {"id": f"c{i:010d}", "link_id": i + 1, "created_at": now - timedelta(days=rng.random() * 60),
              "is_bot": False} for i in range(n)])
@@ -78,7 +79,8 @@ def load_orders(kocbot, n: int, rng: random.Random) -> None:  # type: ignore[no-
             pool = amount // 10
             orders.append({"id": i + 1, "order_id": f"o{i}", "click_id": f"c{i:010d}", "link_id": i + 1,
                            "group_id": 1, "promoter_id": PROMOTER, "buyer_id": PROMOTER,
-                           "product_id": products[i % len(products)], "amount": amount, "pool": pool, "currency": "CNY",
+                           "product_id": products[i % len(products)], "amount": amount, "pool": pool,
+                           "currency": "CNY",
                            "status": state, "ordered_at": at, "created_at": at, "updated_at": at})
             bucket = "pending" if state == "pending" else ("payable" if i % 3 else "confirmed")
             entries.append({"order_id": i + 1, "event": state, "party": "promoter", "user_id": PROMOTER,

@@ -20,6 +20,14 @@ from bot.storage.models import Click, EarningDay, Group, LedgerEntry, Link, Orde
 
 # pg_advisory_xact_lock key of the earning_days compaction (0008's /stats fold uses another).
 COMPACT_LOCK = 1701170010
+FOLD = text(
+    "WITH moved AS (DELETE FROM earning_days WHERE slot <> 0"
+    " RETURNING user_id, currency, bucket, group_id, day, amount)"
+    " INSERT INTO earning_days (user_id, currency, bucket, group_id, day, slot, amount)"
+    " SELECT user_id, currency, bucket, group_id, day, 0, sum(amount) FROM moved"
+    " GROUP BY user_id, currency, bucket, group_id, day"
+    " ON CONFLICT (user_id, currency, bucket, group_id, day, slot)"
+    " DO UPDATE SET amount = earning_days.amount + excluded.amount")
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,6 @@ class Summary:
     last_30_days: int
     per_group: list[tuple[str, int]]
     series: list[tuple[date, int]]
-    clicks: int
-    orders: int
 
 
 @dataclass
@@ -72,8 +78,8 @@ class DashboardService(Service):
 
     def summary(self, user_id: int, *, days: int = 30) -> Summary:
         """The promoter's dashboard as of now, from the earning_days sums (a few rows per day)
-        instead of every ledger entry: the /commission figures (without unique clickers) and
-        the commission per day of the last ``days`` days.
+        instead of every ledger entry: the /commission money figures and the commission per day
+        of the last ``days`` days (clicks and orders: ``activity``).
 
         Equal to ``ReportService.commission`` and ``daily_commission`` (the entry-by-entry
         reads) by construction: the sums hold every entry by its order's UTC day and group;
@@ -90,20 +96,24 @@ class DashboardService(Service):
                          sorted(sums.per_group.items(), key=lambda item: (-item[1], item[0])) if amount]
             titles = dict(session.execute(select(Group.id, Group.title).where(
                 Group.id.in_([g for g, _ in per_group] or [0]))).all())
-            clicks = session.scalar(
-                select(func.count()).select_from(Link).join(Click, Click.link_id == Link.id)
-                .where(Link.promoter_id == user_id, Click.is_bot.is_(False))) or 0
-            orders = session.scalar(
-                select(func.count()).select_from(Order).where(
-                    Order.promoter_id == user_id, Order.status.in_(("pending", "confirmed")))) or 0
             return Summary(
                 buckets=sums.buckets,
                 last_7_days=self._window(session, user_id, week, sums.per_day),
                 last_30_days=self._window(session, user_id, month, sums.per_day),
                 per_group=[(titles.get(gid) or "—", amount) for gid, amount in per_group],
                 series=[(first + timedelta(days=n), sums.chart.get(first + timedelta(days=n), 0))
-                        for n in range(days)],
-                clicks=int(clicks), orders=int(orders))
+                        for n in range(days)])
+
+    def activity(self, user_id: int) -> tuple[int, int]:
+        """Human clicks on the person's links and their live (pending or confirmed) orders."""
+        with self.db.transaction() as session:
+            clicks = session.scalar(
+                select(func.count()).select_from(Link).join(Click, Click.link_id == Link.id)
+                .where(Link.promoter_id == user_id, Click.is_bot.is_(False))) or 0
+            orders = session.scalar(
+                select(func.count()).select_from(Order).where(
+                    Order.promoter_id == user_id, Order.status.in_(("pending", "confirmed")))) or 0
+        return int(clicks), int(orders)
 
     def balances(self, user_id: int) -> dict[str, int]:
         """The person's balance per bucket as of now, in the booking currency (non-zero only)."""
@@ -180,14 +190,9 @@ class DashboardService(Service):
         two folds apart."""
         if self.db.engine.dialect.name != "postgresql":
             return
-        key = "user_id, currency, bucket, group_id, day"
         with self.db.transaction() as session:
-            session.execute(text(f"SELECT pg_advisory_xact_lock({COMPACT_LOCK})"))
-            session.execute(text(
-                f"WITH moved AS (DELETE FROM earning_days WHERE slot <> 0 RETURNING {key}, amount)"
-                f" INSERT INTO earning_days ({key}, slot, amount)"
-                f" SELECT {key}, 0, sum(amount) FROM moved GROUP BY {key}"
-                f" ON CONFLICT ({key}, slot) DO UPDATE SET amount = earning_days.amount + excluded.amount"))
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMPACT_LOCK})
+            session.execute(FOLD)
 
     def daily_commission(self, user_id: int, *, days: int = 30) -> list[tuple[date, int]]:
         """Commission earned per day of order over the last ``days`` days, zero days included."""

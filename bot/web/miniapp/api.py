@@ -255,9 +255,10 @@ async def dashboard(request: Request, caller: Caller) -> Response:
         team: Team = services.promoters.team(uid)
         return team
 
-    # Three independent reads at once: the page waits for the slowest, not for the sum.
-    e, team, payouts = await asyncio.gather(
+    # Four independent reads at once: the page waits for the slowest, not for the sum.
+    e, (clicks, orders), team, payouts = await asyncio.gather(
         run(request, services.dashboard.summary, uid, days=30),
+        run(request, services.dashboard.activity, uid),
         run(request, team_now), run(request, services.dashboard.payouts, uid))
     tiers = state.config.tiers
     where = progress(tier=team.tier, active_invitees=team.active_invitees,
@@ -269,7 +270,7 @@ async def dashboard(request: Request, caller: Caller) -> Response:
         "buckets": {b: money(e.buckets.get(b, 0), currency) for b in BUCKETS},
         "series": [{"date": d.isoformat(), "amount": money(a, currency)} for d, a in e.series],
         "per_group": [{"title": t, "amount": money(a, currency)} for t, a in e.per_group],
-        "clicks": e.clicks, "orders": e.orders,
+        "clicks": clicks, "orders": orders,
         "last_7_days": money(e.last_7_days, currency), "last_30_days": money(e.last_30_days, currency),
         "team": {"tier": team.tier, "invitees": len(team.invitees),
                  "active_invitees": team.active_invitees, "mentor_invitees": team.mentor_invitees,
