@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.domain.links import new_code
 from bot.domain.schedule import parse_slot_times
 from bot.services.base import Service, ServiceError
-from bot.storage.models import Group, User
+from bot.storage.models import Group, GroupTopic, User
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,10 @@ class GroupService(Service):
 
     def change(self, chat_id: int, *, times: list[str] | None = None, timezone: str | None = None,
                categories: list[str] | None = None, paused: bool | None = None,
-               topic_off: bool = False) -> Group:
+               topic: int | None | bool = False) -> Group:
         """Several settings at once, checked by the same rules as the group commands, and
-        written together or not at all (the mini app's settings form)."""
+        written together or not at all (the mini app's settings form). ``topic``: a known
+        forum topic's thread id, or None for the main chat; False leaves it as it is."""
         changes: dict[str, object] = {}
         if times is not None:
             changes["times"] = times_value(times)
@@ -136,9 +137,45 @@ class GroupService(Service):
             changes["categories"] = categories_value(categories)
         if paused is not None:
             changes["paused"] = bool(paused)
-        if topic_off:
-            changes["topic_id"] = None
+        if topic is not False and not isinstance(topic, bool):
+            changes["topic_id"] = self._topic_value(chat_id, topic)
         return self.update(chat_id, **changes)
+
+    def topic_seen(self, chat_id: int, thread_id: int, name: str | None = None) -> None:
+        """Remember a forum topic of the group (its name when Telegram gave it)."""
+        with self.db.transaction() as session:
+            group = self.get(session, chat_id)
+            if group is None:
+                return
+            known = session.get(GroupTopic, (group.id, thread_id))
+            if known is None:
+                session.add(GroupTopic(group_id=group.id, thread_id=thread_id,
+                                       name=(name or f"#{thread_id}")[:128], seen_at=self.now()))
+            else:
+                known.seen_at = self.now()
+                if name:
+                    known.name = name[:128]
+
+    def topics(self, chat_id: int) -> list[GroupTopic]:
+        """The group's known forum topics, by name."""
+        with self.db.transaction() as session:
+            return list(session.scalars(
+                select(GroupTopic).join(Group, Group.id == GroupTopic.group_id)
+                .where(Group.chat_id == chat_id).order_by(GroupTopic.name, GroupTopic.thread_id)))
+
+    def set_topic(self, chat_id: int, thread_id: int | None) -> Group:
+        """Post into that forum topic from now on (None: the main chat), as /topic does; the
+        topic must be one the bot has seen in this group."""
+        return self.update(chat_id, topic_id=self._topic_value(chat_id, thread_id))
+
+    def _topic_value(self, chat_id: int, thread_id: int | None) -> int | None:
+        if thread_id is None:
+            return None
+        with self.db.transaction() as session:
+            group = self.get(session, chat_id)
+            if group is None or session.get(GroupTopic, (group.id, thread_id)) is None:
+                raise ServiceError("unknown_topic")
+        return thread_id
 
     def owned(self, chat_id: int, user_id: int) -> Group:
         """The group, if ``user_id`` owns it; ServiceError otherwise (unknown looks the same)."""

@@ -354,3 +354,14 @@ class EarningDay(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     amount: Mapped[int]
+
+
+class GroupTopic(Base):
+    """A forum topic the bot has seen in a group (its creation, a rename, or /topic sent in it),
+    so that the group's owner can pick it in the mini app."""
+
+    __tablename__ = "group_topics"
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True, autoincrement=False)
+    thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(128))
+    seen_at: Mapped[datetime]

@@ -115,17 +115,32 @@ async def topic(update: Update, context: KocContext) -> None:
     language = lang(update)
     message = update.effective_message
     chat_id = _chat_id(update)
+    groups = context.runtime.services.groups
     if context.args == ["off"]:
-        runtime = context.runtime
-        await runtime.db.run(runtime.services.groups.update, chat_id, topic_id=None)
+        await context.runtime.db.run(groups.set_topic, chat_id, None)
         await reply(update, say("topic_off", language))
         return
     if message is None or not message.is_topic_message or message.message_thread_id is None:
         await reply(update, say("topic_not_forum", language))
         return
-    runtime = context.runtime
-    await runtime.db.run(runtime.services.groups.update, chat_id, topic_id=message.message_thread_id)
+    # The topic it was sent in is known from now on (the mini app offers it), then chosen
+    # through the same rule as the mini app's choice.
+    created = message.reply_to_message.forum_topic_created if message.reply_to_message else None
+    await context.runtime.db.run(groups.topic_seen, chat_id, message.message_thread_id,
+                                 created.name if created is not None else None)
+    await context.runtime.db.run(groups.set_topic, chat_id, message.message_thread_id)
     await reply(update, say("topic_set", language))
+
+
+async def topic_event(update: Update, context: KocContext) -> None:
+    """A forum topic was created or renamed: remember it, so the owner can pick it in the app."""
+    message = update.effective_message
+    if message is None or message.message_thread_id is None:
+        return
+    event = message.forum_topic_created or message.forum_topic_edited
+    name = event.name if event is not None else None
+    await context.runtime.db.run(context.runtime.services.groups.topic_seen, _chat_id(update),
+                                 message.message_thread_id, name)
 
 
 @group_admin

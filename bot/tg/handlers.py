@@ -109,6 +109,8 @@ def register_handlers(app: Application) -> None:
         ChosenInlineResultHandler(chosen_result),
         ChatMemberHandler(lifecycle.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, lifecycle.migrated),
+        MessageHandler(GROUPS & (filters.StatusUpdate.FORUM_TOPIC_CREATED
+                                 | filters.StatusUpdate.FORUM_TOPIC_EDITED), group.topic_event),
         # Last: whatever else a user says in private gets a one-line hint, not silence.
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
                        & ~filters.VIA_BOT, private.hint),

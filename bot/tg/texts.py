@@ -234,6 +234,8 @@ ERRORS: dict[str, dict[str, str]] = {
     },
     "group_link_invalid": {"en": "this group link is not valid any more", "zh_CN": "该群链接已失效"},
     "owner_only": {"en": "only the group's owner can change its settings", "zh_CN": "只有群主可以修改本群设置"},
+    "unknown_topic": {"en": "the bot has not seen that topic in this group: send /topic inside it once",
+                      "zh_CN": "机器人还没见过该话题：请先在该话题内发送一次 /topic"},
     "claim_admin_only": {
         "en": "only an administrator of the group can claim it", "zh_CN": "只有本群管理员可以认领",
     },

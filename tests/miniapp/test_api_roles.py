@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from bot.storage.models import Group, Link, Payout, Share
+from bot.storage.models import Group, GroupTopic, Link, Payout, Share, User
 from tests.miniapp.conftest import MEMBER, OWNER, STRANGER
 from tests.support.config import ADMIN_ID
 from tests.support.flow import buttons, click, command_reply, postback, subid
@@ -141,7 +141,9 @@ async def test_admin_views_and_payout_with_the_payout_rules(world) -> None:
     world.kocbot.services.orders.settle()
     for body, status in (({"user": OWNER, "amount": "1.00"}, 409), ({"user": OWNER, "amount": "60.00"}, 409),
                          ({"user": OWNER, "amount": 10}, 400), ({"user": "x", "amount": "10"}, 400),
-                         ({"user": 424242, "amount": "10.00"}, 409)):
+                         ({"user": 424242, "amount": "10.00"}, 404),
+                         ({"user": "@nobody", "amount": "10.00"}, 404),
+                         ({"user": True, "amount": "10.00"}, 400)):
         response = await world.call(ADMIN_ID, "POST", "/app/api/admin/payout", json=body)
         assert response.status_code == status, (body, response.text)
     paid = await world.call(ADMIN_ID, "POST", payout, json={"user": str(OWNER), "amount": "50.00"})
@@ -149,3 +151,71 @@ async def test_admin_views_and_payout_with_the_payout_rules(world) -> None:
     with world.kocbot.db.transaction() as session:
         assert [(p.user_id, p.amount, p.admin_id) for p in session.scalars(select(Payout))] == [
             (OWNER, 5000, ADMIN_ID)]
+
+
+async def test_payout_names_the_user_as_payout_does_by_id_or_username(world) -> None:
+    """The app's payout form takes what /payout takes: a user id or an @username (any case)."""
+    world.emu.add_user(MEMBER + 100, "Vic", username="VicKoc")
+    await command_reply(world.emu, user=MEMBER + 100, chat_id=MEMBER + 100, text="/start")
+    click_id = await _earn(world)
+    await postback(world.kocbot, {"click_id": click_id, "order_id": "MA-4", "amount": "399.00",
+                                  "status": "confirmed"})
+    world.clock.advance(days=16)
+    world.kocbot.services.orders.settle()
+    with world.kocbot.db.transaction() as session:
+        session.get_one(User, OWNER).username = "olga_deals"
+    payout = "/app/api/admin/payout"
+    refused = await world.call(OWNER, "POST", payout, json={"user": "@olga_deals", "amount": "10.00"})
+    assert refused.status_code == 403
+    nobody = await world.call(ADMIN_ID, "POST", payout, json={"user": "@VicKoc", "amount": "10.00"})
+    assert nobody.status_code == 409 and "settled balance" in nobody.json()["error"]
+    paid = await world.call(ADMIN_ID, "POST", payout, json={"user": "@Olga_Deals", "amount": "12.00"})
+    assert paid.status_code == 200, paid.text
+    answer = paid.json()
+    assert (answer["user"], answer["username"], answer["amount"]) == (OWNER, "olga_deals", "12.00")
+    chat = (await command_reply(world.emu, user=ADMIN_ID, chat_id=ADMIN_ID, text="/payout @olga_deals 10.00"))
+    assert "@olga_deals" in chat["text"]
+    with world.kocbot.db.transaction() as session:
+        assert [(p.user_id, p.amount) for p in session.scalars(select(Payout).order_by(Payout.id))] == [
+            (OWNER, 1200), (OWNER, 1000)]
+
+
+async def test_forum_topic_chosen_in_the_app_with_the_topic_rules(world) -> None:
+    """The owner picks a topic the bot has seen (its creation, or /topic sent inside it); a
+    topic it never saw is refused with the /topic hint; the next post goes into the topic."""
+    forum = world.emu.create_group("Forum deals", admins=[OWNER], members=[MEMBER], forum=True)
+    world.emu.add_bot_to_group(forum, OWNER)
+    services = world.kocbot.services
+    await world.emu.wait_for(lambda: services.groups.find(forum) is not None, timeout=10)
+    deals = world.emu.create_topic(forum, "每日好物")
+    chat = world.emu.create_topic(forum, "Chat")
+    await world.emu.wait_for(lambda: len(services.groups.topics(forum)) == 2, timeout=10)
+    listed = {g["chat_id"]: g for g in (await world.call(OWNER, "GET", "/app/api/groups")).json()["groups"]}
+    assert listed[forum]["topics"] == [{"id": chat, "name": "Chat"}, {"id": deals, "name": "每日好物"}]
+    assert listed[forum]["topic_id"] is None and listed[world.group]["topics"] == []
+    path = f"/app/api/groups/{forum}"
+    for user in (STRANGER, MEMBER, ADMIN_ID):
+        assert (await world.call(user, "POST", path, json={"topic": deals})).status_code == 403
+    unseen = await world.call(OWNER, "POST", path, json={"topic": deals + 1000, "paused": True})
+    assert unseen.status_code == 400 and "/topic" in unseen.json()["error"]
+    for bad in ("x", True, -1, 1.5):
+        assert (await world.call(OWNER, "POST", path, json={"topic": bad})).status_code == 400
+    other = await world.call(OWNER, "POST", f"/app/api/groups/{world.group}", json={"topic": deals})
+    assert other.status_code == 400  # a topic of another group
+    assert services.groups.find(forum).topic_id is None and services.groups.find(forum).paused is False
+    ok = await world.call(OWNER, "POST", path, json={"topic": deals})
+    assert ok.status_code == 200 and ok.json()["group"]["topic_id"] == deals
+    before = len(world.emu.sent(chat_id=forum))
+    await command_reply(world.emu, user=OWNER, chat_id=forum, text="/post")
+    await world.emu.wait_for(lambda: any(m.get("photo") for m in world.emu.sent(chat_id=forum)[before:]),
+                             timeout=10)
+    card = next(m for m in world.emu.sent(chat_id=forum)[before:] if m.get("photo"))
+    assert card["message_thread_id"] == deals
+    main = await world.call(OWNER, "POST", path, json={"topic": None})
+    assert main.status_code == 200 and main.json()["group"]["topic_id"] is None
+    # /topic in a topic the bot never saw created: it is known from then on, for the app too.
+    with world.kocbot.db.transaction() as session:
+        session.execute(delete(GroupTopic))
+    world.emu.send_command(OWNER, forum, "/topic", message_thread_id=chat)
+    await world.emu.wait_for(lambda: services.groups.find(forum).topic_id == chat, timeout=10)
+    assert [t.thread_id for t in services.groups.topics(forum)] == [chat]

@@ -22,7 +22,7 @@ from bot.services.base import ServiceError
 from bot.services.browse import DealPage
 from bot.services.promoters import Team
 from bot.services.reports import BUCKETS, parse_since
-from bot.storage.models import Group
+from bot.storage.models import Group, GroupTopic
 from bot.tg.inline import shared_card
 from bot.web.bodies import BodyTooLarge, read_body
 from bot.web.miniapp.auth import Caller, authed
@@ -284,18 +284,33 @@ async def dashboard(request: Request, caller: Caller) -> Response:
 
 
 # -- group owners ---------------------------------------------------------------------------
-def group_json(g: Group) -> dict[str, Any]:
+def group_json(g: Group, topics: list[GroupTopic]) -> dict[str, Any]:
     return {"chat_id": g.chat_id, "title": g.title, "times": g.times.split(), "timezone": g.timezone,
             "categories": g.categories.split(), "paused": g.paused, "topic": g.topic_id is not None,
+            "topic_id": g.topic_id, "topics": [{"id": t.thread_id, "name": t.name} for t in topics],
             "active": g.active, "last_post_at": when(g.last_post_at),
             "next_slot_at": when(g.next_slot_at)}
 
 
 @authed
 async def groups(request: Request, caller: Caller) -> Response:
-    """``GET /app/api/groups``: the caller's groups and their settings."""
-    owned = await run(request, request.app.state.services.groups.owned_by, caller.user.id)
-    return JSONResponse({"groups": [group_json(g) for g in owned]})
+    """``GET /app/api/groups``: the caller's groups, their settings and known forum topics."""
+    service = request.app.state.services.groups
+    owned = await run(request, service.owned_by, caller.user.id)
+    topics = await asyncio.gather(*(run(request, service.topics, g.chat_id) for g in owned))
+    return JSONResponse({"groups": [group_json(g, t) for g, t in zip(owned, topics, strict=True)]})
+
+
+def _topic(data: dict[str, Any]) -> int | None | bool:
+    """``topic``: a thread id, or null/false for the main chat; absent: unchanged (False)."""
+    if "topic" not in data:
+        return False
+    value = data["topic"]
+    if value is None or value is False:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise BadInput("topic must be a topic id, or null for the main chat")
+    return value
 
 
 def _words(data: dict[str, Any], name: str) -> list[str] | None:
@@ -327,6 +342,7 @@ async def group_settings(request: Request, caller: Caller) -> Response:
             raise BadInput("timezone must be a string")
         if paused is not None and not isinstance(paused, bool):
             raise BadInput("paused must be true or false")
+        topic = _topic(data)
         await run(request, services.groups.owned, chat_id, caller.user.id)
     except BadInput as exc:
         return refused(exc)
@@ -336,12 +352,13 @@ async def group_settings(request: Request, caller: Caller) -> Response:
         if times == []:
             times = ["off"]
         group = await run(request, services.groups.change, chat_id, times=times, timezone=tz, categories=cats,
-                          paused=paused, topic_off=data.get("topic") is False)
+                          paused=paused, topic=topic)
     except ServiceError as exc:
         return problem(400, str(exc))
     if times is not None or tz is not None or paused is False:
         group.next_slot_at = await run(request, services.posting.reschedule, chat_id)
-    return JSONResponse({"group": group_json(group)})
+    topics = await run(request, services.groups.topics, chat_id)
+    return JSONResponse({"group": group_json(group, topics)})
 
 
 # -- platform admins ------------------------------------------------------------------------
@@ -383,23 +400,33 @@ async def admin_balances(request: Request, caller: Caller) -> Response:
 
 @authed
 async def admin_payout(request: Request, caller: Caller) -> Response:
-    """``POST /app/api/admin/payout`` ``{"user": id, "amount": "10.00"}``: the /payout rules."""
+    """``POST /app/api/admin/payout`` ``{"user": id or "@username", "amount": "10.00"}``: the
+    /payout rules, the user named as /payout names them (``PromoterService.resolve``)."""
     if (denied := _admin(caller)) is not None:
         return denied
     state = request.app.state
     services = state.services
     try:
         data = await _json(request)
-        user, amount = data.get("user"), data.get("amount")
-        if isinstance(user, str) and user.lstrip("-").isdigit() and len(user) < 20:
-            user = int(user)
-        if not isinstance(user, int) or isinstance(user, bool) or not isinstance(amount, str):
-            raise BadInput("give the user id and the amount as a decimal string")
-        done = await run(request, services.orders.payout, user_id=user, amount_text=amount[:32],
-                         admin_id=caller.user.id)
+        ref, amount = data.get("user"), data.get("amount")
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            ref = str(ref)
+        if not isinstance(ref, str) or not ref.strip() or not isinstance(amount, str):
+            raise BadInput("give the user (id or @username) and the amount as a decimal string")
+        ref = ref.strip()[:40]
+        if not (ref.lstrip("-").isdigit() or ref.startswith("@")):
+            raise BadInput("the user is a user id or an @username")
     except BadInput as exc:
         return refused(exc)
+    try:
+        user = await run(request, services.promoters.resolve, ref)
+    except ServiceError as exc:
+        return problem(404, str(exc))
+    try:
+        done = await run(request, services.orders.payout, user_id=user.id, amount_text=amount[:32],
+                         admin_id=caller.user.id)
     except ServiceError as exc:
         return problem(409, str(exc))
     cur = state.config.commission.currency
-    return JSONResponse({"ok": True, "user": user, "amount": money(done.amount, cur), "currency": cur})
+    return JSONResponse({"ok": True, "user": user.id, "username": user.username,
+                         "amount": money(done.amount, cur), "currency": cur})

@@ -23,10 +23,10 @@
       next_tier: "Next: {tier} — {missing} more needed", top_tier: "Top tier reached",
       payouts: "Payouts", no_payouts: "No payouts yet.", no_groups: "Add the bot to a group you run to see it here.",
       times: "Posting times (HH:MM, space between)", timezone: "Time zone", categories: "Categories (empty = all)",
-      paused: "Paused", topic: "Posts go to a forum topic", topic_off: "Post in the main chat again",
+      paused: "Paused", topic: "Forum topic to post in", main_chat: "Main chat",
       save: "Save", saved: "Saved. Next post: {next}", never: "never", last_post: "Last post",
       promoter: "promoter", mentor: "mentor", partner: "partner", stats: "Platform", window: "Window",
-      balances: "Balances owed", payout: "Record a payout", user_id: "User id", amount: "Amount",
+      balances: "Balances owed", payout: "Record a payout", user_id: "User id or @username", amount: "Amount",
       pay: "Pay out", paid_ok: "Paid {amount} to {user}.", gmv: "GMV", posts: "Posts", taps: "Taps",
       promoters: "Promoters", bot_hits: "Bot hits", commission: "Commission", nobody: "Nobody is owed money.",
       open_in_tg: "Open this page from the bot in Telegram to sign in.", error: "Something went wrong",
@@ -46,10 +46,10 @@
       next_tier: "下一级：{tier}，还差 {missing} 人", top_tier: "已是最高等级",
       payouts: "提现记录", no_payouts: "暂无提现。", no_groups: "把机器人加入你管理的群后，这里会显示。",
       times: "推送时间（HH:MM，空格分隔）", timezone: "时区", categories: "分类（留空 = 全部）",
-      paused: "暂停推送", topic: "推送到论坛话题", topic_off: "改回在主聊天推送",
+      paused: "暂停推送", topic: "推送到的论坛话题", main_chat: "主聊天",
       save: "保存", saved: "已保存。下次推送：{next}", never: "从未", last_post: "上次推送",
       promoter: "推广员", mentor: "导师", partner: "合伙人", stats: "平台数据", window: "时间范围",
-      balances: "待付余额", payout: "记录提现", user_id: "用户 ID", amount: "金额",
+      balances: "待付余额", payout: "记录提现", user_id: "用户 ID 或 @用户名", amount: "金额",
       pay: "提现", paid_ok: "已向 {user} 支付 {amount}。", gmv: "成交额", posts: "推送", taps: "点按",
       promoters: "推广员", bot_hits: "机器访问", commission: "佣金", nobody: "暂无待付余额。",
       open_in_tg: "请从 Telegram 机器人中打开本页以登录。", error: "出错了",
@@ -387,12 +387,16 @@
     const zone = el("input", { type: "text", name: "timezone", value: g.timezone, list: "zones", autocapitalize: "off" });
     const cats = el("input", { type: "text", name: "categories", value: g.categories.join(" "), placeholder: (categories || []).join(" ") });
     const paused = el("input", { type: "checkbox", name: "paused", checked: g.paused });
-    const topic = g.topic ? el("label", { class: "switch" }, t("topic"), el("input", { type: "checkbox", name: "topic", checked: true })) : null;
+    // A forum's topics the bot has seen (created, renamed, or /topic sent in them).
+    const topic = g.topics.length || g.topic_id ? el("select", { name: "topic" },
+      el("option", { value: "" }, t("main_chat")),
+      ...g.topics.map((x) => el("option", { value: String(x.id), selected: x.id === g.topic_id }, x.name)),
+      g.topic_id && !g.topics.some((x) => x.id === g.topic_id) ? el("option", { value: String(g.topic_id), selected: true }, `#${g.topic_id}`) : null) : null;
     const save = async (e) => {
       e.preventDefault();
       const data = { times: times.value.trim().split(/\s+/).filter(Boolean), timezone: zone.value.trim(),
         categories: cats.value.trim().split(/\s+/).filter(Boolean), paused: paused.checked };
-      if (topic && !topic.querySelector("input").checked) data.topic = false;
+      if (topic) data.topic = topic.value ? Number(topic.value) : null;
       try {
         const { group } = await post(`/groups/${g.chat_id}`, data);
         haptic("success");
@@ -404,7 +408,7 @@
       el("h2", {}, g.title),
       el("label", {}, t("times"), times), el("label", {}, t("timezone"), zone),
       el("label", {}, t("categories"), cats),
-      el("label", { class: "switch" }, t("paused"), paused), topic,
+      el("label", { class: "switch" }, t("paused"), paused), topic && el("label", {}, t("topic"), topic),
       el("datalist", { id: "zones" }, ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "Europe/London", "America/New_York", "UTC"]
         .map((z) => el("option", { value: z }))),
       el("button", { class: "btn", type: "submit" }, t("save")), status);
@@ -418,7 +422,7 @@
     const pick = el("select", { id: "window", onchange: (e) => { stack[stack.length - 1].params = { window: e.target.value }; render(stack[stack.length - 1]); } },
       ["7d", "30d", "all"].map((w) => el("option", { value: w, selected: w === window_ }, w)));
     const stat = (label, value) => el("div", { class: "bucket" }, el("b", {}, value), el("span", {}, label));
-    const user = el("input", { type: "text", name: "user", inputmode: "numeric", placeholder: "123456" });
+    const user = el("input", { type: "text", name: "user", autocapitalize: "off", placeholder: "123456 / @name" });
     const amount = el("input", { type: "text", name: "amount", inputmode: "decimal", placeholder: "10.00" });
     const result = el("div", { class: "note" });
     const pay = async (e) => {
@@ -427,7 +431,7 @@
         const done = await post("/admin/payout", { user: user.value.trim(), amount: amount.value.trim() });
         haptic("success");
         result.className = "ok";
-        result.textContent = t("paid_ok", { amount: money(done.amount, done.currency), user: done.user });
+        result.textContent = t("paid_ok", { amount: money(done.amount, done.currency), user: done.username ? `@${done.username}` : done.user });
       } catch (error) { haptic("error"); result.className = "err"; result.textContent = error.message; }
     };
     const parts = Object.entries(s.commission_by_party).map(([p, a]) => `${t(p)} ${money(a, c)}`).join(" · ") || "—";

@@ -1,4 +1,5 @@
-"""0010: earning_days, each person's ledger summed per currency, bucket, group and order day.
+"""0010: earning_days, each person's ledger summed per currency, bucket, group and order day;
+group_topics, the forum topics the bot has seen in each group (the mini app's topic choice).
 
 Revision ID: 0010
 Revises: 0009
@@ -62,6 +63,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('user_id', 'currency', 'bucket', 'group_id', 'day', 'slot',
                                 name=op.f('pk_earning_days')),
     )
+    op.create_table(
+        'group_topics',
+        sa.Column('group_id', BIGINT, nullable=False),
+        sa.Column('thread_id', BIGINT, nullable=False),
+        sa.Column('name', sa.String(length=128), nullable=False),
+        sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_group_topics_group_id_groups')),
+        sa.PrimaryKeyConstraint('group_id', 'thread_id', name=op.f('pk_group_topics')),
+    )
+    # A topic chosen before the bot kept topics stays one the owner can choose.
+    op.execute("INSERT INTO group_topics (group_id, thread_id, name, seen_at)"
+               " SELECT id, topic_id, '#' || topic_id, CURRENT_TIMESTAMP FROM groups"
+               " WHERE topic_id IS NOT NULL")
     # The dashboard's order count reads this index alone, not the order rows.
     op.create_index('ix_orders_promoter_status', 'orders', ['promoter_id', 'status'])
     dialect = op.get_bind().dialect.name
@@ -131,3 +145,4 @@ def downgrade() -> None:
         op.execute('DROP FUNCTION IF EXISTS earning_days_orders()')
     op.drop_index('ix_orders_promoter_status', table_name='orders')
     op.drop_table('earning_days')
+    op.drop_table('group_topics')
