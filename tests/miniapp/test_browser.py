@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.storage.models import Link, Share
+from bot.storage.models import Link, Payout, Share, User
 from tests.miniapp.browser import DARK, chromium_or_skip, phone
 from tests.miniapp.conftest import MEMBER, OWNER
 from tests.support.databases import make_database_url
@@ -160,3 +160,67 @@ async def test_the_page_renders_without_telegram_at_all(world, tmp_path: Path) -
         await page.goto(world.kocbot.config.web.public_url + "/app/")  # no data at all: a hint, no crash
         await page.wait_for_selector(".empty")
         await browser.close()
+
+
+async def test_owner_picks_a_forum_topic_in_the_app(world, tmp_path: Path) -> None:
+    forum = world.emu.create_group("Forum deals", admins=[OWNER], members=[MEMBER], forum=True)
+    world.emu.add_bot_to_group(forum, OWNER)
+    groups = world.kocbot.services.groups
+    await world.emu.wait_for(lambda: groups.find(forum) is not None, timeout=10)
+    topic = world.emu.create_topic(forum, "每日好物")
+    await world.emu.wait_for(lambda: len(groups.topics(forum)) == 1, timeout=10)
+    async with phone(init_data=world.init_data(OWNER), user=user_of(world, OWNER)) as page:
+        await open_app(world, page, OWNER)
+        await page.click("[data-tab=groups]")
+        form = page.locator(f"form[data-chat='{forum}']")
+        assert await page.locator(f"form[data-chat='{world.group}'] select[name=topic]").count() == 0
+        select_ = form.locator("select[name=topic]")
+        assert await select_.locator("option").all_inner_texts() == ["Main chat", "每日好物"]
+        await select_.select_option(str(topic))
+        await form.locator("button[type=submit]").click()
+        await form.locator(".ok").wait_for()
+        assert groups.find(forum).topic_id == topic
+        await page.screenshot(path=str(tmp_path / "groups-topic.png"), full_page=True)
+        await select_.select_option("")
+        await form.locator("button[type=submit]").click()
+        await page.wait_for_function("document.querySelectorAll('form .ok').length === 1 && "
+                                     "document.querySelector('select[name=topic]').value === ''")
+        await world.emu.wait_for(lambda: groups.find(forum).topic_id is None, timeout=5)
+
+
+async def test_admin_records_a_payout_by_username(world, tmp_path: Path) -> None:
+    from tests.support.config import ADMIN_ID
+
+    async with phone(init_data=world.init_data(OWNER), user=user_of(world, OWNER),
+                     start_param="d_6") as page:
+        await open_app(world, page, OWNER)
+        await page.wait_for_selector("#share")
+        await page.click("#share")
+        await page.wait_for_function("window.__tg.shared.length === 1")
+        prepared_id = (await page.evaluate("window.__tg.shared"))[0]
+    message = world.emu.share_prepared_message(OWNER, prepared_id, world.group)
+    tap = world.emu.tap_button(MEMBER, message, buttons(message)[0]["callback_data"])
+    start_url = (await world.emu.wait_callback_answer(tap, timeout=10))["url"]
+    world.emu.open_start_link(MEMBER, start_url)
+    await world.emu.wait_for(lambda: bool(world.emu.sent(chat_id=MEMBER)), timeout=10)
+    status, location = await click(buttons(world.emu.sent(chat_id=MEMBER)[-1])[0]["url"],
+                                   **{"user-agent": "Mozilla/5.0"})
+    await world.kocbot.clicks.flush()
+    await postback(world.kocbot, {"click_id": subid(location), "order_id": "BR-2", "amount": "399.00",
+                                  "status": "confirmed"})
+    world.clock.advance(days=16)
+    world.kocbot.services.orders.settle()
+    with world.kocbot.db.transaction() as session:
+        session.get_one(User, OWNER).username = "olga_deals"
+    async with phone(init_data=world.init_data(ADMIN_ID), user=user_of(world, ADMIN_ID)) as page:
+        await open_app(world, page, ADMIN_ID)
+        await page.click("[data-tab=admin]")
+        form = page.locator("form#payout")
+        await form.locator("input[name=user]").fill("@Olga_Deals")
+        await form.locator("input[name=amount]").fill("12.00")
+        await form.locator("button[type=submit]").click()
+        await form.locator(".ok").wait_for()
+        assert "@olga_deals" in await form.locator(".ok").inner_text()
+        await page.screenshot(path=str(tmp_path / "admin-payout.png"), full_page=True)
+    with world.kocbot.db.transaction() as session:
+        assert [(p.user_id, p.amount) for p in session.scalars(select(Payout))] == [(OWNER, 1200)]
