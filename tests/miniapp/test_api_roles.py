@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import delete, select
 
 from bot.storage.models import Group, GroupTopic, Link, Payout, Share, User
@@ -130,6 +131,7 @@ async def test_admin_views_and_payout_with_the_payout_rules(world) -> None:
     stats = (await world.call(ADMIN_ID, "GET", "/app/api/admin/stats?window=7d")).json()
     assert (stats["orders"], stats["gmv"], stats["clicks"]) == (1, "399.00", 1)
     assert stats["commission_by_party"] == {"platform": "5.98", "promoter": "53.87"}
+    assert stats["stars_spent"] is None  # paid broadcast off and never used: as /stats, no line
     assert (await world.call(ADMIN_ID, "GET", "/app/api/admin/stats?window=5x")).status_code == 400
     owed = (await world.call(ADMIN_ID, "GET", "/app/api/admin/balances")).json()["balances"]
     assert [(o["user_id"], o["confirmed"], o["payable"]) for o in owed] == [(OWNER, "53.87", "0.00")]
@@ -219,3 +221,14 @@ async def test_forum_topic_chosen_in_the_app_with_the_topic_rules(world) -> None
     world.emu.send_command(OWNER, forum, "/topic", message_thread_id=chat)
     await world.emu.wait_for(lambda: services.groups.find(forum).topic_id == chat, timeout=10)
     assert [t.thread_id for t in services.groups.topics(forum)] == [chat]
+
+
+async def test_admin_stats_show_the_stars_paid_broadcast_cost_as_stats_does(emulator, kocbot_factory) -> None:
+    emu = emulator
+    kocbot = await kocbot_factory(config={"telegram": {"paid_broadcast": True}})
+    emu.add_user(ADMIN_ID, "Ada")
+    auth = "tma " + emu.init_data(ADMIN_ID, auth_date=int(kocbot.services.now().timestamp()))
+    async with httpx.AsyncClient(base_url=kocbot.config.web.public_url) as client:
+        answer = (await client.get("/app/api/admin/stats?window=all", headers={"Authorization": auth})).json()
+    chat = (await command_reply(emu, user=ADMIN_ID, chat_id=ADMIN_ID, text="/stats all"))["text"]
+    assert answer["stars_spent"] == "0" and "Paid broadcast: 0 Stars spent" in chat

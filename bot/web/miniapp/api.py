@@ -378,7 +378,17 @@ async def admin_stats(request: Request, caller: Caller) -> Response:
         return problem(400, str(exc))
     s = await run(request, state.services.reports.stats, window)
     cur = state.config.commission.currency
-    return JSONResponse({
+    # As /stats: the Stars paid broadcast cost, when it is on or has cost anything.
+    stars: str | None = None
+    spent = state.runtime.stars_spent
+    if state.config.telegram.paid_broadcast or spent.fees:
+        try:
+            await spent.refresh(state.bot)
+            since = None if window is None else state.services.now() - window
+            stars = f"{spent.total(since):f}"
+        except TelegramError:
+            stars = None  # Telegram did not answer: the rest still stands
+    return JSONResponse({"stars_spent": stars,
         "groups": s.groups, "active_groups": s.active_groups, "promoters": s.promoters,
         "posts": s.posts, "taps": s.taps, "clicks": s.clicks, "bot_hits": s.bot_hits,
         "orders": s.orders, "gmv": money(s.gmv, cur), "currency": cur,
