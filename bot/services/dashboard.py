@@ -16,7 +16,7 @@ from bot.services.base import Service
 from bot.services.orders import due_orders
 from bot.services.readcache import ReadCache, ledger_stamp
 from bot.services.reports import EARNING
-from bot.storage.models import Click, EarningDay, Group, LedgerEntry, Link, Order, Payout, User
+from bot.storage.models import ActivityCount, EarningDay, Group, LedgerEntry, Order, Payout, User
 
 # pg_advisory_xact_lock key of the earning_days compaction (0008's /stats fold uses another).
 COMPACT_LOCK = 1701170010
@@ -28,6 +28,11 @@ FOLD = text(
     " GROUP BY user_id, currency, bucket, group_id, day"
     " ON CONFLICT (user_id, currency, bucket, group_id, day, slot)"
     " DO UPDATE SET amount = earning_days.amount + excluded.amount")
+FOLD_COUNTS = text(
+    "WITH moved AS (DELETE FROM activity_counts WHERE slot <> 0 RETURNING user_id, metric, n)"
+    " INSERT INTO activity_counts (user_id, metric, slot, n)"
+    " SELECT user_id, metric, 0, sum(n) FROM moved GROUP BY user_id, metric"
+    " ON CONFLICT (user_id, metric, slot) DO UPDATE SET n = activity_counts.n + excluded.n")
 
 
 @dataclass(frozen=True)
@@ -105,15 +110,13 @@ class DashboardService(Service):
                         for n in range(days)])
 
     def activity(self, user_id: int) -> tuple[int, int]:
-        """Human clicks on the person's links and their live (pending or confirmed) orders."""
+        """Human clicks on the person's links and their live (pending or confirmed) orders,
+        from the counts the triggers keep (migration 0010)."""
         with self.db.transaction() as session:
-            clicks = session.scalar(
-                select(func.count()).select_from(Link).join(Click, Click.link_id == Link.id)
-                .where(Link.promoter_id == user_id, Click.is_bot.is_(False))) or 0
-            orders = session.scalar(
-                select(func.count()).select_from(Order).where(
-                    Order.promoter_id == user_id, Order.status.in_(("pending", "confirmed")))) or 0
-        return int(clicks), int(orders)
+            counts = dict(session.execute(
+                select(ActivityCount.metric, func.sum(ActivityCount.n))
+                .where(ActivityCount.user_id == user_id).group_by(ActivityCount.metric)).all())
+        return int(counts.get("clicks") or 0), int(counts.get("orders") or 0)
 
     def balances(self, user_id: int) -> dict[str, int]:
         """The person's balance per bucket as of now, in the booking currency (non-zero only)."""
@@ -183,7 +186,8 @@ class DashboardService(Service):
                    LedgerEntry.currency == self.config.commission.currency)) or 0)
 
     def compact_earnings(self) -> None:
-        """Fold committed per-transaction earning_days rows into slot 0 (PostgreSQL).
+        """Fold committed per-transaction earning_days and activity_counts rows into slot 0
+        (PostgreSQL).
 
         Only rows committed before this statement are moved, and exactly the rows deleted are
         summed, so a writer in flight is neither lost nor counted twice; an advisory lock keeps
@@ -193,6 +197,7 @@ class DashboardService(Service):
         with self.db.transaction() as session:
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMPACT_LOCK})
             session.execute(FOLD)
+            session.execute(FOLD_COUNTS)
 
     def daily_commission(self, user_id: int, *, days: int = 30) -> list[tuple[date, int]]:
         """Commission earned per day of order over the last ``days`` days, zero days included."""

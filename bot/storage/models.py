@@ -365,3 +365,14 @@ class GroupTopic(Base):
     thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(128))
     seen_at: Mapped[datetime]
+
+
+class ActivityCount(Base):
+    """A promoter's human clicks (``metric`` "clicks") and live orders ("orders"), kept by
+    triggers (migration 0010) in the writing transaction; ``slot`` as in ``EarningDay``."""
+
+    __tablename__ = "activity_counts"
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    n: Mapped[int]

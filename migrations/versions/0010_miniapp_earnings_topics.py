@@ -1,5 +1,6 @@
 """0010: earning_days, each person's ledger summed per currency, bucket, group and order day;
-group_topics, the forum topics the bot has seen in each group (the mini app's topic choice).
+activity_counts, each promoter's human clicks and live orders; group_topics, the forum topics
+the bot has seen in each group (the mini app's topic choice).
 
 Revision ID: 0010
 Revises: 0009
@@ -39,6 +40,34 @@ ORDERS = ("SELECT r.user_id AS user_id, r.currency AS currency, r.bucket AS buck
           " WHERE r.user_id IS NOT NULL")
 
 
+# Per table, what a set of its rows `r` adds to activity_counts as (user_id, metric, n).
+ACTIVITY = {
+    'clicks': ("SELECT l.promoter_id AS user_id, 'clicks' AS metric, {sign}count(*) AS n FROM {src}"
+               " JOIN links l ON l.id = r.link_id WHERE NOT r.is_bot AND l.promoter_id IS NOT NULL"
+               " GROUP BY l.promoter_id"),
+    'orders': ("SELECT r.promoter_id AS user_id, 'orders' AS metric, {sign}count(*) AS n FROM {src}"
+               " WHERE r.status IN ('pending', 'confirmed') AND r.promoter_id IS NOT NULL"
+               " GROUP BY r.promoter_id"),
+    # A link whose promoter changes (none does) carries its clicks along.
+    'links': ("SELECT r.promoter_id AS user_id, 'clicks' AS metric, {sign}count(*) AS n FROM {src}"
+              " JOIN clicks c ON c.link_id = r.id WHERE NOT c.is_bot AND r.promoter_id IS NOT NULL"
+              " GROUP BY r.promoter_id"),
+}
+ACTIVITY_COLUMNS = {'clicks': ('link_id', 'is_bot'), 'orders': ('promoter_id', 'status'),
+                    'links': ('id', 'promoter_id')}
+
+
+def count_upsert(select_sql: str, slot: str) -> str:
+    """Add the summed (user_id, metric, n) rows of ``select_sql`` into activity_counts."""
+    return ('INSERT INTO activity_counts (user_id, metric, slot, n) SELECT user_id, metric,'
+            f' {slot}, sum(n) FROM ({select_sql}) AS c GROUP BY user_id, metric HAVING sum(n) <> 0'
+            ' ON CONFLICT (user_id, metric, slot) DO UPDATE SET n = activity_counts.n + excluded.n')
+
+
+def activity(table: str, src: str, sign: str = '') -> str:
+    return ACTIVITY[table].format(src=src, sign=sign)
+
+
 def upsert(select_sql: str, slot: str) -> str:
     """Add the summed rows of ``select_sql`` into earning_days."""
     return (f'INSERT INTO earning_days ({KEY}, slot, amount) SELECT {KEY}, {slot}, sum(amount)'
@@ -71,6 +100,14 @@ def upgrade() -> None:
         sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_group_topics_group_id_groups')),
         sa.PrimaryKeyConstraint('group_id', 'thread_id', name=op.f('pk_group_topics')),
+    )
+    op.create_table(
+        'activity_counts',
+        sa.Column('user_id', BIGINT, nullable=False),
+        sa.Column('metric', sa.String(length=16), nullable=False),
+        sa.Column('slot', BIGINT, nullable=False),
+        sa.Column('n', BIGINT, nullable=False),
+        sa.PrimaryKeyConstraint('user_id', 'metric', 'slot', name=op.f('pk_activity_counts')),
     )
     # A topic chosen before the bot kept topics stays one the owner can choose.
     op.execute("INSERT INTO group_topics (group_id, thread_id, name, seen_at)"
@@ -128,8 +165,39 @@ def upgrade() -> None:
             'CREATE TRIGGER earning_days_orders_update AFTER UPDATE OF ordered_at, group_id ON orders'
             ' FOR EACH ROW WHEN NEW.ordered_at IS NOT OLD.ordered_at OR NEW.group_id IS NOT OLD.group_id'
             f' BEGIN {upsert(part(ORDERS, dialect, order("NEW")) + " UNION ALL " + part(ORDERS, dialect, order("OLD"), "-"), "0")}; END')
-    # Backfill from the ledger already there, in this same transaction.
+    for table in ACTIVITY:
+        if dialect == 'postgresql':
+            plus, minus = activity(table, 'new_rows AS r'), activity(table, 'old_rows AS r', '-')
+            op.execute(
+                f'CREATE FUNCTION activity_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN'
+                f" IF TG_OP = 'INSERT' THEN {count_upsert(plus, 'txid_current()')};"
+                f" ELSIF TG_OP = 'DELETE' THEN {count_upsert(minus, 'txid_current()')};"
+                f' ELSE {count_upsert(plus + " UNION ALL " + minus, "txid_current()")}; END IF;'
+                ' RETURN NULL; END $$')
+            events = (('INSERT', 'NEW TABLE AS new_rows'),
+                      ('UPDATE', 'OLD TABLE AS old_rows NEW TABLE AS new_rows'),
+                      ('DELETE', 'OLD TABLE AS old_rows'))
+            for event, refs in events:
+                if table == 'links' and event != 'UPDATE':
+                    continue  # a new link has no clicks yet; links are never deleted with clicks
+                op.execute(f'CREATE TRIGGER activity_{table}_{event.lower()} AFTER {event} ON {table}'
+                           f' REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION activity_{table}()')
+        else:
+            def row(ref: str, table: str = table) -> str:
+                cols = ', '.join(f'{ref}.{c} AS {c}' for c in ACTIVITY_COLUMNS[table])
+                return f'(SELECT {cols}) AS r'
+
+            plus, minus = activity(table, row('NEW')), activity(table, row('OLD'), '-')
+            bodies = {'INSERT': plus, 'DELETE': minus, 'UPDATE': plus + ' UNION ALL ' + minus}
+            for event, body in bodies.items():
+                if table == 'links' and event != 'UPDATE':
+                    continue
+                op.execute(f'CREATE TRIGGER activity_{table}_{event.lower()} AFTER {event} ON {table}'
+                           f' FOR EACH ROW BEGIN {count_upsert(body, "0")}; END')
+    # Backfill from the rows already there, in this same transaction.
     op.execute(upsert(part(LEDGER, dialect, 'ledger_entries AS r'), '0'))
+    for table in ('clicks', 'orders'):
+        op.execute(count_upsert(activity(table, f'{table} AS r'), '0'))
 
 
 def downgrade() -> None:
@@ -140,6 +208,12 @@ def downgrade() -> None:
                         ('ledger_entries', 'earning_days_ledger_delete'),
                         ('orders', 'earning_days_orders_update')):
         op.execute(f'DROP TRIGGER IF EXISTS {name}' + (f' ON {table}' if on else ''))
+    for table in ACTIVITY:
+        for event in ('insert', 'update', 'delete'):
+            op.execute(f'DROP TRIGGER IF EXISTS activity_{table}_{event}' + (f' ON {table}' if on else ''))
+        if on:
+            op.execute(f'DROP FUNCTION IF EXISTS activity_{table}()')
+    op.drop_table('activity_counts')
     if on:
         op.execute('DROP FUNCTION IF EXISTS earning_days_ledger()')
         op.execute('DROP FUNCTION IF EXISTS earning_days_orders()')
