@@ -136,11 +136,30 @@ class OrderService(Service):
                                      f"{order.status})", order.order_id)
             if verdict == "illegal":
                 return Ingested(409, f"illegal change {order.status} → {report.status}", order.order_id)
+            if order.status == "pending" and report.status == "confirmed":
+                self._reprice(session, order, booking, promoters)
             self._move(session, order, report.status)
             session.add(OrderEvent(order_id=order.id, status=report.status, source=source,
                                    payload=_payload(report), created_at=self.now()))
             promoters.refresh_chain(session, order.promoter_id)
             return Ingested(200, f"{report.status}", order.order_id)
+
+    def _reprice(self, session: Session, order: Order, booking: tuple[int, int | None, Decimal],
+                 promoters: PromoterService) -> None:
+        """A confirmation that names the final commission (JD's ``actualFee`` after its
+        ``estimateFee``) re-splits the pending money to it before it moves on, so nobody is
+        paid an estimate. A confirmation without a commission keeps the pool as booked."""
+        amount, commission, _rate = booking
+        if commission is None or commission == order.pool:
+            return
+        held = [Move(party, user_id, bucket, value)
+                for (party, user_id, bucket), value in self._holdings(session, order.id).items()
+                if bucket == "pending"]
+        shares = self._split(session, commission, order.promoter_id, promoters)
+        self._book(session, order, reattribute_moves(held, shares, "pending"), "adjust")
+        log.info("order commission adjusted at confirmation",
+                 extra={"order": order.order_id, "from": order.pool, "to": commission})
+        order.pool, order.amount = commission, amount
 
     def _booking(self, report: OrderReport) -> tuple[int, int | None, Decimal] | Ingested:
         """The report's amount and commission in the booking currency, and the rate used."""

@@ -117,6 +117,22 @@ async def test_order_row_created_paid_completed_refunded(jd_world: JdWorld, cloc
         assert session.scalars(select(OrderEvent.source)).all() == ["jd"] * 3
 
 
+async def test_completed_row_pays_the_actual_fee_not_the_estimate(jd_world: JdWorld, clock) -> None:
+    """JD reports estimateFee while the order is open and actualFee once it completes (lower,
+    say, after a price protection refund): the confirmed money is split from actualFee."""
+    w = jd_world
+    sub = SUB_PREFIX + w.link_code
+    for code, fee in ((15, "0"), (17, "12.00")):
+        clock.advance(minutes=20)
+        w.fake.set_row(9002, 100001, valid_code=code, modified=clock() - timedelta(minutes=5),
+                       sub_union_id=sub, actual_fee=fee, finish="2026-11-24 12:00:00" if fee != "0" else "")
+        await w.sync.poll_orders()
+    assert w.ledger() == {("platform", None, "confirmed"): 120, ("mentor", MENTOR, "confirmed"): 60,
+                          ("partner", PARTNER, "confirmed"): 36, ("promoter", PROMOTER, "confirmed"): 984}
+    with w.services.db.transaction() as session:
+        assert session.scalars(select(Order.pool)).one() == 1200
+
+
 async def test_outage_catch_up_without_gaps_or_doubles(jd_world: JdWorld, clock) -> None:
     w = jd_world
     sub = SUB_PREFIX + w.link_code

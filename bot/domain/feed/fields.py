@@ -111,6 +111,17 @@ def _bad_char(text: str, categories: frozenset[str]) -> str | None:
     return None
 
 
+
+def _bounded(name: str, value: str, bad_chars: frozenset[str], what: str,
+             problems: list[str]) -> str:
+    """``value`` as is, with a problem added when it is too long or holds a ``bad_chars`` character."""
+    if len(value) > MAX_LENGTHS[name]:
+        problems.append(f"{name} is longer than {MAX_LENGTHS[name]} characters")
+    bad = _bad_char(value, bad_chars)
+    if bad:
+        problems.append(f"{name} contains {what} ({bad})")
+    return value
+
 class Validator:
     """Turns one row of raw values into a ProductRow, or a reason listing its problems."""
 
@@ -193,33 +204,18 @@ class Validator:
 
     @staticmethod
     def _key(name: str, value: str, problems: list[str]) -> str:
-        if len(value) > MAX_LENGTHS[name]:
-            problems.append(f"{name} is longer than {MAX_LENGTHS[name]} characters")
-        bad = _bad_char(value, _KEY_BAD)
-        if bad:
-            problems.append(f"{name} contains a control or invisible character ({bad})")
-        return value
+        return _bounded(name, value, _KEY_BAD, "a control or invisible character", problems)
 
     @staticmethod
     def _title(value: str, problems: list[str]) -> str:
         # Line breaks and tabs in a title come from spreadsheets; a card wants one line.
-        title = " ".join(value.split())
-        if len(title) > MAX_LENGTHS["title"]:
-            problems.append(f"title is longer than {MAX_LENGTHS['title']} characters")
-        bad = _bad_char(title, _TITLE_BAD)
-        if bad:
-            problems.append(f"title contains a control character ({bad})")
-        return title
+        return _bounded("title", " ".join(value.split()), _TITLE_BAD, "a control character",
+                        problems)
 
     @staticmethod
     def _category(value: str, problems: list[str]) -> str:
-        category = normalize_category(value)
-        if len(category) > MAX_LENGTHS["category"]:
-            problems.append(f"category is longer than {MAX_LENGTHS['category']} characters")
-        bad = _bad_char(category, _KEY_BAD)
-        if bad:
-            problems.append(f"category contains a control or invisible character ({bad})")
-        return category
+        return _bounded("category", normalize_category(value), _KEY_BAD,
+                        "a control or invisible character", problems)
 
     @staticmethod
     def _url(name: str, value: str, problems: list[str]) -> str:
