@@ -221,6 +221,7 @@ async def test_admin_records_a_payout_by_username(world, tmp_path: Path) -> None
         await form.locator("button[type=submit]").click()
         await form.locator(".ok").wait_for()
         assert "@olga_deals" in await form.locator(".ok").inner_text()
+        await page.wait_for_function("document.querySelector('#balances b').textContent === '¥41.87'")
         await page.screenshot(path=str(tmp_path / "admin-payout.png"), full_page=True)
     with world.kocbot.db.transaction() as session:
         assert [(p.user_id, p.amount) for p in session.scalars(select(Payout))] == [(OWNER, 1200)]

@@ -432,8 +432,15 @@
         haptic("success");
         result.className = "ok";
         result.textContent = t("paid_ok", { amount: money(done.amount, done.currency), user: done.username ? `@${done.username}` : done.user });
+        // The list of balances owed shows the payout at once.
+        const fresh = await api("/admin/balances");
+        document.getElementById("balances").replaceWith(owedList(fresh.balances));
       } catch (error) { haptic("error"); result.className = "err"; result.textContent = error.message; }
     };
+    const owedList = (balances) => el("div", { class: "lines", id: "balances" }, balances.length ? balances.map((o) => el("div", {
+      class: "line", onclick: () => { user.value = String(o.user_id); amount.value = o.payable; },
+    }, el("span", {}, o.username ? `${o.name} @${o.username}` : o.name, el("br"), el("span", { class: "hint" }, `${o.user_id} · ${t("pending")} ${money(o.pending, c)} · ${t("confirmed")} ${money(o.confirmed, c)}`)),
+    el("b", {}, money(o.payable, c)))) : el("div", { class: "line" }, el("span", { class: "hint" }, t("nobody"))));
     const parts = Object.entries(s.commission_by_party).map(([p, a]) => `${t(p)} ${money(a, c)}`).join(" · ") || "—";
     show(
       el("div", { class: "head" }, el("h1", {}, t("stats")), el("div", { class: "filters" }, t("window"), pick)),
@@ -443,10 +450,7 @@
         s.stars_spent !== null ? stat(t("stars"), `⭐ ${s.stars_spent}`) : null),
       el("div", { class: "sheet note" }, `${t("commission")}: ${parts}`),
       el("div", { class: "section-title" }, t("balances")),
-      el("div", { class: "lines", id: "balances" }, b.balances.length ? b.balances.map((o) => el("div", {
-        class: "line", onclick: () => { user.value = String(o.user_id); amount.value = o.payable; },
-      }, el("span", {}, o.username ? `${o.name} @${o.username}` : o.name, el("br"), el("span", { class: "hint" }, `${o.user_id} · ${t("pending")} ${money(o.pending, c)} · ${t("confirmed")} ${money(o.confirmed, c)}`)),
-      el("b", {}, money(o.payable, c)))) : el("div", { class: "line" }, el("span", { class: "hint" }, t("nobody")))),
+      owedList(b.balances),
       el("div", { class: "section-title" }, t("payout")),
       el("form", { class: "sheet form", id: "payout", onsubmit: pay }, el("label", {}, t("user_id"), user),
         el("label", {}, t("amount"), amount), el("button", { class: "btn", type: "submit" }, t("pay")), result));
