@@ -39,6 +39,7 @@ from telegram.ext import BaseRateLimiter
 log = logging.getLogger(__name__)
 RESERVED = -1  # rate_limit_args of a request whose slot the sender already took
 FREE_PER_SECOND = 30
+PRUNE_ABOVE = 4096  # groups kept in memory before the ones past their minute are forgotten
 PAID_PER_SECOND = 1000  # allow_paid_broadcast (Bot API 7.11): up to 1,000 messages/s for Stars
 # Methods that post a message and so count against the limits (and may carry allow_paid_broadcast).
 SEND_METHODS = frozenset({
@@ -83,6 +84,7 @@ class LocalBudget:
         self.next_at = 0.0
         self.paused_until = 0.0
         self.groups: dict[int | str, deque[float]] = {}  # group → its last slots, oldest first
+        self.prune_above = PRUNE_ABOVE
 
     def reserve(self, chat_id: int | str | None) -> tuple[bool, float]:
         """``(True, delay)``: a slot ``delay`` s from now is yours. ``(False, wait)``: the group is
@@ -100,9 +102,12 @@ class LocalBudget:
                 return False, ready - now
         self.next_at = start + pace.interval
         if times is None:
-            if len(self.groups) > 4096:  # forget groups with nothing left in their window
+            if len(self.groups) > self.prune_above:  # forget groups with nothing left in their window
                 for key in [k for k, t in self.groups.items() if t[-1] + pace.group_window <= now]:
                     del self.groups[key]
+                # A fan-out keeps thousands of groups in their minute: scan again only once the
+                # map has doubled, not on every slot (that was a scan of 5,000 groups per slot).
+                self.prune_above = max(PRUNE_ABOVE, 2 * len(self.groups))
             times = self.groups[chat_id] = deque(maxlen=pace.per_group_per_minute)
         times.append(start)
         return True, start - now

@@ -34,7 +34,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.domain.money import format_money
 from bot.services.posting import PostJob
-from bot.tg.keyboards import card_keyboard
+from bot.tg.keyboards import card_markup
 from bot.tg.ratelimit import RESERVED, retry_seconds
 from bot.tg.transport import MaybeSent
 
@@ -306,7 +306,7 @@ class Sender:
         cards = self.cards
         run = self.db.run
         card = await cards.prepare(job.product_id, job.price)
-        keyboard = card_keyboard(
+        keyboard = card_markup(  # the JSON object itself: PTB sends a dict as it is
             lang=self.card.locale, sku=card.sku, post_code=job.post_code,
             price_text=format_money(card.price, card.currency),
             login_url=(f"{self.public_url}/b/{job.post_code}"

@@ -87,3 +87,20 @@ def test_only_a_request_that_never_left_is_safe_to_resend() -> None:
 
 def test_backoff_doubles_up_to_a_minute() -> None:
     assert [backoff(n).total_seconds() for n in (1, 2, 3, 4, 7, 20)] == [1, 2, 4, 8, 60, 60]
+
+
+def test_groups_past_their_minute_are_forgotten_and_the_rest_kept() -> None:
+    t = FakeTime()
+    limiter = SendLimiter(margin=0.0, clock=t)
+    for n in range(5000):  # a fan-out: each group is within its minute until it ends
+        t.now += 0.001
+        limiter.local.reserve(-(n + 1))
+    assert len(limiter.local.groups) == 5000  # nothing forgotten that still counts
+    t.now += 61.0
+    limiter.local.reserve(-999_999)
+    assert len(limiter.local.groups) < 10_000  # a new group past the threshold: the map shrinks
+    t.now += 0.001
+    for n in range(10_001):
+        t.now += 0.001
+        limiter.local.reserve(-(100_000 + n))
+    assert -1 not in limiter.local.groups  # the first fan-out's groups are gone
