@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -172,9 +173,13 @@ async def limited_run(url: str, groups: int, senders: int, bot: bool, redis_url:
         first = services.posting.broadcast("S1")
         assert first == groups + 1
         emu.set_rate_limits(True, per_second=30, per_group_per_minute=20)
-        # Telegram's counting does not stop for a collector: without this, a full collection
-        # of the emulator's world (~0.1 s) bunches the arrivals behind it into a 429.
-        tune_gc()
+        # The emulator shares this process and keeps every message and call: Python's collector
+        # would scan that growing world, and a pause of ~0.1 s here bunched the arrivals behind
+        # it into a 429 a second later. Telegram's counting does not stop for a collector, so
+        # the emulator's host runs without one while the fan-out is measured.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
         roles = ["sender"] * senders + (["bot"] if bot else [])
         procs = [subprocess.Popen([sys.executable, __file__, "--child", emu.token, emu.base_url, url, role,
                                    redis_url, "limited"],
@@ -216,6 +221,8 @@ async def limited_run(url: str, groups: int, senders: int, bot: bool, redis_url:
             from bot.storage.models import Post
             unsent = session.scalar(select(func.count(Post.id)).where(Post.status != "sent")) or 0
         services.db.dispose()
+    gc.enable()
+    gc.unfreeze()
     return {"rate": (inside - 1) / (end - start), "429": sum(c.status == 429 for c in counted),
             "unrecovered": unsent + max(0, asked - replies), "duplicates": sum(n > 1 for n in cards.values()),
             "cards": sum(cards.values()), "replies": replies, "asked": asked,
