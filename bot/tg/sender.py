@@ -58,7 +58,6 @@ MAX_429_ATTEMPTS = 30
 SAFE_TO_RETRY = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 FLUSH_SECONDS = 0.02
 AHEAD_SECONDS = 0.2  # how far ahead the sender reserves rate slots (and claims their posts)
-CLAIM_LEAD_SECONDS = 0.05  # a batch is claimed at the latest this long before its first slot
 RECOVER_EVERY = 30.0  # seconds between sweeps for posts a dead sender left "sending"
 
 
@@ -212,6 +211,7 @@ class Sender:
             if self._stopping:
                 break
             await self.cards.warm(job.product_id, job.price)  # render before the slot, not after it
+            await self.slots.acquire()
             if horizon - loop.time() > AHEAD_SECONDS:
                 # Far enough ahead: claim what is reserved before waiting, not after. With other
                 # processes on the budget this sender's slots are sparse, and a batch held
@@ -222,15 +222,15 @@ class Sender:
                 await asyncio.sleep(max(0.0, horizon - loop.time() - AHEAD_SECONDS))
             k, n = limiter.partition()
             if n > 1 and job.post_id % n != k:  # the split changed (a sender came or went)
+                self.slots.release()
                 continue
             due = await self._reserve(job)
             if due is None:
+                self.slots.release()
                 continue
             horizon = max(horizon, due)
             batch.append((job, due))
-            # Claim a full batch, or sooner when its first slot comes close: a post claimed
-            # after its slot would spend a second one.
-            if len(batch) >= ahead or batch[0][1] - loop.time() < CLAIM_LEAD_SECONDS:
+            if len(batch) >= ahead:
                 await self._claim_paced(batch)
                 batch = []
         if batch:
@@ -262,6 +262,7 @@ class Sender:
         for job, due in batch:
             if job.post_id not in claimed:  # another sender took it, or it must wait: slot unused
                 self.unclaimed_slots += 1
+                self.slots.release()
                 continue
             self._slot_at[job.post_id] = due
             task = asyncio.create_task(self._send_at(job, due))
@@ -269,12 +270,9 @@ class Sender:
             task.add_done_callback(self._in_flight.discard)
 
     async def _send_at(self, job: PostJob, due: float) -> None:
-        # The concurrency slot bounds requests in flight, not posts waiting for their turn: at
-        # the paid 1,000/s, 0.2 s of reserved posts alone would hold 200 of them.
         delay = due - asyncio.get_running_loop().time()
         if delay > 0:
             await asyncio.sleep(delay)
-        await self.slots.acquire()
         await self._send_released(job)
 
     async def _launch(self, chunk: list[PostJob]) -> None:
