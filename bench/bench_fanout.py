@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import statistics
@@ -102,6 +103,12 @@ class EmulatorProcess:
 def cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- baselines ----------------------------------------------------------------------------------
@@ -220,7 +227,9 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
             if db != "sqlite":
                 from tests.support.databases import fresh_postgres
                 fresh_postgres(db)
+            emu_cpu = cpu_of(emu.proc.pid)
             ours = await kocbot_fanout(emu, chats[1:], rate_limit=True, db_url=url, paid=True)  # type: ignore[index]
+            emu_ms = (cpu_of(emu.proc.pid) - emu_cpu) * 1000 / groups
             stats = emu.ask("stats")
             # The rate as the emulator saw it: accepted sends over the span from first to last.
             seen = (stats["ok"] - 1) / stats["span"] if stats["span"] else 0.0  # type: ignore[index]
@@ -232,6 +241,11 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
                   f"left unrecovered {ours['unsent']:.0f}   with allow_paid_broadcast "
                   f"{stats['paid_flag']}/{stats['ok'] + stats['429']}   Stars billed "  # type: ignore[index]
                   f"{stars / 10:.1f}   max cards per group {stats['max_per_chat']}",  # type: ignore[index]
+                  flush=True)
+            # What each side would sustain on a core of its own (the two share this machine's 2).
+            sender_ms = ours["cpu_per_1000"]
+            print(f"  run {run + 1}: CPU per message: sender {sender_ms:.2f} ms (alone on a core: "
+                  f"{1000 / sender_ms:.0f}/s), emulator {emu_ms:.2f} ms ({1000 / emu_ms:.0f}/s)",
                   flush=True)
     finally:
         emu.close()

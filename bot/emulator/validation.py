@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -133,10 +134,10 @@ def parse_content(
     if parse_mode:
         mode = parse_mode.lower()
         if mode == "html":
-            try:
-                text, found = parse_html(text)
-            except HtmlError as exc:
-                raise bad_request(f"can't parse entities: {exc}") from None
+            text, parsed, error = _parsed_html(text)
+            if error is not None:
+                raise bad_request(f"can't parse entities: {error}")
+            found = [dict(entity) for entity in parsed]  # the caller's own copies
         elif mode not in ("markdown", "markdownv2"):
             raise bad_request("unsupported parse_mode", reason=f"parse_mode {parse_mode!r}")
         # Markdown modes are passed through unparsed: the emulator measures the raw text.
@@ -150,8 +151,23 @@ def parse_content(
     return text, found
 
 
+@functools.lru_cache(maxsize=512)
+def _parsed_html(source: str) -> tuple[str, tuple[dict[str, Any], ...], str | None]:
+    """``parse_html`` once per distinct text: a fan-out sends one caption thousands of times."""
+    try:
+        text, entities = parse_html(source)
+    except HtmlError as exc:
+        return "", (), str(exc)
+    return text, tuple(entities), None
+
+
 def deep_link_issues(text: str) -> list[str]:
     """Reasons for each t.me/<bot>?start=<payload> link whose payload Telegram would not pass."""
+    return list(_deep_link_issues(text or ""))
+
+
+@functools.lru_cache(maxsize=512)
+def _deep_link_issues(text: str) -> tuple[str, ...]:
     issues = []
     for match in _DEEP_LINK.finditer(text or ""):
         payload = match.group(3)
@@ -160,7 +176,7 @@ def deep_link_issues(text: str) -> list[str]:
                 f"deep link payload {payload!r} in {match.group(0)!r} must be 1-64 chars of "
                 "A-Za-z0-9_-"
             )
-    return issues
+    return tuple(issues)
 
 
 def check_reply_markup(markup: Any, soft: list[str]) -> None:

@@ -140,6 +140,9 @@ class CardPipeline:
         async with lock:
             known = self._file_ids.get(card.key) or (await self._load(card.product_id))[2]
             if known:
+                # Another process uploaded it: keep its file id, so that the next sends of this
+                # card skip the lock (held through a whole send, it would send them one by one).
+                self._file_ids[card.key] = known
                 yield known
             else:
                 data = self._bytes.get(card.key) or await self.render(card.product_id)

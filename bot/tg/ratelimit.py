@@ -5,8 +5,10 @@ the steady rate, so a strict sliding window (Telegram's, and the emulator's) ans
 start of every broadcast. This limiter paces sends evenly instead, one slot every
 ``(1 + margin) / per_second`` seconds: at most ``per_second`` slots fall in any window of
 ``1 + margin`` seconds, so a send may run up to ``margin`` seconds late and still fit Telegram's
-one-second window. Per group it keeps PTB's leaky bucket (20, then one every 3 s) so replies in a
-busy group wait seconds rather than a minute.
+one-second window. Per group it keeps Telegram's own window: at most 20 in any minute (plus
+the margin), so a burst of 20 may go at once and the 21st waits until the first is a minute
+old. (A leaky bucket of 20 then one every 3 s, as PTB's, lets a 21st through within the minute,
+and Telegram answers that with a 429 of up to a minute.)
 
 Slots are *reserved*: a caller is told when its slot is (now or a few milliseconds ahead) and the
 slot is its own, so a late wake-up never costs the next slot (a "take it if free now" limiter
@@ -27,6 +29,7 @@ import logging
 import os
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -36,6 +39,7 @@ from telegram.ext import BaseRateLimiter
 log = logging.getLogger(__name__)
 RESERVED = -1  # rate_limit_args of a request whose slot the sender already took
 FREE_PER_SECOND = 30
+PRUNE_ABOVE = 4096  # groups kept in memory before the ones past their minute are forgotten
 PAID_PER_SECOND = 1000  # allow_paid_broadcast (Bot API 7.11): up to 1,000 messages/s for Stars
 # Methods that post a message and so count against the limits (and may carry allow_paid_broadcast).
 SEND_METHODS = frozenset({
@@ -62,15 +66,14 @@ def is_group(chat_id: Any) -> bool:
 class Pace:
     """The numbers every process on one token must agree on."""
 
-    __slots__ = ("per_second", "per_group_per_minute", "margin", "interval", "group_interval",
-                 "group_burst")
+    __slots__ = ("per_second", "per_group_per_minute", "margin", "interval", "group_window")
 
     def __init__(self, per_second: int, per_group_per_minute: int, margin: float) -> None:
         self.per_second, self.per_group_per_minute, self.margin = per_second, per_group_per_minute, margin
         self.interval = (1.0 + margin) / per_second
-        # A group's leaky bucket as a cell-rate pace: one every 3 s, 19 more may be ahead of it.
-        self.group_interval = (60.0 + margin) / per_group_per_minute
-        self.group_burst = (per_group_per_minute - 1) * self.group_interval
+        # A group's sliding minute, with the same relative margin: no more than
+        # per_group_per_minute slots in any group_window seconds.
+        self.group_window = 60.0 * (1.0 + margin)
 
 
 class LocalBudget:
@@ -80,30 +83,46 @@ class LocalBudget:
         self.pace, self.clock = pace, clock
         self.next_at = 0.0
         self.paused_until = 0.0
-        self.groups: dict[int | str, float] = {}  # group → its theoretical next-send time
+        self.groups: dict[int | str, deque[float]] = {}  # group → its last slots, oldest first
+        self.prune_above = PRUNE_ABOVE
 
     def reserve(self, chat_id: int | str | None) -> tuple[bool, float]:
         """``(True, delay)``: a slot ``delay`` s from now is yours. ``(False, wait)``: the group is
         full for ``wait`` s; nothing was taken (other chats keep their turn)."""
         now = self.clock()
-        group = chat_id is not None and is_group(chat_id)
-        gtat = self.groups.get(chat_id, 0.0) if group else 0.0  # type: ignore[arg-type]
+        pace = self.pace
         start = max(self.next_at, now, self.paused_until)
-        if group and gtat - self.pace.group_burst > start:
-            return False, gtat - self.pace.group_burst - now
-        self.next_at = start + self.pace.interval
-        if group:
-            if len(self.groups) > 4096:  # forget groups whose bucket ran empty
-                for key in [k for k, t in self.groups.items() if t <= now]:
+        if chat_id is None or not is_group(chat_id):
+            self.next_at = start + pace.interval
+            return True, start - now
+        times = self.groups.get(chat_id)
+        if times is not None and len(times) >= pace.per_group_per_minute:
+            ready = times[0] + pace.group_window  # when the oldest of the last 20 leaves the window
+            if ready > start:
+                return False, ready - now
+        self.next_at = start + pace.interval
+        if times is None:
+            if len(self.groups) > self.prune_above:  # forget groups with nothing left in their window
+                for key in [k for k, t in self.groups.items() if t[-1] + pace.group_window <= now]:
                     del self.groups[key]
-            self.groups[chat_id] = max(gtat, start) + self.pace.group_interval  # type: ignore[index]
+                # A fan-out keeps thousands of groups in their minute: scan again only once the
+                # map has doubled, not on every slot (that was a scan of 5,000 groups per slot).
+                self.prune_above = max(PRUNE_ABOVE, 2 * len(self.groups))
+            times = self.groups[chat_id] = deque(maxlen=pace.per_group_per_minute)
+        times.append(start)
         return True, start - now
+
+    def stretch(self, seconds: float) -> None:
+        """A message was counted up to ``seconds`` after its slot (a slow upload): the slots not
+        given out yet move back by as much, and the next is at least one interval from now."""
+        self.next_at = max(self.next_at + seconds, self.clock() + self.pace.interval)
 
     def group_wait(self, chat_id: int | str) -> float:
         """Seconds until the group may have one more message (no slot taken)."""
-        if not is_group(chat_id):
+        times = self.groups.get(chat_id) if is_group(chat_id) else None
+        if times is None or len(times) < self.pace.per_group_per_minute:
             return 0.0
-        return max(0.0, self.groups.get(chat_id, 0.0) - self.pace.group_burst - self.clock())
+        return max(0.0, times[0] + self.pace.group_window - self.clock())
 
     def pause(self, seconds: float) -> None:
         """Hold every slot for ``seconds`` (Telegram's 429 is a bot-wide penalty)."""
@@ -137,6 +156,10 @@ class SendLimiter(BaseRateLimiter[int]):
     async def pause(self, seconds: float) -> None:
         """Hold every slot of the budget for ``seconds``."""
         self.local.pause(seconds)
+
+    async def stretch(self, seconds: float) -> None:
+        """A message went out at its slot but was counted up to ``seconds`` later."""
+        self.local.stretch(seconds)
 
     def partition(self) -> tuple[int, int]:
         """``(k, n)``: this process sends the posts whose id % n == k; alone, all of them."""
@@ -201,8 +224,8 @@ class SendLimiter(BaseRateLimiter[int]):
 
 
 # One round trip per slot. Redis's own clock, so processes on several machines agree on "now".
-# KEYS: overall next-send time, pause-until, the group's next-send time (optional).
-# ARGV: interval, group interval, group burst, key lifetime in ms.
+# KEYS: overall next-send time, pause-until, the group's last slots (a list, newest first;
+# optional). ARGV: interval, group limit, group window, the group list's lifetime in ms.
 # Returns {taken (0/1), seconds from now as a string}: Lua numbers would be cut to integers.
 RESERVE_LUA = """
 local t = redis.call('TIME')
@@ -211,12 +234,16 @@ local interval = tonumber(ARGV[1])
 local start = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now,
                        tonumber(redis.call('GET', KEYS[2]) or '0'))
 if KEYS[3] then
-  local gtat = tonumber(redis.call('GET', KEYS[3]) or '0')
-  local ready = gtat - tonumber(ARGV[3])
-  if ready > start then
-    return {0, tostring(ready - now)}
+  local limit = tonumber(ARGV[2])
+  if redis.call('LLEN', KEYS[3]) >= limit then
+    local ready = tonumber(redis.call('LINDEX', KEYS[3], limit - 1)) + tonumber(ARGV[3])
+    if ready > start then
+      return {0, tostring(ready - now)}
+    end
   end
-  redis.call('SET', KEYS[3], tostring(math.max(gtat, start) + tonumber(ARGV[2])), 'PX', ARGV[4])
+  redis.call('LPUSH', KEYS[3], tostring(start))
+  redis.call('LTRIM', KEYS[3], 0, limit - 1)
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
 end
 redis.call('SET', KEYS[1], tostring(start + interval), 'PX', 60000)
 return {1, tostring(start - now)}
@@ -228,6 +255,15 @@ local until_ = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
 if until_ > tonumber(redis.call('GET', KEYS[1]) or '0') then
   redis.call('SET', KEYS[1], tostring(until_), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
 end
+return 1
+"""
+
+STRETCH_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local later = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(ARGV[1]),
+                       now + tonumber(ARGV[2]))
+redis.call('SET', KEYS[1], tostring(later), 'PX', 60000)
 return 1
 """
 
@@ -254,6 +290,7 @@ class SharedLimiter(SendLimiter):
         self._redis: Any = None
         self._reserve: Any = None
         self._pause: Any = None
+        self._stretch: Any = None
         self._heartbeat: asyncio.Task[None] | None = None
 
     async def initialize(self) -> None:
@@ -264,6 +301,7 @@ class SharedLimiter(SendLimiter):
                                               socket_connect_timeout=0.5)
         self._reserve = self._redis.register_script(RESERVE_LUA)
         self._pause = self._redis.register_script(PAUSE_LUA)
+        self._stretch = self._redis.register_script(STRETCH_LUA)
         await self._beat()
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="kocbot-rate-heartbeat")
 
@@ -336,13 +374,12 @@ class SharedLimiter(SendLimiter):
         if self.clock() >= self.down_until and self._reserve is not None:
             keys = [self.prefix + "next", self.prefix + "pause"]
             if chat_id is not None and is_group(chat_id):
-                keys.append(f"{self.prefix}g:{chat_id}")
+                keys.append(f"{self.prefix}gw:{chat_id}")  # "gw": a list (earlier "g:" keys were not)
             pace = self.pace
             try:
                 taken, seconds = await self._reserve(
-                    keys=keys, args=[repr(pace.interval), repr(pace.group_interval),
-                                     repr(pace.group_burst), int((pace.group_burst + pace.group_interval)
-                                                                 * 1000) + 1000])
+                    keys=keys, args=[repr(pace.interval), pace.per_group_per_minute,
+                                     repr(pace.group_window), int(pace.group_window * 1000) + 1000])
             except Exception as exc:  # noqa: BLE001 - any Redis failure means "use the fallback"
                 self._down(exc)
             else:
@@ -357,6 +394,17 @@ class SharedLimiter(SendLimiter):
             try:
                 await self._pause(keys=[self.prefix + "pause"], args=[repr(seconds)])
             except Exception as exc:  # noqa: BLE001 - the local pause still holds
+                self._down(exc)
+
+
+    async def stretch(self, seconds: float) -> None:
+        """Move the token's unreserved slots back (see ``LocalBudget.stretch``)."""
+        (self.fallback or self.local).stretch(seconds)
+        if self._stretch is not None and self.clock() >= self.down_until:
+            try:
+                await self._stretch(keys=[self.prefix + "next"],
+                                    args=[repr(seconds), repr(self.pace.interval)])
+            except Exception as exc:  # noqa: BLE001 - the local budget still moved
                 self._down(exc)
 
 

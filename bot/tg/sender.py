@@ -34,7 +34,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.domain.money import format_money
 from bot.services.posting import PostJob
-from bot.tg.keyboards import card_keyboard
+from bot.tg.keyboards import card_markup
 from bot.tg.ratelimit import RESERVED, retry_seconds
 from bot.tg.transport import MaybeSent
 
@@ -213,7 +213,13 @@ class Sender:
             await self.cards.warm(job.product_id, job.price)  # render before the slot, not after it
             await self.slots.acquire()
             if horizon - loop.time() > AHEAD_SECONDS:
-                await asyncio.sleep(horizon - loop.time() - AHEAD_SECONDS)
+                # Far enough ahead: claim what is reserved before waiting, not after. With other
+                # processes on the budget this sender's slots are sparse, and a batch held
+                # through the wait would reach its first slot too late to use it.
+                if batch:
+                    await self._claim_paced(batch)
+                    batch = []
+                await asyncio.sleep(max(0.0, horizon - loop.time() - AHEAD_SECONDS))
             k, n = limiter.partition()
             if n > 1 and job.post_id % n != k:  # the split changed (a sender came or went)
                 self.slots.release()
@@ -300,7 +306,7 @@ class Sender:
         cards = self.cards
         run = self.db.run
         card = await cards.prepare(job.product_id, job.price)
-        keyboard = card_keyboard(
+        keyboard = card_markup(  # the JSON object itself: PTB sends a dict as it is
             lang=self.card.locale, sku=card.sku, post_code=job.post_code,
             price_text=format_money(card.price, card.currency),
             login_url=(f"{self.public_url}/b/{job.post_code}"
@@ -310,11 +316,15 @@ class Sender:
         bot = self.bot
         try:
             async with cards.photo(card) as photo:
-                await self._fresh_slot(job)
+                slot = await self._fresh_slot(job)
                 if isinstance(photo, bytes):  # the upload: keep the file id Telegram made
                     message = await bot.send_photo(
                         chat_id=job.chat_id, photo=photo, caption=card.caption, parse_mode="HTML",
                         reply_markup=keyboard, message_thread_id=job.topic_id, **paid, **extra)
+                    if self.limiter is not None:
+                        # Telegram counts an upload once it has read it, up to its answer: the
+                        # slots after it move back by as much as it took (once per card).
+                        await self.limiter.stretch(asyncio.get_running_loop().time() - slot)
                     await cards.remember(card, message)
                     message_id = message.message_id
                 else:
@@ -353,17 +363,21 @@ class Sender:
             return
         self.wake()
 
-    async def _fresh_slot(self, job: PostJob) -> None:
+    async def _fresh_slot(self, job: PostJob) -> float:
         """A slot is only good for about its own moment: a post held up past it (the claim, the
         card's first upload, a busy event loop) takes a new one rather than join the posts of
-        the next slots in a burst that Telegram's sliding window would refuse."""
+        the next slots in a burst that Telegram's sliding window would refuse. Returns the loop
+        time of the slot the post goes at."""
+        now = asyncio.get_running_loop().time()
         slot_at = self._slot_at.pop(job.post_id, None)
         limiter = self.limiter
         if slot_at is not None and limiter is not None:
-            late = asyncio.get_running_loop().time() - slot_at
-            if late > limiter.pace.margin / 2:
+            if now - slot_at > limiter.pace.margin / 2:
                 self.late_slots += 1
                 await limiter.take(job.chat_id)
+                return asyncio.get_running_loop().time()
+            return slot_at
+        return now
 
     def _record(self, job: PostJob, message_id: int) -> None:
         """Queue a success for the next batched write (many posts per transaction)."""

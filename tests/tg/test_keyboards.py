@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.tg.keyboards import card_keyboard, deep_link, link_keyboard
+from bot.tg.keyboards import card_keyboard, card_markup, deep_link, link_keyboard
 from bot.tg.webapp import app_keyboard, app_url
 
 
@@ -59,3 +59,13 @@ def test_app_keyboard() -> None:
     assert app_keyboard("http://shop.example", "en") is None
     (button,), = app_keyboard("https://shop.example", "en").inline_keyboard
     assert button.web_app.url == "https://shop.example/app"
+
+
+@pytest.mark.parametrize("options", [
+    {"lang": "en", "post_code": "p1"},
+    {"lang": "zh_CN", "share_code": "s9"},
+    {"lang": "en", "post_code": "p", "login_url": "https://example.test/l/x"},
+])
+def test_card_markup_is_the_card_keyboard_as_json(options: dict[str, str]) -> None:
+    both = {"price_text": "¥39.00", "sku": "SKU-1", **options}
+    assert card_markup(**both) == card_keyboard(**both).to_dict()

@@ -90,7 +90,7 @@ async def test_the_group_limit_is_shared_too(redis_server: RedisServer) -> None:
             taken, _ = await (first if n % 2 else second).reserve(-42)
             assert taken
         taken, wait = await first.reserve(-42)
-        assert not taken and 2.0 < wait <= 3.1  # the 21st waits, whichever process asks
+        assert not taken and 59.0 < wait <= 61.5  # the 21st waits a minute, whichever process asks
         taken, wait = await second.reserve(-43)  # another group is not held up
         assert taken and wait < 1.0
     finally:
