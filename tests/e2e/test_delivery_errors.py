@@ -176,6 +176,10 @@ async def test_metrics_show_posts_errors_and_outbox_depth(emulator, kocbot_facto
     clock.advance(seconds=1)
     kocbot.sender.wake()
     await emu.wait_for(lambda: cards(emu, chat), timeout=5)
+    # The emulator has the card as soon as it answers; the sender counts it once it has the
+    # answer and has recorded the post.
+    await emu.wait_for(lambda: kocbot.metrics.registry.get_sample_value("kocbot_posts_sent_total") == 1,
+                       timeout=5)
     async with httpx.AsyncClient() as client:
         text = (await client.get(metrics_url)).text
     assert "kocbot_posts_sent_total 1.0" in text and "kocbot_outbox_depth 0.0" in text
