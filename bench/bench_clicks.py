@@ -143,6 +143,7 @@ async def main() -> None:
     from starlette.routing import Route
 
     from bot.app import Kocbot
+    from bot.commands import tune_gc
     from bot.config import parse_config
     from bot.storage.db import upgrade
     from bot.storage.models import Click
@@ -155,6 +156,9 @@ async def main() -> None:
                            "web": {"port": port, "public_url": f"http://127.0.0.1:{port}"}}, env={})
     kocbot = Kocbot(config, rng=random.Random(1), cards_dir=tmp / "cards", cache_dir=tmp / "cache")
     codes = build_world(kocbot, args.links)
+    # The process is set up as `kocbot run` sets up its own (bot/commands.py): startup objects
+    # frozen out of the cycle collector, young collections rarer. Bare and kocbot rounds share it.
+    tune_gc()
     with kocbot.db.transaction() as session:
         before = session.scalar(select(func.count()).select_from(Click))
     paths = [f"/c/{c}" for c in codes]
