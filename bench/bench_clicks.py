@@ -143,6 +143,7 @@ async def main() -> None:
     from starlette.routing import Route
 
     from bot.app import Kocbot
+    from bot.commands import tune_gc
     from bot.config import parse_config
     from bot.storage.db import upgrade
     from bot.storage.models import Click
@@ -155,6 +156,9 @@ async def main() -> None:
                            "web": {"port": port, "public_url": f"http://127.0.0.1:{port}"}}, env={})
     kocbot = Kocbot(config, rng=random.Random(1), cards_dir=tmp / "cards", cache_dir=tmp / "cache")
     codes = build_world(kocbot, args.links)
+    # The process is set up as `kocbot run` sets up its own (bot/commands.py): startup objects
+    # frozen out of the cycle collector, young collections rarer. Bare and kocbot rounds share it.
+    tune_gc()
     with kocbot.db.transaction() as session:
         before = session.scalar(select(func.count()).select_from(Click))
     paths = [f"/c/{c}" for c in codes]
@@ -191,7 +195,7 @@ async def main() -> None:
           f"{med(ours_all, 'rps'):.0f} req/s (p99 {med(ours_all, 'p99'):.1f} ms)")
     print(f"  ratio kocbot/bare (median of rounds): "
           f"{statistics.median(o['rps'] / b['rps'] for b, o in zip(bares, ours_all, strict=True)):.2f}"
-          f" (goal >= 0.5)")
+          f" (goal >= 0.8, p99 <= 2x bare)")
     sent = sum(r["sent"] for r in ours_all)
     print(f"  clicks recorded {recorded} / requests sent {sent} "
           f"({'exact' if recorded == sent else 'MISMATCH'}); shutdown flush {flush_s:.2f} s")

@@ -105,9 +105,10 @@ class Kocbot:
         self.clicks = ClickBuffer(functools.partial(self.services.tracking.save_clicks,
                                                     orders=self.services.orders,
                                                     promoters=self.services.promoters),
-                                  on_depth=self.metrics.click_buffer.set,
                                   max_pending=config.web.click_buffer_max,
                                   on_drop=self._click_dropped)
+        # Read when scraped: a gauge set on every click cost a lock per redirect.
+        self.metrics.click_buffer.set_function(lambda: len(self.clicks))
         self.metrics.watch_queue(self.services.posting.depth)
         self.networks = NetworkRuntime(self.services)
         self.runtime = Runtime(

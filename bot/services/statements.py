@@ -89,3 +89,18 @@ POST_LINKS = (
 )
 ADD_LINK = _links.insert().returning(_links.c.id, sort_by_parameter_order=True)
 ADD_TAP = cast(Table, Tap.__table__).insert()
+
+# -- clicks -------------------------------------------------------------------------------------
+
+# SQLite: a whole batch in one statement with one bound parameter (a JSON array of rows).
+# sqlite3 lets go of the GIL while a statement runs, but takes it back for every row of an
+# executemany: a 500-row batch then handed the GIL back and forth with the event loop
+# serving the redirects 1,000 times (docs/SCALING.md, "Clicks").
+SQLITE_INSERT_CLICKS = (
+    "INSERT INTO clicks (id, link_id, created_at, is_bot, ip_hash, user_agent, referrer) SELECT"
+    " json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+    " json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),"
+    " json_extract(value, '$[6]') FROM json_each(?)"
+)
+# PostgreSQL: COPY, whose rows psycopg formats in C; the rollup triggers fire as for INSERT.
+PG_COPY_CLICKS = "COPY clicks (id, link_id, created_at, is_bot, ip_hash, user_agent, referrer) FROM STDIN"

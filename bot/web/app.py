@@ -13,12 +13,14 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from prometheus_client import Counter
 from sqlalchemy.exc import NoResultFound
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, request_response
 from starlette.templating import Jinja2Templates
+from starlette.types import Receive, Scope, Send
 from telegram import Update
 
 from bot.domain.clicks import REFERRER_MAX, UA_MAX, crop, hash_ip, is_probable_bot
@@ -30,7 +32,7 @@ from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord, ClickTarget
 from bot.web.bodies import BodyTooLarge, read_body
-from bot.web.clicks import ClickIds, LinkCache, Memo
+from bot.web.clicks import MISS, ClickIds, LinkCache, Memo
 from bot.web.miniapp import build_miniapp
 from bot.web.s2s import S2S_ROUTES
 
@@ -54,6 +56,9 @@ class WebState:
     # Visitors repeat their address and user agent; these memos keep the redirect cheap.
     ip_hashes: Memo[str, str]
     bot_agents: Memo[str | None, bool]
+    # The click counter's two children, looked up once instead of per click.
+    human_clicks: Counter
+    bot_clicks: Counter
     click_ids: ClickIds = field(default_factory=ClickIds)
     # Rendered card bytes per product version: an open URL must not cost a render per request.
     # One render at a time, so a flood of distinct ids queues instead of taking every core.
@@ -78,16 +83,22 @@ def page(request: Request, name: str, status: int, **values: str) -> Response:
 
 def click(request: Request, link_id: int) -> str:
     """Buffer one click and return its id (the merchant's sub-id)."""
-    runtime, web = runtime_of(request), web_of(request)
     ua = request.headers.get("user-agent")
-    is_bot = request.method == "HEAD" or web.bot_agents(ua)
+    web = web_of(request)
+    return count_click(runtime_of(request), web, link_id,
+                       is_bot=request.method == "HEAD" or web.bot_agents(ua), user_agent=ua,
+                       referrer=request.headers.get("referer"),
+                       ip=request.client.host if request.client else None)
+
+
+def count_click(runtime: Runtime, web: WebState, link_id: int, *, is_bot: bool,
+                user_agent: str | None, referrer: str | None, ip: str | None) -> str:
+    """Buffer one click and return its id."""
     click_id = web.click_ids()
-    ip = request.client.host if request.client else None
     runtime.clicks.add(ClickRecord(
-        id=click_id, link_id=link_id, at=runtime.services.now(), is_bot=is_bot,
-        ip_hash=web.ip_hashes(ip) if ip else None, user_agent=crop(ua, UA_MAX),
-        referrer=crop(request.headers.get("referer"), REFERRER_MAX)))
-    runtime.metrics.clicks.labels(kind="bot" if is_bot else "human").inc()
+        click_id, link_id, runtime.services.now(), is_bot, web.ip_hashes(ip) if ip else None,
+        crop(user_agent, UA_MAX), crop(referrer, REFERRER_MAX)))
+    (web.bot_clicks if is_bot else web.human_clicks).inc()
     return click_id
 
 
@@ -104,6 +115,44 @@ async def tracked_link(request: Request) -> Response:
         return await network_redirect(request, target)
     return RedirectResponse(target.redirect_url(click(request, target.link_id)), status_code=302)
 
+
+class TrackedLinks:
+    """``/c/<code>`` as a plain ASGI endpoint: the one route every member's click takes.
+
+    A click on a link whose target is cached, live and the merchant's own is counted and
+    answered from the ASGI scope, without Starlette's Request and Response objects, which
+    cost more than the click itself (docs/SCALING.md, "Clicks"). Anything else (an unknown
+    code, a cache miss, an ended deal, a network's link) is ``tracked_link``, as before."""
+
+    def __init__(self, runtime: Runtime, web: WebState) -> None:
+        self._runtime = runtime
+        self._web = web
+        self._slow = request_response(tracked_link)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime, web = self._runtime, self._web
+        target = web.links.peek(scope["path_params"]["code"])
+        if (target is None or target is MISS or target.location_parts is None
+                or target.expired(runtime.services.now())
+                or target.merchant in runtime.networks.merchants):
+            await self._slow(scope, receive, send)
+            return
+        user_agent = referrer = None
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                user_agent = value.decode("latin-1") if user_agent is None else user_agent
+            elif name == b"referer":
+                referrer = value.decode("latin-1") if referrer is None else referrer
+        client = scope.get("client")
+        click_id = count_click(
+            runtime, web, target.link_id,
+            is_bot=scope["method"] == "HEAD" or web.bot_agents(user_agent),
+            user_agent=user_agent, referrer=referrer, ip=client[0] if client else None)
+        head, tail = target.location_parts
+        await send({"type": "http.response.start", "status": 302,
+                    "headers": [(b"content-length", b"0"),
+                                (b"location", head + click_id.encode("ascii") + tail)]})
+        await send({"type": "http.response.body", "body": b""})
 
 async def network_redirect(request: Request, target: ClickTarget) -> Response:
     """A network's product: its promotion link carries the member (bot/networks/)."""
@@ -246,7 +295,6 @@ async def card_image(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/c/{code}", tracked_link, methods=["GET", "HEAD"]),
     Route("/b/{code}", one_tap, methods=["GET"]),
     Route("/postback", postback, methods=["POST"]),
     Route("/healthz", healthz, methods=["GET"]),
@@ -261,12 +309,16 @@ def build_web_app(runtime: Runtime) -> Starlette:
     # IPs are kept only as a keyed hash; the key derives from the bot token, a secret every
     # deployment already has, so no extra setting is needed and the hash is useless elsewhere.
     ip_salt = hashlib.sha256(b"kocbot-ip-salt:" + runtime.config.telegram.token.encode()).digest()
-    app = Starlette(routes=[*ROUTES, Mount("/app", build_miniapp(runtime))])
-    app.state.runtime = runtime
-    app.state.web = WebState(
+    web = WebState(
         templates=Jinja2Templates(directory=str(templates_dir())),
-        links=LinkCache(runtime.services.tracking.resolve),
-        ip_hashes=Memo(lambda ip: hash_ip(ip, ip_salt)), bot_agents=Memo(is_probable_bot))
+        links=LinkCache(runtime.services.tracking.resolve, inline=runtime.db.is_sqlite),
+        ip_hashes=Memo(lambda ip: hash_ip(ip, ip_salt)), bot_agents=Memo(is_probable_bot),
+        human_clicks=runtime.metrics.clicks.labels(kind="human"),
+        bot_clicks=runtime.metrics.clicks.labels(kind="bot"))
+    app = Starlette(routes=[Route("/c/{code}", TrackedLinks(runtime, web), methods=["GET", "HEAD"]),
+                            *ROUTES, Mount("/app", build_miniapp(runtime))])
+    app.state.runtime = runtime
+    app.state.web = web
     return app
 
 
