@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, text
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from bot.services.base import Service
@@ -72,6 +72,8 @@ class _Sums:
     per_group: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     per_day: dict[date, int] = field(default_factory=lambda: defaultdict(int))  # booking currency
     chart: dict[date, int] = field(default_factory=lambda: defaultdict(int))  # every currency
+    titles: dict[int, str] = field(default_factory=dict)
+    windows: list[int] = field(default_factory=list)
 
 
 class DashboardService(Service):
@@ -94,20 +96,16 @@ class DashboardService(Service):
         orders, whichever part is smaller)."""
         now = self.now().astimezone(UTC)
         first = now.date() - timedelta(days=days - 1)
-        week, month = now - timedelta(days=7), now - timedelta(days=30)
+        windows = [now - timedelta(days=7), now - timedelta(days=30)]
         with self.db.transaction() as session:
-            sums = self._sums(session, user_id, now, min(first, month.date()))
-            per_group = [(gid, amount) for gid, amount in
-                         sorted(sums.per_group.items(), key=lambda item: (-item[1], item[0])) if amount]
-            titles = dict(session.execute(select(Group.id, Group.title).where(
-                Group.id.in_([g for g, _ in per_group] or [0]))).all())
-            return Summary(
-                buckets=sums.buckets,
-                last_7_days=self._window(session, user_id, week, sums.per_day),
-                last_30_days=self._window(session, user_id, month, sums.per_day),
-                per_group=[(titles.get(gid) or "—", amount) for gid, amount in per_group],
-                series=[(first + timedelta(days=n), sums.chart.get(first + timedelta(days=n), 0))
-                        for n in range(days)])
+            sums = self._sums(session, user_id, now, min(first, windows[1].date()), windows)
+        per_group = sorted(((gid, amount) for gid, amount in sums.per_group.items() if amount),
+                           key=lambda item: (-item[1], item[0]))
+        return Summary(
+            buckets=sums.buckets, last_7_days=sums.windows[0], last_30_days=sums.windows[1],
+            per_group=[(sums.titles.get(gid) or "—", amount) for gid, amount in per_group],
+            series=[(first + timedelta(days=n), sums.chart.get(first + timedelta(days=n), 0))
+                    for n in range(days)])
 
     def activity(self, user_id: int) -> tuple[int, int]:
         """Human clicks on the person's links and their live (pending or confirmed) orders,
@@ -122,20 +120,22 @@ class DashboardService(Service):
         """The person's balance per bucket as of now, in the booking currency (non-zero only)."""
         now = self.now().astimezone(UTC)
         with self.db.transaction() as session:
-            return self._sums(session, user_id, now, now.date() + timedelta(days=1)).buckets
+            return self._sums(session, user_id, now, now.date() + timedelta(days=1), []).buckets
 
-    def _sums(self, session: Session, user_id: int, now: datetime, low: date) -> _Sums:
-        """Buckets as of now and earnings per group; per day from ``low`` on."""
+    def _sums(self, session: Session, user_id: int, now: datetime, low: date,
+              windows: list[datetime]) -> _Sums:
+        """Buckets as of now, earnings per group (and the groups' titles), per day from
+        ``low`` on, and earnings on orders placed since each of ``windows``: two statements."""
         currency = self.config.commission.currency
-        hold = timedelta(days=self.config.commission.settle_after_days)
         sums = _Sums()
         buckets: dict[str, int] = defaultdict(int)
         recent = case((EarningDay.day >= low, EarningDay.day))
-        for cur, bucket, group_id, day, amount in session.execute(
-            select(EarningDay.currency, EarningDay.bucket, EarningDay.group_id, recent,
+        for cur, bucket, group_id, title, day, amount in session.execute(
+            select(EarningDay.currency, EarningDay.bucket, EarningDay.group_id, Group.title, recent,
                    func.sum(EarningDay.amount))
+            .outerjoin(Group, Group.id == EarningDay.group_id)
             .where(EarningDay.user_id == user_id)
-            .group_by(EarningDay.currency, EarningDay.bucket, EarningDay.group_id, recent)
+            .group_by(EarningDay.currency, EarningDay.bucket, EarningDay.group_id, Group.title, recent)
         ):
             amount = int(amount or 0)
             earning = bucket in EARNING
@@ -149,41 +149,48 @@ class DashboardService(Service):
             if earning:
                 if group_id:
                     sums.per_group[group_id] += amount
+                    sums.titles[group_id] = title
                 if day is not None:
                     sums.per_day[day] += amount
-        # Payable as of now: confirmed money whose hold has ended, not yet settled.
-        due = int(session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).select_from(Order)
-            .join(LedgerEntry, LedgerEntry.order_id == Order.id)
-            .where(due_orders(now - hold), LedgerEntry.user_id == user_id,
-                   LedgerEntry.bucket == "confirmed", LedgerEntry.currency == currency)) or 0)
-        if due:
-            buckets["confirmed"] -= due
-            buckets["payable"] += due
+        # What the clock alone changes, in one statement: the confirmed money whose hold has
+        # ended (payable as of now, not yet settled), and each window's first-day part.
+        parts = [self._due(user_id, now)]
+        plans = []
+        for n, since in enumerate(windows):
+            edge = since.date()
+            start = datetime.combine(edge, time(), tzinfo=UTC)
+            end = start + timedelta(days=1)
+            whole = sum(a for d, a in sums.per_day.items() if d > edge)
+            if since - start > end - since:  # scan the smaller part of the first day
+                plans.append((whole, 1))
+                parts.append(self._between(f"w{n}", user_id, since, end))
+            else:
+                plans.append((whole + sums.per_day.get(edge, 0), -1))
+                parts.append(self._between(f"w{n}", user_id, start, since))
+        found = {key: int(value or 0) for key, value in session.execute(union_all(*parts))}
+        if found.get("due"):
+            buckets["confirmed"] -= found["due"]
+            buckets["payable"] += found["due"]
+        sums.windows = [whole + sign * found.get(f"w{n}", 0) for n, (whole, sign) in enumerate(plans)]
         sums.buckets = {b: a for b, a in buckets.items() if a}
         return sums
 
-    def _window(self, session: Session, user_id: int, since: datetime, per_day: dict[date, int]) -> int:
-        """Earnings on orders placed at or after ``since``: whole days from the sums, and the
-        smaller part of the first day from its orders."""
-        edge = since.date()
-        start = datetime.combine(edge, time(), tzinfo=UTC)
-        end = start + timedelta(days=1)
-        total = sum(a for d, a in per_day.items() if d > edge)
-        if since - start > end - since:
-            return total + self._between(session, user_id, since, end)
-        return total + per_day.get(edge, 0) - self._between(session, user_id, start, since)
+    def _due(self, user_id: int, now: datetime) -> Select[str, int]:
+        """The person's confirmed money on orders due for settling (their hold has ended)."""
+        hold = timedelta(days=self.config.commission.settle_after_days)
+        return (select(literal("due"), func.coalesce(func.sum(LedgerEntry.amount), 0))
+                .select_from(Order).join(LedgerEntry, LedgerEntry.order_id == Order.id)
+                .where(due_orders(now - hold), LedgerEntry.user_id == user_id,
+                       LedgerEntry.bucket == "confirmed",
+                       LedgerEntry.currency == self.config.commission.currency))
 
-    def _between(self, session: Session, user_id: int, low: datetime, high: datetime) -> int:
+    def _between(self, key: str, user_id: int, low: datetime, high: datetime) -> Select[str, int]:
         """The person's earnings on orders placed in [low, high), found from those orders."""
-        if low >= high:
-            return 0
         orders = select(Order.id).where(Order.ordered_at >= low, Order.ordered_at < high)
-        return int(session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-            .where(LedgerEntry.order_id.in_(orders), LedgerEntry.user_id == user_id,
-                   LedgerEntry.bucket.in_(EARNING),
-                   LedgerEntry.currency == self.config.commission.currency)) or 0)
+        return (select(literal(key), func.coalesce(func.sum(LedgerEntry.amount), 0))
+                .where(LedgerEntry.order_id.in_(orders), LedgerEntry.user_id == user_id,
+                       LedgerEntry.bucket.in_(EARNING),
+                       LedgerEntry.currency == self.config.commission.currency))
 
     def compact_earnings(self) -> None:
         """Fold committed per-transaction earning_days and activity_counts rows into slot 0
