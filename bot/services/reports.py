@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select, text
@@ -19,7 +19,7 @@ from bot.services.base import Service
 from bot.services.orders import due_orders
 from bot.services.readcache import ReadCache, earliest, ledger_stamp
 from bot.storage.base import Base
-from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, StatsDay, Tap, User
+from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, StatsDay, StatsHour, Tap, User
 
 BUCKETS = ("pending", "confirmed", "payable", "paid", "reversed")
 EARNING = ("pending", "confirmed", "payable", "paid")
@@ -69,7 +69,19 @@ class GroupReport:
 
 
 @dataclass
+class Money:
+    """GMV and earnings by party in one currency."""
+
+    gmv: int = 0
+    commission_by_party: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Stats:
+    """Platform totals. ``gmv`` and ``commission_by_party`` are in the booking currency
+    (``currency``); money booked in any other currency is in ``other_currencies``, never added
+    to them."""
+
     groups: int
     active_groups: int
     promoters: int
@@ -80,6 +92,8 @@ class Stats:
     orders: int
     gmv: int
     commission_by_party: dict[str, int]
+    currency: str = ""
+    other_currencies: dict[str, Money] = field(default_factory=dict)
 
 
 def parse_since(text: str | None) -> timedelta | None:
@@ -264,30 +278,36 @@ class ReportService(Service):
             )
 
     def stats(self, window: timedelta | None) -> Stats:
-        """Platform totals for /stats: whole days from the rollups, the window's first day scanned.
+        """Platform totals for /stats from the rollups; only part of one hour's rows is scanned.
 
         Equal to ``stats_scan`` (the full scan) by construction: the rollups hold every row's
-        contribution by its UTC day, and the part of the first day before the window's start
-        is the only part of a day that must be left out.
+        contribution by its UTC day and hour. A window takes the whole days after its first
+        day (``stats_days``), that day's whole hours after the one it starts in
+        (``stats_hours``), and the rows of that hour from its start on, scanned.
         """
         since = self._since(window)
         self.compact_rollups()
         with self.db.transaction() as session:
-            rollup = select(StatsDay.metric, func.sum(StatsDay.n)).group_by(StatsDay.metric)
+            days = select(StatsDay.metric, func.sum(StatsDay.n)).group_by(StatsDay.metric)
+            queries = [days]
             edge: tuple[datetime, datetime, int] | None = None
             if since is not None:
-                first = since.astimezone(UTC).date()
-                start = datetime.combine(first, time(), tzinfo=UTC)
-                end = start + timedelta(days=1)
-                # Scan the smaller part of the first day: after `since` (added to the later
-                # days) or before it (taken from the whole day). At most half a day's rows.
+                since = since.astimezone(UTC)
+                start = since.replace(minute=0, second=0, microsecond=0)
+                end = start + timedelta(hours=1)
+                hours = (select(StatsHour.metric, func.sum(StatsHour.n))
+                         .where(StatsHour.day == start.date()).group_by(StatsHour.metric))
+                # Scan the smaller part of the window's first hour: after `since` (added to
+                # the later hours) or before it (taken from the whole hour). At most 30 minutes.
                 if since - start > end - since:
-                    rollup, edge = rollup.where(StatsDay.day > first), (since, end, 1)
+                    hours, edge = hours.where(StatsHour.hour > start.hour), (since, end, 1)
                 else:
-                    rollup, edge = rollup.where(StatsDay.day >= first), (start, since, -1)
+                    hours, edge = hours.where(StatsHour.hour >= start.hour), (start, since, -1)
+                queries = [days.where(StatsDay.day > start.date()), hours]
             totals: dict[str, int] = defaultdict(int)
-            for metric, n in session.execute(rollup):
-                totals[metric] += int(n or 0)
+            for query in queries:
+                for metric, n in session.execute(query):
+                    totals[metric] += int(n or 0)
             if edge is not None:
                 low, high, sign = edge
                 for metric, n in self._scan(session, low, high).items():
@@ -301,9 +321,9 @@ class ReportService(Service):
             return self._stats_from(session, self._scan(session, since, None))
 
     def compact_rollups(self) -> None:
-        """Fold committed per-transaction rollup rows into one row per day and metric (PostgreSQL).
+        """Fold committed per-transaction rollup rows into one row per key (PostgreSQL).
 
-        Only rows committed before this statement are moved, and exactly the rows deleted are
+        Only rows committed before each statement are moved, and exactly the rows deleted are
         summed, so a writer in flight is neither lost nor counted twice. An advisory lock keeps
         two compactions from meeting on the same folded rows.
         """
@@ -311,11 +331,12 @@ class ReportService(Service):
             return
         with self.db.transaction() as session:
             session.execute(text("SELECT pg_advisory_xact_lock(1701170003)"))
-            session.execute(text(
-                "WITH moved AS (DELETE FROM stats_days WHERE slot <> 0 RETURNING day, metric, n)"
-                " INSERT INTO stats_days (day, metric, slot, n)"
-                " SELECT day, metric, 0, sum(n) FROM moved GROUP BY day, metric"
-                " ON CONFLICT (day, metric, slot) DO UPDATE SET n = stats_days.n + excluded.n"))
+            for table, keys in (("stats_days", "day, metric"), ("stats_hours", "day, hour, metric")):
+                session.execute(text(
+                    f"WITH moved AS (DELETE FROM {table} WHERE slot <> 0 RETURNING {keys}, n)"  # noqa: S608
+                    f" INSERT INTO {table} ({keys}, slot, n)"
+                    f" SELECT {keys}, 0, sum(n) FROM moved GROUP BY {keys}"
+                    f" ON CONFLICT ({keys}, slot) DO UPDATE SET n = {table}.n + excluded.n"))
 
     def _scan(self, session: Session, since: datetime | None, until: datetime | None) -> dict[str, int]:
         """The rollup metrics of the rows with since <= time < until, counted from the rows."""
@@ -329,20 +350,24 @@ class ReportService(Service):
             select(func.count(case((Click.is_bot.is_(False), 1))),
                    func.count(case((Click.is_bot.is_(True), 1))))
             .where(*when(Click.created_at))).one()
-        orders, gmv = session.execute(
-            select(func.count(), func.coalesce(func.sum(Order.amount), 0))
-            .where(Order.status.in_(("pending", "confirmed")), *when(Order.ordered_at))).one()
-        totals = {"clicks": int(people or 0), "bot_hits": int(bots or 0),
-                  "orders": int(orders or 0), "gmv": int(gmv or 0),
+        totals = {"clicks": int(people or 0), "bot_hits": int(bots or 0), "orders": 0,
                   "posts": count(Post, Post.status == "sent", *when(Post.created_at)),
                   "taps": count(Tap, *when(Tap.created_at))}
-        for party, amount in session.execute(
-            select(LedgerEntry.party, func.sum(LedgerEntry.amount))
+        # Money per currency, as the rollups keep it (migration 0010).
+        for currency, orders, gmv in session.execute(
+            select(Order.currency, func.count(), func.sum(Order.amount))
+            .where(Order.status.in_(("pending", "confirmed")), *when(Order.ordered_at))
+            .group_by(Order.currency)
+        ):
+            totals["orders"] += int(orders or 0)
+            totals[f"gmv:{currency}"] = int(gmv or 0)
+        for party, currency, amount in session.execute(
+            select(LedgerEntry.party, LedgerEntry.currency, func.sum(LedgerEntry.amount))
             .join(Order, Order.id == LedgerEntry.order_id)
             .where(LedgerEntry.bucket.in_(EARNING), *when(Order.ordered_at))
-            .group_by(LedgerEntry.party)
+            .group_by(LedgerEntry.party, LedgerEntry.currency)
         ):
-            totals[f"earn:{party}"] = int(amount or 0)
+            totals[f"earn:{party}:{currency}"] = int(amount or 0)
         return totals
 
     @staticmethod
@@ -354,6 +379,15 @@ class ReportService(Service):
 
     def _stats_from(self, session: Session, totals: dict[str, int]) -> Stats:
         count = self._counter(session)
+        money: dict[str, Money] = defaultdict(Money)
+        for metric, n in sorted(totals.items()):
+            if n and metric.startswith("gmv:"):
+                money[metric.removeprefix("gmv:")].gmv = n
+            elif n and metric.startswith("earn:"):
+                party, _, currency = metric.removeprefix("earn:").rpartition(":")
+                money[currency].commission_by_party[party] = n
+        booking = self.config.commission.currency
+        here = money.pop(booking, Money())
         return Stats(
             groups=count(Group),
             active_groups=count(Group, Group.active.is_(True), Group.claimed.is_(True)),
@@ -363,7 +397,8 @@ class ReportService(Service):
             clicks=totals.get("clicks", 0),
             bot_hits=totals.get("bot_hits", 0),
             orders=totals.get("orders", 0),
-            gmv=totals.get("gmv", 0),
-            commission_by_party={m.removeprefix("earn:"): n for m, n in sorted(totals.items())
-                                 if m.startswith("earn:") and n},
+            gmv=here.gmv,
+            commission_by_party=here.commission_by_party,
+            currency=booking,
+            other_currencies=dict(sorted(money.items())),
         )
