@@ -252,14 +252,22 @@ class ReportService(Service):
             order_filter = [Order.group_id == group.id, Order.status.in_(("pending", "confirmed"))]
             if since is not None:
                 order_filter.append(Order.ordered_at >= since)
+            # Money in the booking currency only, as /commission and the report's text and chart
+            # label it; orders booked in another currency count as orders, their money is not added.
+            booking = self.config.commission.currency
+
+            def booked(value: Any) -> ColumnElement[Any]:
+                return func.sum(case((Order.currency == booking, value), else_=0))
+
             for uid, count, sales, pool in session.execute(
-                select(Order.buyer_id, func.count(Order.id), func.sum(Order.amount), func.sum(Order.pool))
+                select(Order.buyer_id, func.count(Order.id), booked(Order.amount), booked(Order.pool))
                 .where(*order_filter).group_by(Order.buyer_id)
             ):
                 if uid is not None:
                     r = row(uid)
                     r.orders, r.sales, r.commission = count, int(sales or 0), int(pool or 0)
-            party_filter = [Order.group_id == group.id, LedgerEntry.bucket.in_(EARNING)]
+            party_filter = [Order.group_id == group.id, LedgerEntry.bucket.in_(EARNING),
+                            LedgerEntry.currency == booking]
             if since is not None:
                 party_filter.append(Order.ordered_at >= since)
             by_party = {party: int(amount) for party, amount in session.execute(

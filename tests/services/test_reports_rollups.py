@@ -131,7 +131,8 @@ def test_migration_backfills_existing_rows(kind: str, tmp_path: Path) -> None:
 
 def test_money_in_another_currency_is_never_added_to_the_booking_currency(db_url: str) -> None:
     """An operator moved [commission].currency from CNY to USD: orders booked before stay in
-    CNY, later ones are in USD. /stats shows each currency's money apart, whichever is booked."""
+    CNY, later ones are in USD. /stats shows each currency's money apart, whichever is booked;
+    /report shows the booking currency's."""
     clock = Clock()
     cny = make_services(db_url, clock)
     usd = make_services(db_url, clock, commission={"currency": "USD"})
@@ -153,6 +154,12 @@ def test_money_in_another_currency_is_never_added_to_the_booking_currency(db_url
         assert (in_usd.gmv, in_usd.commission_by_party) == (other.gmv, other.commission_by_party)
         assert in_usd.other_currencies == {"CNY": Money(in_cny.gmv, in_cny.commission_by_party)}
         assert asdict(in_cny) == asdict(cny.reports.stats_scan(window))
+    # /report (and its chart) is in the booking currency too: both orders count, one's money.
+    for services, sales in ((cny, 10_000), (usd, 2_000)):
+        report = services.reports.group_report(-100, None)
+        assert report is not None
+        assert (report.total_orders, report.total_sales, report.total_commission) == (2, sales, sales // 10)
+        assert sum(report.by_party.values()) == sales // 10
     cny.db.dispose()
     usd.db.dispose()
 
