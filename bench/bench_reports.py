@@ -10,6 +10,7 @@ Run: python bench/bench_reports.py [--orders N] [--clicks N] [--pg URL] [--sqlit
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import sys
@@ -272,7 +273,7 @@ def timed(call: Callable[[], object], runs: list[object]) -> tuple[float, float]
         call_with(arg)  # type: ignore[call-arg]
         samples.append((time.perf_counter() - t) * 1000)
     samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+    return statistics.median(samples), samples[math.ceil(len(samples) * 0.95) - 1]
 
 
 def measure(url: str, name: str) -> None:
