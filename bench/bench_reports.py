@@ -282,7 +282,7 @@ def measure(url: str, name: str) -> None:
     from bot.config import parse_config
     from bot.services.container import Services
     from bot.storage.db import Database
-    from bot.storage.models import StatsDay, StatsHour
+    from bot.storage.models import StatsDay, StatsSlice
     from bot.tg.group import report_text
 
     config = parse_config({"telegram": {"token": "1:B"}, "database": {"url": url}}, env={})
@@ -302,9 +302,9 @@ def measure(url: str, name: str) -> None:
             lambda c: report_text(r.group_report(c, timedelta(days=30)), "en", "CNY", "30d"), groups),
     }
     # /stats from the rollups against the full scan it replaced, in the same run, and equal to
-    # it to the cent. The window starts at half past an hour (the most rows /stats scans: 30
-    # minutes' worth), then at random moments of a day.
-    worst = NOW - timedelta(minutes=30)
+    # it to the cent. The window starts at five past a 10-minute slice (the most rows /stats
+    # scans: five minutes' worth), then at random moments of a day.
+    worst = NOW - timedelta(minutes=5)
     moments = [NOW - timedelta(seconds=rng.uniform(0, 86400)) for _ in range(20)]
 
     def at(when: datetime, call: Callable[[], object]) -> object:
@@ -314,7 +314,7 @@ def measure(url: str, name: str) -> None:
     for label, window in (("7d", timedelta(days=7)), ("30d", timedelta(days=30)), ("all", None)):
         figures[f"/stats {label} full scan (before)"] = timed(
             lambda t, w=window: at(t, lambda: r.stats_scan(w)), [worst, worst])
-        figures[f"/stats {label} rollups, :30 start"] = timed(
+        figures[f"/stats {label} rollups, :05 start"] = timed(
             lambda t, w=window: at(t, lambda: r.stats(w)), [worst] * 20)
         figures[f"/stats {label} rollups, any start"] = timed(
             lambda t, w=window: at(t, lambda: r.stats(w)), moments)
@@ -323,9 +323,9 @@ def measure(url: str, name: str) -> None:
                 f"/stats {label} at {when}: rollups differ from the scan"
     clock[0] = NOW
     with services.db.transaction() as session:
-        rollup_rows = [session.scalar(select(func.count()).select_from(m)) for m in (StatsDay, StatsHour)]
+        rollup_rows = [session.scalar(select(func.count()).select_from(m)) for m in (StatsDay, StatsSlice)]
     print(f"  {name:<10} /stats equals the full scan (7d, 30d, all; 4 moments each); rollup rows: "
-          f"{rollup_rows[0]:,} days, {rollup_rows[1]:,} hours")
+          f"{rollup_rows[0]:,} days, {rollup_rows[1]:,} 10-minute slices")
     sample = r.group_report(groups[0], None)
     earned = r.commission(promoters[0])
     print(f"  {name:<10} sanity: one group {sample.total_clicks:,} clicks, {sample.total_orders:,} orders, "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select, text
@@ -19,9 +19,10 @@ from bot.services.base import Service
 from bot.services.orders import due_orders
 from bot.services.readcache import ReadCache, earliest, ledger_stamp
 from bot.storage.base import Base
-from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, StatsDay, StatsHour, Tap, User
+from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, StatsDay, StatsSlice, Tap, User
 
 BUCKETS = ("pending", "confirmed", "payable", "paid", "reversed")
+SLICE_MINUTES = 10  # the stats_slices granularity (migration 0010)
 EARNING = ("pending", "confirmed", "payable", "paid")
 
 
@@ -286,12 +287,12 @@ class ReportService(Service):
             )
 
     def stats(self, window: timedelta | None) -> Stats:
-        """Platform totals for /stats from the rollups; only part of one hour's rows is scanned.
+        """Platform totals for /stats from the rollups; at most five minutes of rows are scanned.
 
         Equal to ``stats_scan`` (the full scan) by construction: the rollups hold every row's
-        contribution by its UTC day and hour. A window takes the whole days after its first
-        day (``stats_days``), that day's whole hours after the one it starts in
-        (``stats_hours``), and the rows of that hour from its start on, scanned.
+        contribution by its UTC day and 10-minute slice. A window takes the whole days after
+        its first day (``stats_days``), that day's whole slices after the one it starts in
+        (``stats_slices``), and part of that slice's rows, scanned.
         """
         since = self._since(window)
         self.compact_rollups()
@@ -301,17 +302,18 @@ class ReportService(Service):
             edge: tuple[datetime, datetime, int] | None = None
             if since is not None:
                 since = since.astimezone(UTC)
-                start = since.replace(minute=0, second=0, microsecond=0)
-                end = start + timedelta(hours=1)
-                hours = (select(StatsHour.metric, func.sum(StatsHour.n))
-                         .where(StatsHour.day == start.date()).group_by(StatsHour.metric))
-                # Scan the smaller part of the window's first hour: after `since` (added to
-                # the later hours) or before it (taken from the whole hour). At most 30 minutes.
+                minute = since.hour * 60 + since.minute // SLICE_MINUTES * SLICE_MINUTES
+                start = datetime.combine(since.date(), time(), tzinfo=UTC) + timedelta(minutes=minute)
+                end = start + timedelta(minutes=SLICE_MINUTES)
+                slices = (select(StatsSlice.metric, func.sum(StatsSlice.n))
+                          .where(StatsSlice.day == since.date()).group_by(StatsSlice.metric))
+                # Scan the smaller part of the window's first slice: after `since` (added to
+                # the later slices) or before it (taken from the whole slice).
                 if since - start > end - since:
-                    hours, edge = hours.where(StatsHour.hour > start.hour), (since, end, 1)
+                    slices, edge = slices.where(StatsSlice.minute > minute), (since, end, 1)
                 else:
-                    hours, edge = hours.where(StatsHour.hour >= start.hour), (start, since, -1)
-                queries = [days.where(StatsDay.day > start.date()), hours]
+                    slices, edge = slices.where(StatsSlice.minute >= minute), (start, since, -1)
+                queries = [days.where(StatsDay.day > since.date()), slices]
             totals: dict[str, int] = defaultdict(int)
             for query in queries:
                 for metric, n in session.execute(query):
@@ -339,7 +341,7 @@ class ReportService(Service):
             return
         with self.db.transaction() as session:
             session.execute(text("SELECT pg_advisory_xact_lock(1701170003)"))
-            for table, keys in (("stats_days", "day, metric"), ("stats_hours", "day, hour, metric")):
+            for table, keys in (("stats_days", "day, metric"), ("stats_slices", "day, minute, metric")):
                 session.execute(text(
                     f"WITH moved AS (DELETE FROM {table} WHERE slot <> 0 RETURNING {keys}, n)"  # noqa: S608
                     f" INSERT INTO {table} ({keys}, slot, n)"

@@ -340,13 +340,14 @@ class StatsDay(Base):
     n: Mapped[int]
 
 
-class StatsHour(Base):
-    """The same rollups per UTC hour (migration 0010): a window starting at any moment of any
-    day reads that day's whole hours from here, and scans only the rows of a part of one hour."""
+class StatsSlice(Base):
+    """The same rollups per 10-minute slice of the UTC day (migration 0010): a window starting
+    at any moment of any day reads that day's whole slices from here, and scans only the rows
+    of part of one slice. ``minute`` is the slice's first minute of the day (0, 10, … 1430)."""
 
-    __tablename__ = "stats_hours"
+    __tablename__ = "stats_slices"
     day: Mapped[date] = mapped_column(primary_key=True)
-    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    minute: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
     slot: Mapped[int] = mapped_column(primary_key=True)
     n: Mapped[int]

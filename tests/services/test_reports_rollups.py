@@ -28,7 +28,7 @@ from bot.services.reports import Money
 from bot.services.tracking import ClickRecord
 from bot.storage.base import Base
 from bot.storage.db import Database, alembic_config, upgrade
-from bot.storage.models import Click, LedgerEntry, Link, Order, OrderEvent, Post, StatsDay, StatsHour, Tap
+from bot.storage.models import Click, LedgerEntry, Link, Order, OrderEvent, Post, StatsDay, StatsSlice, Tap
 from tests.support.clock import Clock
 from tests.support.databases import make_database_url
 from tests.support.world import (
@@ -229,7 +229,7 @@ def test_rollups_stay_exact_while_writers_and_stats_run_together(db_url: str) ->
 # zone writes too.
 
 EDGES = ("midnight", "midnight+1us", "midnight-1us", "hour", "hour+1us", "hour-1us", "half past",
-         "window edge", "anywhere")
+         "slice", "slice+1us", "slice-1us", "slice+5min", "window edge", "anywhere")
 RAW = ("click bot flip", "click move", "click delete", "tap move", "tap delete", "post flip",
        "post move", "post delete", "order move", "order amount", "order delete", "entry amount",
        "entry bucket", "entry currency", "entry delete")
@@ -237,13 +237,17 @@ US = timedelta(microseconds=1)
 
 
 def instant(now: datetime, days_back: int, edge: str, seconds: float) -> datetime:
-    """A time ``days_back`` days before today (UTC): at a midnight, a whole hour, half past
-    an hour, a microsecond either side, exactly a window's length before now, or anywhere."""
+    """A time ``days_back`` days before today (UTC): at a midnight, a whole hour, half past,
+    a 10-minute slice's start or middle, a microsecond either side, exactly a window's length
+    before now, or anywhere."""
     midnight = datetime.combine(now.date(), time(), tzinfo=UTC) - timedelta(days=days_back)
     hour = midnight + timedelta(hours=int(seconds // 3600))
+    piece = midnight + timedelta(minutes=int(seconds // 600) * 10)
     return {"midnight": midnight, "midnight+1us": midnight + US, "midnight-1us": midnight - US,
             "hour": hour, "hour+1us": hour + US, "hour-1us": hour - US,
-            "half past": hour + timedelta(minutes=30), "window edge": now - timedelta(days=days_back),
+            "half past": hour + timedelta(minutes=30), "slice": piece, "slice+1us": piece + US,
+            "slice-1us": piece - US, "slice+5min": piece + timedelta(minutes=5),
+            "window edge": now - timedelta(days=days_back),
             "anywhere": midnight + timedelta(seconds=seconds)}[edge]
 
 
@@ -273,7 +277,7 @@ def new_world(url: str) -> World:
     promoter and her inviter, a group with three cards, and nine members' links."""
     db = Database.from_url(url)
     with db.engine.begin() as conn:
-        rollups = [StatsDay.__table__, StatsHour.__table__]
+        rollups = [StatsDay.__table__, StatsSlice.__table__]
         for table in [t for t in reversed(Base.metadata.sorted_tables) if t not in rollups] + rollups:
             conn.execute(table.delete())
     db.dispose()
@@ -368,15 +372,18 @@ class Writes(RuleBasedStateMachine):
                     pass  # an operator's SQL may have left entries no payout can cover
 
     @rule(to=st.sampled_from(["midnight", "midnight-1us", "midnight+1us", "hour", "hour-1us", "hour+1us",
-                              "half past", "hours", "days"]), hours=st.floats(0.01, 30))
+                              "half past", "slice", "slice+5min", "hours", "days"]),
+          hours=st.floats(0.01, 30))
     def time_passes(self, to: str, hours: float) -> None:
-        """The clock moves on, often to where a window's first day or hour has an edge."""
+        """The clock moves on, often to where a window's first day, hour or slice has an edge."""
         now = self.w.clock()
         midnight = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
         hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        piece = now.replace(minute=now.minute // 10 * 10, second=0, microsecond=0) + timedelta(minutes=10)
         self.w.clock.set({"midnight": midnight, "midnight-1us": midnight - US, "midnight+1us": midnight + US,
                           "hour": hour, "hour-1us": hour - US, "hour+1us": hour + US,
-                          "half past": hour + timedelta(minutes=30),
+                          "half past": hour + timedelta(minutes=30), "slice": piece,
+                          "slice+5min": piece + timedelta(minutes=5),
                           "hours": now + timedelta(hours=hours), "days": now + timedelta(days=3)}[to])
 
     @rule(what=st.sampled_from(RAW), pick=st.integers(0), when=instants)

@@ -1,13 +1,14 @@
-"""0010: /stats rollups per UTC hour too, and money per currency.
+"""0010: /stats rollups per 10-minute slice of the UTC day too, and money per currency.
 
 Revision ID: 0010_stats
 Revises: 0009
 
-Hours: a window starts at any moment of any day. With daily rows only, /stats scanned up to
-half a day of clicks, orders and ledger entries at the window's start (100–200 ms at 5 M
-clicks / 1 M orders). ``stats_hours`` keeps the same rollups per (day, hour), so /stats reads
-the whole days from ``stats_days``, that first day's whole hours from ``stats_hours``, and
-scans at most half an hour of rows.
+Slices: a window starts at any moment of any day. With daily rows only, /stats scanned up to
+half a day of clicks, orders and ledger entries at the window's start (75–145 ms on
+PostgreSQL at 5 M clicks / 1 M orders). ``stats_slices`` keeps the same rollups per (day,
+minute) where ``minute`` is the first minute of the day's 10-minute slice (0, 10, … 1430).
+/stats reads the whole days from ``stats_days``, that first day's whole slices from
+``stats_slices``, and scans at most five minutes of rows.
 
 Currency: orders and ledger entries are booked in [commission].currency, but rows booked
 before an operator changed it (or by versions before conversion at booking) keep their own.
@@ -67,12 +68,13 @@ def contributions(table: str, src: str, new: bool, pg: bool, sign: str = '', bac
         if backfill and source == LEDGER_JOIN:
             continue
         day = f'stats_day({at})' if pg else f'date({at})'
-        hour = f'stats_hour({at})' if pg else f"CAST(strftime('%H', {at}) AS INTEGER)"
-        keys = f'{day} AS day, {hour} AS hour' if new else f'{day} AS day'
+        minute = (f'stats_slice({at})' if pg else
+                  f"(CAST(strftime('%H', {at}) AS INTEGER) * 60 + CAST(strftime('%M', {at}) AS INTEGER) / 10 * 10)")
+        keys = f'{day} AS day, {minute} AS minute' if new else f'{day} AS day'
         group = '1, 2, 3' if new else '1, 2'
         selects.append(f'SELECT {keys}, {metric} AS metric, {n} AS n FROM {source.format(src=src)}'
                        f' WHERE {where} GROUP BY {group}')
-    cols = 'day, hour, metric' if new else 'day, metric'
+    cols = 'day, minute, metric' if new else 'day, metric'
     return ' UNION ALL '.join(f'SELECT {cols}, {sign}n AS n FROM ({s}) AS part' for s in selects)
 
 
@@ -86,20 +88,20 @@ def upsert(table: str, keys: str, select_sql: str, slot: str) -> str:
 
 
 def statements(select_sql: str, new: bool, slot: str) -> list[str]:
-    """The upserts a trigger runs for its contributions: hours and days, or days only."""
+    """The upserts a trigger runs for its contributions: slices and days, or days only."""
     if not new:
         return [upsert('stats_days', 'day, metric', select_sql, slot)]
-    return [upsert('stats_hours', 'day, hour, metric', select_sql, slot),
-            upsert('stats_days', 'day, metric', f'SELECT day, metric, n FROM ({select_sql}) AS h', slot)]
+    return [upsert('stats_slices', 'day, minute, metric', select_sql, slot),
+            upsert('stats_days', 'day, metric', f'SELECT day, metric, n FROM ({select_sql}) AS m', slot)]
 
 
 def pg_statement(select_sql: str, new: bool, slot: str) -> str:
     """One statement for PostgreSQL: the transition tables are read once for both tables."""
     if not new:
         return upsert('stats_days', 'day, metric', select_sql, slot)
-    hours = upsert('stats_hours', 'day, hour, metric', 'SELECT * FROM c', slot)
+    slices = upsert('stats_slices', 'day, minute, metric', 'SELECT * FROM c', slot)
     days = upsert('stats_days', 'day, metric', 'SELECT day, metric, n FROM c', slot)
-    return f'WITH c AS ({select_sql}), h AS ({hours}) {days}'
+    return f'WITH c AS ({select_sql}), m AS ({slices}) {days}'
 
 
 def rebuild(new: bool) -> None:
@@ -139,31 +141,32 @@ def rebuild(new: bool) -> None:
                               contributions(table, f'{table} AS r', new, pg, backfill=True), '0'))
         return
     for table in COLUMNS:
-        op.execute(upsert('stats_hours', 'day, hour, metric',
+        op.execute(upsert('stats_slices', 'day, minute, metric',
                           contributions(table, f'{table} AS r', new, pg, backfill=True), '0'))
-    op.execute(upsert('stats_days', 'day, metric', 'SELECT day, metric, n FROM stats_hours', '0'))
+    op.execute(upsert('stats_days', 'day, metric', 'SELECT day, metric, n FROM stats_slices', '0'))
 
 
 def upgrade() -> None:
     op.create_table(
-        'stats_hours',
+        'stats_slices',
         sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('hour', sa.SmallInteger(), nullable=False),
+        sa.Column('minute', sa.SmallInteger(), nullable=False),
         sa.Column('metric', sa.String(length=32), nullable=False),
         sa.Column('slot', BIGINT, nullable=False),
         sa.Column('n', BIGINT, nullable=False),
-        sa.PrimaryKeyConstraint('day', 'hour', 'metric', 'slot', name=op.f('pk_stats_hours')),
+        sa.PrimaryKeyConstraint('day', 'minute', 'metric', 'slot', name=op.f('pk_stats_slices')),
     )
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(
-            "CREATE FUNCTION stats_hour(ts timestamptz) RETURNS smallint LANGUAGE sql IMMUTABLE"
-            " AS $$ SELECT extract(hour FROM ts AT TIME ZONE 'UTC')::smallint $$"
+            "CREATE FUNCTION stats_slice(ts timestamptz) RETURNS smallint LANGUAGE sql IMMUTABLE"
+            " AS $$ SELECT (extract(hour FROM ts AT TIME ZONE 'UTC') * 60"
+            " + floor(extract(minute FROM ts AT TIME ZONE 'UTC') / 10) * 10)::smallint $$"
         )
     rebuild(new=True)
 
 
 def downgrade() -> None:
     rebuild(new=False)
-    op.drop_table('stats_hours')
+    op.drop_table('stats_slices')
     if op.get_bind().dialect.name == 'postgresql':
-        op.execute('DROP FUNCTION stats_hour(timestamptz)')
+        op.execute('DROP FUNCTION stats_slice(timestamptz)')
