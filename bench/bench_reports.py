@@ -394,9 +394,9 @@ def main() -> None:
 
     print(f"bench_reports {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.orders:,} orders, "
           f"{args.clicks:,} clicks, {GROUPS} groups, {PROMOTERS} promoters, {MEMBERS:,} members")
-    sqlite_file = args.sqlite or str(Path(tempfile.mkdtemp(prefix="kocbot-rep-")) / "bench.db")
     targets = []
     if not args.pg_only:
+        sqlite_file = args.sqlite or str(Path(tempfile.mkdtemp(prefix="kocbot-rep-")) / "bench.db")
         targets.append(("sqlite", f"sqlite:///{sqlite_file}"))
     if not args.sqlite_only:
         targets.append(("postgres", args.pg))
