@@ -230,9 +230,9 @@ def test_rollups_stay_exact_while_writers_and_stats_run_together(db_url: str) ->
 
 EDGES = ("midnight", "midnight+1us", "midnight-1us", "hour", "hour+1us", "hour-1us", "half past",
          "slice", "slice+1us", "slice-1us", "slice+5min", "window edge", "anywhere")
-RAW = ("click bot flip", "click move", "click delete", "tap move", "tap delete", "post flip",
-       "post move", "post delete", "order move", "order amount", "order delete", "entry amount",
-       "entry bucket", "entry currency", "entry delete")
+UPDATES = ("click bot flip", "click move", "tap move", "post flip", "post move", "order move",
+           "order amount", "entry amount", "entry bucket", "entry currency")
+DELETES = ("click delete", "tap delete", "post delete", "order delete", "entry delete")
 US = timedelta(microseconds=1)
 
 
@@ -386,7 +386,14 @@ class Writes(RuleBasedStateMachine):
                           "slice+5min": piece + timedelta(minutes=5),
                           "hours": now + timedelta(hours=hours), "days": now + timedelta(days=3)}[to])
 
-    @rule(what=st.sampled_from(RAW), pick=st.integers(0), when=instants)
+    @rule(what=st.sampled_from(UPDATES), pick=st.integers(0), when=instants)
+    def operator_update(self, what: str, pick: int, when: Instant) -> None:
+        self.operator_sql(what, pick, when)
+
+    @rule(what=st.sampled_from(DELETES), pick=st.integers(0))
+    def operator_delete(self, what: str, pick: int) -> None:
+        self.operator_sql(what, pick, (0, "anywhere", 0.0))
+
     def operator_sql(self, what: str, pick: int, when: Instant) -> None:
         """A direct write by an operator: the triggers keep the rollups whoever writes."""
         at = instant(self.w.clock(), *when)
@@ -395,9 +402,6 @@ class Writes(RuleBasedStateMachine):
         candidates = select(table.id)
         if what == "post delete":  # a post nobody tapped
             candidates = candidates.where(~Post.id.in_(select(Link.post_id).where(Link.post_id.is_not(None))))
-        if what == "order delete":  # an order without money on it
-            candidates = candidates.where(~Order.id.in_(
-                select(LedgerEntry.order_id).where(LedgerEntry.order_id.is_not(None))))
         change = {
             "click bot flip": {"is_bot": ~Click.is_bot}, "click move": {"created_at": at},
             "tap move": {"created_at": at}, "post move": {"created_at": at},
@@ -415,8 +419,9 @@ class Writes(RuleBasedStateMachine):
             if change is not None:
                 session.execute(update(table).where(target).values(change))
                 return
-            if what == "order delete":
-                session.execute(delete(OrderEvent).where(OrderEvent.order_id == rows[pick % len(rows)]))
+            if what == "order delete":  # with its events and ledger entries
+                for child in (OrderEvent, LedgerEntry):
+                    session.execute(delete(child).where(child.order_id == rows[pick % len(rows)]))
             session.execute(delete(table).where(target))
 
     @precondition(lambda self: self.postgres)
