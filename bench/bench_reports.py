@@ -2,13 +2,15 @@
 ledger) bulk-generated, then the service calls behind the two commands timed, p50 and p95,
 on SQLite and on PostgreSQL. Generation time is printed but is not the figure.
 
-Run: python bench/bench_reports.py [--orders N] [--clicks N] [--pg URL] [--sqlite-only]
-     python bench/bench_reports.py --measure-only URL   (re-time a database generated before)
+Run: python bench/bench_reports.py [--orders N] [--clicks N] [--pg URL] [--sqlite FILE]
+                                   [--sqlite-only | --pg-only] [--generate-only]
+     python bench/bench_reports.py --measure-only URL [URL ...]   (time databases generated before)
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import sys
@@ -151,42 +153,69 @@ def batched(rows: Iterator[tuple], size: int = 50_000) -> Iterator[list[tuple]]:
         yield batch
 
 
+class Phases:
+    """Prints how long each generation step took (not the figure)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started = time.perf_counter()
+
+    def done(self, what: str) -> None:
+        now = time.perf_counter()
+        print(f"  {self.name:<10} {what:<44} {now - self.started:6.0f} s", flush=True)
+        self.started = now
+
+
 def load_sqlite(url: str, rows: Rows) -> None:
-    """Bulk insert with the raw sqlite3 driver; datetimes in SQLAlchemy's SQLite text format."""
+    """Bulk insert with the raw sqlite3 driver; datetimes in SQLAlchemy's SQLite text format.
+
+    While generating only: write-ahead log with synchronous=OFF, a large page cache, one
+    transaction per table, and each table's secondary indexes dropped before its rows go in
+    and rebuilt from their own definitions after. The bot's connections set their pragmas
+    (WAL, NORMAL) again.
+    """
     import sqlite3
 
-    def conv(value: object) -> object:
-        if isinstance(value, datetime):
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    def text_of(value: object) -> object:
+        if isinstance(value, datetime):  # all generated times are UTC
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
         if isinstance(value, Decimal):
             return str(value)
         return value
 
+    phases = Phases("sqlite")
     conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+    conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-1000000")  # 1 GB
     conn.execute("PRAGMA foreign_keys=OFF")
 
     def put(table: str, source: Iterator[tuple]) -> None:
+        indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                               " AND sql IS NOT NULL", (table,)).fetchall()
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
         marks = ", ".join("?" * len(COLUMNS[table].split(",")))
         for batch in batched(source):
             conn.executemany(f"INSERT INTO {table} ({COLUMNS[table]}) VALUES ({marks})",  # noqa: S608
-                             [tuple(conv(v) for v in row) for row in batch])
+                             [tuple(map(text_of, row)) for row in batch])
+        for _, sql in indexes:
+            conn.execute(sql)
         conn.commit()
 
     for table in ("users", "merchants", "products", "groups", "posts", "links", "clicks"):
         put(table, getattr(rows, table)())
-    orders, ledger = [], []
-    for order, entries in rows.orders_and_ledger():
-        orders.append(order)
-        ledger.extend(entries)
-        if len(orders) >= 50_000:
-            put("orders", iter(orders))
-            put("ledger_entries", iter(ledger))
-            orders, ledger = [], []
-    put("orders", iter(orders))
+        phases.done(f"{table} generated and inserted")
+    ledger: list[tuple] = []
+
+    def orders() -> Iterator[tuple]:
+        for order, entries in rows.orders_and_ledger():
+            ledger.extend(entries)
+            yield order
+
+    put("orders", orders())
     put("ledger_entries", iter(ledger))
-    conn.execute("ANALYZE")
-    conn.commit()
+    phases.done("orders and ledger generated and inserted")
     conn.close()
 
 
@@ -194,17 +223,30 @@ def load_postgres(url: str, rows: Rows) -> None:
     """Bulk load with COPY."""
     import psycopg
 
+    phases = Phases("postgres")
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
         conn.execute("SET session_replication_role = replica")  # skip FK triggers while loading
+        conn.execute("SET maintenance_work_mem = '512MB'")  # index rebuilds sort in memory
 
         def put(table: str, source: Iterator[tuple]) -> None:
+            # Secondary indexes are dropped before the rows go in and rebuilt from their own
+            # definitions after (constraints' indexes stay).
+            indexes = conn.execute(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s"
+                " AND i.schemaname = current_schema() AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+                " WHERE c.conname = i.indexname)", (table,)).fetchall()
+            for name, _ in indexes:
+                conn.execute(f'DROP INDEX "{name}"')
             with conn.cursor() as cur, cur.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
                 for row in source:
                     copy.write_row(row)
+            for _, sql in indexes:
+                conn.execute(sql)
 
         for table in ("users", "merchants", "products", "groups", "posts", "links", "clicks"):
             put(table, getattr(rows, table)())
+            phases.done(f"{table} generated and copied")
         ledger: list[tuple] = []
 
         def orders() -> Iterator[tuple]:
@@ -218,10 +260,7 @@ def load_postgres(url: str, rows: Rows) -> None:
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                          f"(SELECT COALESCE(MAX(id), 1) FROM {table}))")
         conn.commit()
-        conn.autocommit = True
-        # What autovacuum does to insert-only tables in steady state: statistics, and the
-        # visibility map that lets the covering indexes answer without heap reads.
-        conn.execute("VACUUM ANALYZE")
+        phases.done("orders and ledger generated and copied")
 
 
 def timed(call: Callable[[], object], runs: list[object]) -> tuple[float, float]:
@@ -234,17 +273,21 @@ def timed(call: Callable[[], object], runs: list[object]) -> tuple[float, float]
         call_with(arg)  # type: ignore[call-arg]
         samples.append((time.perf_counter() - t) * 1000)
     samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+    return statistics.median(samples), samples[math.ceil(len(samples) * 0.95) - 1]
 
 
 def measure(url: str, name: str) -> None:
+    from sqlalchemy import func, select
+
     from bot.config import parse_config
     from bot.services.container import Services
     from bot.storage.db import Database
+    from bot.storage.models import StatsDay, StatsSlice
     from bot.tg.group import report_text
 
     config = parse_config({"telegram": {"token": "1:B"}, "database": {"url": url}}, env={})
-    services = Services(config=config, db=Database.from_url(url), now=lambda: NOW)
+    clock = [NOW]
+    services = Services(config=config, db=Database.from_url(url), now=lambda: clock[0])
     rng = random.Random(5)
     promoters = rng.sample(range(200, GROUPS + 1), 20)
     heavy = list(range(1, 10)) + rng.sample(range(10, 200), 11)  # partners and mentors: overrides
@@ -258,57 +301,111 @@ def measure(url: str, name: str) -> None:
         "/report 30d + table text": timed(
             lambda c: report_text(r.group_report(c, timedelta(days=30)), "en", "CNY", "30d"), groups),
     }
-    # /stats from the rollups against the full scan it replaced, in the same run, and equal.
+    # /stats from the rollups against the full scan it replaced, in the same run, and equal to
+    # it to the cent. The window starts at five past a 10-minute slice (the most rows /stats
+    # scans: five minutes' worth), then at random moments of a day.
+    worst = NOW - timedelta(minutes=5)
+    moments = [NOW - timedelta(seconds=rng.uniform(0, 86400)) for _ in range(20)]
+
+    def at(when: datetime, call: Callable[[], object]) -> object:
+        clock[0] = when
+        return call()
+
     for label, window in (("7d", timedelta(days=7)), ("30d", timedelta(days=30)), ("all", None)):
-        figures[f"/stats {label} full scan (before)"] = timed(lambda _, w=window: r.stats_scan(w), [0, 1, 2])
-        figures[f"/stats {label} rollups"] = timed(lambda _, w=window: r.stats(w), list(range(10)))
-        assert r.stats(window) == r.stats_scan(window), f"/stats {label}: rollups differ from the scan"
+        figures[f"/stats {label} full scan (before)"] = timed(
+            lambda t, w=window: at(t, lambda: r.stats_scan(w)), [worst, worst])
+        figures[f"/stats {label} rollups, :05 start"] = timed(
+            lambda t, w=window: at(t, lambda: r.stats(w)), [worst] * 20)
+        figures[f"/stats {label} rollups, any start"] = timed(
+            lambda t, w=window: at(t, lambda: r.stats(w)), moments)
+        for when in (worst, *moments[:3]):
+            assert at(when, lambda w=window: r.stats(w)) == r.stats_scan(window), \
+                f"/stats {label} at {when}: rollups differ from the scan"
+    clock[0] = NOW
+    with services.db.transaction() as session:
+        rollup_rows = [session.scalar(select(func.count()).select_from(m)) for m in (StatsDay, StatsSlice)]
+    print(f"  {name:<10} /stats equals the full scan (7d, 30d, all; 4 moments each); rollup rows: "
+          f"{rollup_rows[0]:,} days, {rollup_rows[1]:,} 10-minute slices")
     sample = r.group_report(groups[0], None)
     earned = r.commission(promoters[0])
     print(f"  {name:<10} sanity: one group {sample.total_clicks:,} clicks, {sample.total_orders:,} orders, "
           f"{len(sample.rows)} members; one promoter {earned.clicks:,} clicks, {earned.orders:,} orders")
     for label, (p50, p95) in figures.items():
-        print(f"  {name:<10} {label:<30} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
+        print(f"  {name:<10} {label:<34} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
     services.db.dispose()
 
 
+def generate(name: str, url: str, orders: int, clicks: int) -> None:
+    """Wipe ``url``, load the rows into the schema from before the rollups, then let migration
+    0008 backfill them, as an existing deployment would (the bulk load bypasses triggers on
+    PostgreSQL). The measurement checks the backfilled rollups against the full scan."""
+    from bot.storage.db import upgrade
+
+    if name == "postgres":
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        path = Path(url.removeprefix("sqlite:///"))
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+    upgrade(url, "0007")
+    (load_sqlite if name == "sqlite" else load_postgres)(url, Rows(orders, clicks))
+    phases = Phases(name)
+    upgrade(url)
+    phases.done("migrations 0008+ (rollup backfill, indexes)")
+    # Statistics, and on PostgreSQL the visibility map that lets the covering indexes answer
+    # without heap reads: what autovacuum and the planner's statistics give in steady state.
+    if name == "postgres":
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+    else:
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute("ANALYZE")
+    phases.done("VACUUM ANALYZE" if name == "postgres" else "ANALYZE")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(
+        description="Generate, then time, /commission, /report and /stats at scale. For figures: "
+                    "--generate-only under a shared lock, then --measure-only under an exclusive one.")
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--clicks", type=int, default=5_000_000)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/kocbot_bench_rollups")
+    parser.add_argument("--sqlite", metavar="FILE", help="SQLite file to (re)generate (default: a temp file)")
     parser.add_argument("--sqlite-only", action="store_true")
-    parser.add_argument("--measure-only", metavar="URL", help="time an already generated database")
+    parser.add_argument("--pg-only", action="store_true")
+    parser.add_argument("--generate-only", action="store_true", help="generate, do not time")
+    parser.add_argument("--measure-only", metavar="URL", nargs="+", help="time databases generated before")
     args = parser.parse_args()
     if args.measure_only:
-        measure(args.measure_only, args.measure_only.split(":")[0])
+        print(f"bench_reports {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, measuring only")
+        for url in args.measure_only:
+            measure(url, "postgres" if url.startswith("postgresql") else "sqlite")
         return
-
-    from bot.storage.db import upgrade
 
     print(f"bench_reports {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.orders:,} orders, "
           f"{args.clicks:,} clicks, {GROUPS} groups, {PROMOTERS} promoters, {MEMBERS:,} members")
-    targets = [("sqlite", f"sqlite:///{Path(tempfile.mkdtemp(prefix='kocbot-rep-')) / 'bench.db'}")]
+    targets = []
+    if not args.pg_only:
+        sqlite_file = args.sqlite or str(Path(tempfile.mkdtemp(prefix="kocbot-rep-")) / "bench.db")
+        targets.append(("sqlite", f"sqlite:///{sqlite_file}"))
     if not args.sqlite_only:
         targets.append(("postgres", args.pg))
     for name, url in targets:
-        if name == "postgres":
-            from sqlalchemy import create_engine, text
-
-            engine = create_engine(url, isolation_level="AUTOCOMMIT")
-            with engine.connect() as conn:
-                conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-            engine.dispose()
-        # Load into the schema from before the rollups, then let migration 0008 backfill them,
-        # as an existing deployment would (the bulk load bypasses triggers on PostgreSQL).
-        upgrade(url, "0007")
-        started = time.perf_counter()
-        (load_sqlite if name == "sqlite" else load_postgres)(url, Rows(args.orders, args.clicks))
-        print(f"  {name:<10} generated and loaded in {time.perf_counter() - started:.0f} s (not the figure)")
-        started = time.perf_counter()
-        upgrade(url)
-        print(f"  {name:<10} migration 0008 (rollup backfill) took {time.perf_counter() - started:.0f} s")
+        generate(name, url, args.orders, args.clicks)
+    if args.generate_only:
+        print("  generated; time them with: --measure-only " + " ".join(url for _, url in targets))
+        return
+    for name, url in targets:
         measure(url, name)
 
 

@@ -47,6 +47,10 @@ def print_report(services: Services, *, group: int | None, promoter: int | None,
           f"GMV {format_money(s.gmv, cur)}", file=out)
     for party, amount in sorted(s.commission_by_party.items()):
         print(f"  {party}: {format_money(amount, cur)}", file=out)
+    for other, money in s.other_currencies.items():  # never added to the booking currency's
+        print(f"booked in {other} (not in the figures above): GMV {format_money(money.gmv, other)}", file=out)
+        for party, amount in sorted(money.commission_by_party.items()):
+            print(f"  {party}: {format_money(amount, other)}", file=out)
     return 0
 
 

@@ -19,9 +19,10 @@ from bot.services.base import Service
 from bot.services.orders import due_orders
 from bot.services.readcache import ReadCache, earliest, ledger_stamp
 from bot.storage.base import Base
-from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, StatsDay, Tap, User
+from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, StatsDay, StatsSlice, Tap, User
 
 BUCKETS = ("pending", "confirmed", "payable", "paid", "reversed")
+SLICE_MINUTES = 10  # the stats_slices granularity (migration 0011)
 EARNING = ("pending", "confirmed", "payable", "paid")
 
 
@@ -69,7 +70,19 @@ class GroupReport:
 
 
 @dataclass
+class Money:
+    """GMV and earnings by party in one currency."""
+
+    gmv: int = 0
+    commission_by_party: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Stats:
+    """Platform totals. ``gmv`` and ``commission_by_party`` are in the booking currency
+    (``currency``); money booked in any other currency is in ``other_currencies``, never added
+    to them."""
+
     groups: int
     active_groups: int
     promoters: int
@@ -80,6 +93,8 @@ class Stats:
     orders: int
     gmv: int
     commission_by_party: dict[str, int]
+    currency: str = ""
+    other_currencies: dict[str, Money] = field(default_factory=dict)
 
 
 def parse_since(text: str | None) -> timedelta | None:
@@ -238,14 +253,22 @@ class ReportService(Service):
             order_filter = [Order.group_id == group.id, Order.status.in_(("pending", "confirmed"))]
             if since is not None:
                 order_filter.append(Order.ordered_at >= since)
+            # Money in the booking currency only, as /commission and the report's text and chart
+            # label it; orders booked in another currency count as orders, their money is not added.
+            booking = self.config.commission.currency
+
+            def booked(value: Any) -> ColumnElement[Any]:
+                return func.sum(case((Order.currency == booking, value), else_=0))
+
             for uid, count, sales, pool in session.execute(
-                select(Order.buyer_id, func.count(Order.id), func.sum(Order.amount), func.sum(Order.pool))
+                select(Order.buyer_id, func.count(Order.id), booked(Order.amount), booked(Order.pool))
                 .where(*order_filter).group_by(Order.buyer_id)
             ):
                 if uid is not None:
                     r = row(uid)
                     r.orders, r.sales, r.commission = count, int(sales or 0), int(pool or 0)
-            party_filter = [Order.group_id == group.id, LedgerEntry.bucket.in_(EARNING)]
+            party_filter = [Order.group_id == group.id, LedgerEntry.bucket.in_(EARNING),
+                            LedgerEntry.currency == booking]
             if since is not None:
                 party_filter.append(Order.ordered_at >= since)
             by_party = {party: int(amount) for party, amount in session.execute(
@@ -264,30 +287,37 @@ class ReportService(Service):
             )
 
     def stats(self, window: timedelta | None) -> Stats:
-        """Platform totals for /stats: whole days from the rollups, the window's first day scanned.
+        """Platform totals for /stats from the rollups; at most five minutes of rows are scanned.
 
         Equal to ``stats_scan`` (the full scan) by construction: the rollups hold every row's
-        contribution by its UTC day, and the part of the first day before the window's start
-        is the only part of a day that must be left out.
+        contribution by its UTC day and 10-minute slice. A window takes the whole days after
+        its first day (``stats_days``), that day's whole slices after the one it starts in
+        (``stats_slices``), and part of that slice's rows, scanned.
         """
         since = self._since(window)
         self.compact_rollups()
         with self.db.transaction() as session:
-            rollup = select(StatsDay.metric, func.sum(StatsDay.n)).group_by(StatsDay.metric)
+            days = select(StatsDay.metric, func.sum(StatsDay.n)).group_by(StatsDay.metric)
+            queries = [days]
             edge: tuple[datetime, datetime, int] | None = None
             if since is not None:
-                first = since.astimezone(UTC).date()
-                start = datetime.combine(first, time(), tzinfo=UTC)
-                end = start + timedelta(days=1)
-                # Scan the smaller part of the first day: after `since` (added to the later
-                # days) or before it (taken from the whole day). At most half a day's rows.
+                since = since.astimezone(UTC)
+                minute = since.hour * 60 + since.minute // SLICE_MINUTES * SLICE_MINUTES
+                start = datetime.combine(since.date(), time(), tzinfo=UTC) + timedelta(minutes=minute)
+                end = start + timedelta(minutes=SLICE_MINUTES)
+                slices = (select(StatsSlice.metric, func.sum(StatsSlice.n))
+                          .where(StatsSlice.day == since.date()).group_by(StatsSlice.metric))
+                # Scan the smaller part of the window's first slice: after `since` (added to
+                # the later slices) or before it (taken from the whole slice).
                 if since - start > end - since:
-                    rollup, edge = rollup.where(StatsDay.day > first), (since, end, 1)
+                    slices, edge = slices.where(StatsSlice.minute > minute), (since, end, 1)
                 else:
-                    rollup, edge = rollup.where(StatsDay.day >= first), (start, since, -1)
+                    slices, edge = slices.where(StatsSlice.minute >= minute), (start, since, -1)
+                queries = [days.where(StatsDay.day > since.date()), slices]
             totals: dict[str, int] = defaultdict(int)
-            for metric, n in session.execute(rollup):
-                totals[metric] += int(n or 0)
+            for query in queries:
+                for metric, n in session.execute(query):
+                    totals[metric] += int(n or 0)
             if edge is not None:
                 low, high, sign = edge
                 for metric, n in self._scan(session, low, high).items():
@@ -301,9 +331,9 @@ class ReportService(Service):
             return self._stats_from(session, self._scan(session, since, None))
 
     def compact_rollups(self) -> None:
-        """Fold committed per-transaction rollup rows into one row per day and metric (PostgreSQL).
+        """Fold committed per-transaction rollup rows into one row per key (PostgreSQL).
 
-        Only rows committed before this statement are moved, and exactly the rows deleted are
+        Only rows committed before each statement are moved, and exactly the rows deleted are
         summed, so a writer in flight is neither lost nor counted twice. An advisory lock keeps
         two compactions from meeting on the same folded rows.
         """
@@ -311,11 +341,12 @@ class ReportService(Service):
             return
         with self.db.transaction() as session:
             session.execute(text("SELECT pg_advisory_xact_lock(1701170003)"))
-            session.execute(text(
-                "WITH moved AS (DELETE FROM stats_days WHERE slot <> 0 RETURNING day, metric, n)"
-                " INSERT INTO stats_days (day, metric, slot, n)"
-                " SELECT day, metric, 0, sum(n) FROM moved GROUP BY day, metric"
-                " ON CONFLICT (day, metric, slot) DO UPDATE SET n = stats_days.n + excluded.n"))
+            for table, keys in (("stats_days", "day, metric"), ("stats_slices", "day, minute, metric")):
+                session.execute(text(
+                    f"WITH moved AS (DELETE FROM {table} WHERE slot <> 0 RETURNING {keys}, n)"  # noqa: S608
+                    f" INSERT INTO {table} ({keys}, slot, n)"
+                    f" SELECT {keys}, 0, sum(n) FROM moved GROUP BY {keys}"
+                    f" ON CONFLICT ({keys}, slot) DO UPDATE SET n = {table}.n + excluded.n"))
 
     def _scan(self, session: Session, since: datetime | None, until: datetime | None) -> dict[str, int]:
         """The rollup metrics of the rows with since <= time < until, counted from the rows."""
@@ -329,20 +360,24 @@ class ReportService(Service):
             select(func.count(case((Click.is_bot.is_(False), 1))),
                    func.count(case((Click.is_bot.is_(True), 1))))
             .where(*when(Click.created_at))).one()
-        orders, gmv = session.execute(
-            select(func.count(), func.coalesce(func.sum(Order.amount), 0))
-            .where(Order.status.in_(("pending", "confirmed")), *when(Order.ordered_at))).one()
-        totals = {"clicks": int(people or 0), "bot_hits": int(bots or 0),
-                  "orders": int(orders or 0), "gmv": int(gmv or 0),
+        totals = {"clicks": int(people or 0), "bot_hits": int(bots or 0), "orders": 0,
                   "posts": count(Post, Post.status == "sent", *when(Post.created_at)),
                   "taps": count(Tap, *when(Tap.created_at))}
-        for party, amount in session.execute(
-            select(LedgerEntry.party, func.sum(LedgerEntry.amount))
+        # Money per currency, as the rollups keep it (migration 0011).
+        for currency, orders, gmv in session.execute(
+            select(Order.currency, func.count(), func.sum(Order.amount))
+            .where(Order.status.in_(("pending", "confirmed")), *when(Order.ordered_at))
+            .group_by(Order.currency)
+        ):
+            totals["orders"] += int(orders or 0)
+            totals[f"gmv:{currency}"] = int(gmv or 0)
+        for party, currency, amount in session.execute(
+            select(LedgerEntry.party, LedgerEntry.currency, func.sum(LedgerEntry.amount))
             .join(Order, Order.id == LedgerEntry.order_id)
             .where(LedgerEntry.bucket.in_(EARNING), *when(Order.ordered_at))
-            .group_by(LedgerEntry.party)
+            .group_by(LedgerEntry.party, LedgerEntry.currency)
         ):
-            totals[f"earn:{party}"] = int(amount or 0)
+            totals[f"earn:{party}:{currency}"] = int(amount or 0)
         return totals
 
     @staticmethod
@@ -354,6 +389,15 @@ class ReportService(Service):
 
     def _stats_from(self, session: Session, totals: dict[str, int]) -> Stats:
         count = self._counter(session)
+        money: dict[str, Money] = defaultdict(Money)
+        for metric, n in sorted(totals.items()):
+            if n and metric.startswith("gmv:"):
+                money[metric.removeprefix("gmv:")].gmv = n
+            elif n and metric.startswith("earn:"):
+                party, _, currency = metric.removeprefix("earn:").rpartition(":")
+                money[currency].commission_by_party[party] = n
+        booking = self.config.commission.currency
+        here = money.pop(booking, Money())
         return Stats(
             groups=count(Group),
             active_groups=count(Group, Group.active.is_(True), Group.claimed.is_(True)),
@@ -363,7 +407,8 @@ class ReportService(Service):
             clicks=totals.get("clicks", 0),
             bot_hits=totals.get("bot_hits", 0),
             orders=totals.get("orders", 0),
-            gmv=totals.get("gmv", 0),
-            commission_by_party={m.removeprefix("earn:"): n for m, n in sorted(totals.items())
-                                 if m.startswith("earn:") and n},
+            gmv=here.gmv,
+            commission_by_party=here.commission_by_party,
+            currency=booking,
+            other_currencies=dict(sorted(money.items())),
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.base import Base
@@ -327,10 +327,12 @@ class NetworkCursor(Base):
 
 
 class StatsDay(Base):
-    """Daily rollups behind /stats, kept by triggers (migration 0008) in the writing transaction.
+    """Daily rollups behind /stats, kept by triggers (migrations 0008, 0010) in the writing
+    transaction.
 
-    ``metric`` is clicks, bot_hits, taps, posts, orders, gmv or ``earn:<party>``; ``slot`` is 0
-    for folded rows and, on PostgreSQL, a writing transaction's id until compaction folds it.
+    ``metric`` is clicks, bot_hits, taps, posts, orders, ``gmv:<currency>`` or
+    ``earn:<party>:<currency>``; ``slot`` is 0 for folded rows and, on PostgreSQL, a writing
+    transaction's id until compaction folds it.
     """
 
     __tablename__ = "stats_days"
@@ -375,4 +377,17 @@ class ActivityCount(Base):
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     metric: Mapped[str] = mapped_column(String(16), primary_key=True)
     slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    n: Mapped[int]
+
+
+class StatsSlice(Base):
+    """The same rollups per 10-minute slice of the UTC day (migration 0011): a window starting
+    at any moment of any day reads that day's whole slices from here, and scans only the rows
+    of part of one slice. ``minute`` is the slice's first minute of the day (0, 10, … 1430)."""
+
+    __tablename__ = "stats_slices"
+    day: Mapped[date] = mapped_column(primary_key=True)
+    minute: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slot: Mapped[int] = mapped_column(primary_key=True)
     n: Mapped[int]

@@ -149,12 +149,18 @@ async def stats(update: Update, context: KocContext) -> None:
         return
     s = await runtime.db.run(runtime.services.reports.stats, window)
     cur = runtime.config.commission.currency
-    parts = ", ".join(f"{party(p, language)} {format_money(a, cur)}"
-                      for p, a in sorted(s.commission_by_party.items())) or "—"
+
+    def parts(by_party: dict[str, int], currency: str) -> str:
+        return ", ".join(f"{party(p, language)} {format_money(a, currency)}"
+                         for p, a in sorted(by_party.items())) or "—"
+
     text = say("stats", language, window=window_text(window, language), groups=s.groups,
                active=s.active_groups, promoters=s.promoters, posts=s.posts, taps=s.taps,
                clicks=s.clicks, bots=s.bot_hits, orders=s.orders, gmv=format_money(s.gmv, cur),
-               parts=parts)
+               parts=parts(s.commission_by_party, cur))
+    for other, money in s.other_currencies.items():  # never added to the booking currency's
+        text += "\n" + say("stats_other_currency", language, currency=other,
+                           gmv=format_money(money.gmv, other), parts=parts(money.commission_by_party, other))
     if runtime.config.telegram.paid_broadcast or runtime.stars_spent.fees:
         try:
             await runtime.stars_spent.refresh(context.bot)

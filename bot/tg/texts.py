@@ -156,6 +156,10 @@ TEXTS: dict[str, dict[str, str]] = {
                  "佣金：{parts}",
     },
     "stats_stars": {"en": "Paid broadcast: {stars} Stars spent", "zh_CN": "付费群发：已花费 {stars} 星"},
+    "stats_other_currency": {
+        "en": "Booked in {currency} (not in the figures above): GMV {gmv} · Commission: {parts}",
+        "zh_CN": "以 {currency} 记账（未计入上方数字）：GMV {gmv} · 佣金：{parts}",
+    },
     "progress_top": {"en": "Top tier reached.", "zh_CN": "已是最高等级。"},
     "progress_mentor": {
         "en": "Next tier: mentor — {missing} more active {invitees} needed "

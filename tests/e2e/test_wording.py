@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.domain.postback import OrderReport
 from tests.support.config import ADMIN_ID
 from tests.support.flow import click, command_reply, post_card, postback, subid, tap_buy
-from tests.support.world import FEED
+from tests.support.world import FEED, make_services
 
 OWNER, MEMBER, TWIN_A, TWIN_B = 101, 202, 303, 304
 
@@ -143,3 +144,29 @@ async def test_report_and_stats_name_their_window_in_words(emulator, kocbot_fact
     assert week.splitlines()[0] == "📊 Olga's Deals — last 7 days"
     stats = (await command_reply(emu, user=ADMIN_ID, chat_id=ADMIN_ID, text="/stats all"))["text"]
     assert stats.splitlines()[0] == "📈 Platform — all time"
+
+
+async def test_stats_shows_money_booked_in_another_currency_apart(emulator, kocbot_factory, clock) -> None:
+    """Orders booked in USD (after an operator changed [commission].currency) are never added
+    to the CNY figures: /stats gives them a line of their own."""
+    emu = emulator
+    kocbot = await kocbot_factory(run_scheduler=False)
+    chat = await setup_group(emu, kocbot)
+    card = await post_card(emu, kocbot, admin=OWNER, chat_id=chat, sku="SKU2")
+    url = await tap_buy(emu, member=MEMBER, card=card)
+    first, second = [subid((await click(url))[1]) for _ in range(2)]
+    await kocbot.clicks.flush()
+    usd = make_services(kocbot.config.database.url, clock, commission={"currency": "USD"})
+    for services, order, click_id, currency in ((kocbot.services, "A", first, "CNY"),
+                                                (usd, "B", second, "USD")):
+        outcome = services.orders.ingest(
+            OrderReport(order_id=order, click_id=click_id, amount=10_000, status="confirmed",
+                        commission=1_000, currency=currency, ts=None),
+            source="csv", promoters=services.promoters)
+        assert outcome.status == 200, outcome
+    stats = (await command_reply(emu, user=ADMIN_ID, chat_id=ADMIN_ID, text="/stats all"))["text"]
+    lines = stats.splitlines()
+    assert "Orders: 2 · GMV: ¥100.00" in lines
+    assert lines[-1] == ("Booked in USD (not in the figures above): GMV $100.00 · Commission: "
+                         "platform $1.00, promoter $9.00")
+    usd.db.dispose()
