@@ -163,6 +163,8 @@ async def test_the_page_renders_without_telegram_at_all(world, tmp_path: Path) -
 
 
 async def test_owner_picks_a_forum_topic_in_the_app(world, tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
     forum = world.emu.create_group("Forum deals", admins=[OWNER], members=[MEMBER], forum=True)
     world.emu.add_bot_to_group(forum, OWNER)
     groups = world.kocbot.services.groups
@@ -173,9 +175,11 @@ async def test_owner_picks_a_forum_topic_in_the_app(world, tmp_path: Path) -> No
         await open_app(world, page, OWNER)
         await page.click("[data-tab=groups]")
         form = page.locator(f"form[data-chat='{forum}']")
-        assert await page.locator(f"form[data-chat='{world.group}'] select[name=topic]").count() == 0
         select_ = form.locator("select[name=topic]")
-        assert await select_.locator("option").all_inner_texts() == ["Main chat", "每日好物"]
+        # The groups tab fills its forms when its data arrives: wait for both, then read them.
+        await expect(select_.locator("option")).to_have_text(["Main chat", "每日好物"])
+        await page.locator(f"form[data-chat='{world.group}']").wait_for()
+        assert await page.locator(f"form[data-chat='{world.group}'] select[name=topic]").count() == 0
         await select_.select_option(str(topic))
         await form.locator("button[type=submit]").click()
         await form.locator(".ok").wait_for()
