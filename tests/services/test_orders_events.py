@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.domain.postback import OrderReport
-from bot.storage.models import LedgerEntry, Order
+from bot.storage.models import Order
 from tests.support.clock import Clock
 from tests.support.databases import fresh_sqlite
-from tests.support.world import MENTOR, PARTNER, PROMOTER, clicks, make_services, upline_chain
+from tests.support.world import MENTOR, PARTNER, PROMOTER, clicks, holdings, make_services, upline_chain
 
 LIVES = [
     ("pending",), ("confirmed",), ("pending", "confirmed"), ("pending", "confirmed", "refunded"),
@@ -30,16 +30,6 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     services = make_services(url, Clock())
     _group, link = upline_chain(services)
     return services, clicks(services, link)[0]
-
-
-def holdings(services, order_id: str) -> dict[tuple[str, int | None, str], int]:
-    """The order's balance per (party, user, bucket), read from the ledger."""
-    with services.db.transaction() as session:
-        rows = session.execute(
-            select(LedgerEntry.party, LedgerEntry.user_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount))
-            .join(Order, Order.id == LedgerEntry.order_id).where(Order.order_id == order_id)
-            .group_by(LedgerEntry.party, LedgerEntry.user_id, LedgerEntry.bucket))
-        return {(p, u, b): int(a) for p, u, b, a in rows if a}
 
 
 def per_account(held: dict[tuple[str, int | None, str], int]) -> dict[tuple[str, int | None], int]:

@@ -12,22 +12,13 @@ from sqlalchemy import func, select
 from bot.domain.postback import OrderReport
 from bot.storage.models import LedgerEntry, Order
 from tests.support.clock import Clock
-from tests.support.world import MENTOR, PARTNER, PROMOTER, clicks, make_services, upline_chain
+from tests.support.world import MENTOR, PARTNER, PROMOTER, clicks, holdings, make_services, upline_chain
 
 
 def report(order_id: str, click_id: str, status: str, commission: int | None,
            amount: int = 12850) -> OrderReport:
     return OrderReport(order_id=order_id, click_id=click_id, amount=amount, status=status,
                        commission=commission, currency="CNY", ts=None)
-
-
-def holdings(services, order_id: str) -> dict[tuple[str, int | None, str], int]:
-    with services.db.transaction() as session:
-        rows = session.execute(
-            select(LedgerEntry.party, LedgerEntry.user_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount))
-            .join(Order, Order.id == LedgerEntry.order_id).where(Order.order_id == order_id)
-            .group_by(LedgerEntry.party, LedgerEntry.user_id, LedgerEntry.bucket))
-        return {(p, u, b): int(a) for p, u, b, a in rows if a}
 
 
 def split_of(pool: int, bucket: str) -> dict[tuple[str, int | None, str], int]:

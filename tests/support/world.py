@@ -7,13 +7,15 @@ import random
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from bot.config import parse_config
 from bot.domain.links import new_code
 from bot.services.container import Services
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord
 from bot.storage.db import Database
-from bot.storage.models import Group, Post, Product, User
+from bot.storage.models import Group, LedgerEntry, Order, Post, Product, User
 from tests.support.clock import Clock
 from tests.support.config import POSTBACK_SECRET
 from tests.support.flow import feed_csv
@@ -104,3 +106,13 @@ def clicks(services: Services, link_code: str, count: int = 1, *, at: datetime |
                for _ in range(count)]
     services.tracking.save_clicks(records, orders=services.orders, promoters=services.promoters)
     return [r.id for r in records]
+
+
+def holdings(services: Services, order_id: str) -> dict[tuple[str, int | None, str], int]:
+    """The order's balance per (party, user, bucket), read from the ledger."""
+    with services.db.transaction() as session:
+        rows = session.execute(
+            select(LedgerEntry.party, LedgerEntry.user_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount))
+            .join(Order, Order.id == LedgerEntry.order_id).where(Order.order_id == order_id)
+            .group_by(LedgerEntry.party, LedgerEntry.user_id, LedgerEntry.bucket))
+        return {(p, u, b): int(a) for p, u, b, a in rows if a}
