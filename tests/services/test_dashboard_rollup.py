@@ -7,7 +7,6 @@ writers and readers and the PostgreSQL fold run at once."""
 from __future__ import annotations
 
 import random
-import threading
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from tests.services.test_reports_commission_pinned import ME, _expected, _ledger
 from tests.services.test_reports_rollups import random_writes
 from tests.support.clock import Clock
 from tests.support.databases import make_database_url
+from tests.support.threads import failures, together
 from tests.support.world import FEED, make_services, product_ids, tap
 from tests.support.world import clicks as click_on
 
@@ -154,37 +154,23 @@ def test_earning_days_stay_exact_while_writers_readers_and_folds_run_together(db
     assert post is not None
     click_ids = [click_on(s, tap(s, post, 200 + member, "w"))[0] for member in range(4)]
     start = s.now()
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(6)
 
     def writer(k: int) -> None:
-        try:
-            barrier.wait()
-            for n in range(10):
-                lives = (("pending", "confirmed", "refunded"), ("pending", "cancelled"), ("confirmed",))
-                for state in lives[n % 3]:
-                    s.orders.ingest(OrderReport(order_id=f"w{k}-{n}", click_id=click_ids[k],
-                                                amount=1000 + 7 * n + k, status=state, commission=None,
-                                                currency="CNY", ts=start - timedelta(days=n % 2)),
-                                    source="csv", promoters=s.promoters)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
+        for n in range(10):
+            lives = (("pending", "confirmed", "refunded"), ("pending", "cancelled"), ("confirmed",))
+            for state in lives[n % 3]:
+                s.orders.ingest(OrderReport(order_id=f"w{k}-{n}", click_id=click_ids[k],
+                                            amount=1000 + 7 * n + k, status=state, commission=None,
+                                            currency="CNY", ts=start - timedelta(days=n % 2)),
+                                source="csv", promoters=s.promoters)
 
     def reader() -> None:
-        try:
-            barrier.wait()
-            for _ in range(15):
-                s.dashboard.summary(2)
-                s.dashboard.compact_earnings()
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
+        for _ in range(15):
+            s.dashboard.summary(2)
+            s.dashboard.compact_earnings()
 
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
-    threads += [threading.Thread(target=reader) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    errors = failures(together([*(lambda k=k: writer(k) for k in range(4)), reader, reader],
+                               timeout=120))
     assert not errors, errors
     s.dashboard.compact_earnings()
     assert_dashboard_equals_recomputation(s, clock, [1, 2])

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import random
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from bot.services.base import ServiceError
 from bot.services.container import Services
 from bot.storage.models import LedgerEntry, Order
 from tests.support.clock import Clock
+from tests.support.threads import together
 from tests.support.world import FEED, add_group, add_post, clicks, make_services, product_ids, register, tap
 
 THREADS = 8
@@ -112,23 +112,7 @@ def apply_serially(world: World, batch: list[OrderReport]) -> list[int]:
 
 def apply_together(jobs: list[Callable[[], object]]) -> list[object]:
     """Run ``jobs`` from THREADS threads that start at one barrier; exceptions are returned."""
-    barrier = threading.Barrier(THREADS)
-    results: list[object] = [None] * len(jobs)
-
-    def worker(slot: int) -> None:
-        barrier.wait()
-        for n in range(slot, len(jobs), THREADS):
-            try:
-                results[n] = jobs[n]()
-            except Exception as exc:  # noqa: BLE001 - reported by the assertions
-                results[n] = exc
-
-    threads = [threading.Thread(target=worker, args=(slot,)) for slot in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
+    return together(jobs, threads=THREADS)
 
 
 def ledger(world: World, prefix: str) -> dict[str, Balances]:

@@ -4,14 +4,12 @@ on: a network's estimate (JD's estimateFee) is never what gets paid once the act
 
 from __future__ import annotations
 
-import threading
-from datetime import timedelta
-
 from sqlalchemy import func, select
 
 from bot.domain.postback import OrderReport
 from bot.storage.models import LedgerEntry, Order
 from tests.support.clock import Clock
+from tests.support.threads import together
 from tests.support.world import MENTOR, PARTNER, PROMOTER, clicks, holdings, make_services, upline_chain
 
 
@@ -74,19 +72,9 @@ def test_the_same_lower_confirmation_at_once_adjusts_once(db_url: str) -> None:
     click = clicks(services, link)[0]
     assert services.orders.ingest(report("T-1", click, "pending", 3000), source="postback",
                                   promoters=services.promoters).status == 200
-    barrier = threading.Barrier(8)
-    statuses: list[int] = []
-
-    def send() -> None:
-        barrier.wait()
-        statuses.append(services.orders.ingest(report("T-1", click, "confirmed", 2000),
-                                               source="postback", promoters=services.promoters).status)
-
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timedelta(seconds=60).total_seconds())
+    statuses = together([lambda: services.orders.ingest(
+        report("T-1", click, "confirmed", 2000), source="postback",
+        promoters=services.promoters).status for _ in range(8)])
     assert statuses == [200] * 8
     assert holdings(services, "T-1") == split_of(2000, "confirmed")
     with services.db.transaction() as session:

@@ -6,7 +6,6 @@ backfills a database that had rows before the rollups existed."""
 from __future__ import annotations
 
 import random
-import threading
 from dataclasses import asdict, dataclass, replace
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, time, timedelta
@@ -31,6 +30,7 @@ from bot.storage.db import Database, alembic_config, upgrade
 from bot.storage.models import Click, LedgerEntry, Link, Order, OrderEvent, Post, StatsDay, StatsSlice, Tap
 from tests.support.clock import Clock
 from tests.support.databases import make_database_url
+from tests.support.threads import failures, together
 from tests.support.world import (
     FEED,
     add_group,
@@ -177,41 +177,26 @@ def test_rollups_stay_exact_while_writers_and_stats_run_together(db_url: str) ->
     for member in range(4):
         link_ids.append(s.tracking.resolve(tap(s, post, 200 + member, "w")).link_id)
     start = s.now()
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(5)
 
     def writer(k: int) -> None:
         rng = random.Random(k)
-        try:
-            barrier.wait()
-            for n in range(12):
-                records = [ClickRecord(id=new_code(), link_id=link_ids[k],
-                                       at=start - timedelta(days=rng.uniform(0, 3)),
-                                       is_bot=rng.random() < 0.3, ip_hash=None, user_agent=None,
-                                       referrer=None) for _ in range(5)]
-                s.tracking.save_clicks(records, orders=s.orders, promoters=s.promoters)
-                for state in ("pending", "confirmed") if n % 2 else ("pending", "cancelled"):
-                    s.orders.ingest(OrderReport(order_id=f"w{k}-{n}", click_id=records[0].id,
-                                                amount=1000 + n, status=state, commission=None,
-                                                currency="CNY", ts=start - timedelta(days=n % 3)),
-                                    source="csv", promoters=s.promoters)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
+        for n in range(12):
+            records = [ClickRecord(id=new_code(), link_id=link_ids[k],
+                                   at=start - timedelta(days=rng.uniform(0, 3)),
+                                   is_bot=rng.random() < 0.3, ip_hash=None, user_agent=None,
+                                   referrer=None) for _ in range(5)]
+            s.tracking.save_clicks(records, orders=s.orders, promoters=s.promoters)
+            for state in ("pending", "confirmed") if n % 2 else ("pending", "cancelled"):
+                s.orders.ingest(OrderReport(order_id=f"w{k}-{n}", click_id=records[0].id,
+                                            amount=1000 + n, status=state, commission=None,
+                                            currency="CNY", ts=start - timedelta(days=n % 3)),
+                                source="csv", promoters=s.promoters)
 
     def reader() -> None:
-        try:
-            barrier.wait()
-            for _ in range(15):
-                s.reports.stats(timedelta(days=2))
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
+        for _ in range(15):
+            s.reports.stats(timedelta(days=2))
 
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
-    threads.append(threading.Thread(target=reader))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    errors = failures(together([*(lambda k=k: writer(k) for k in range(4)), reader], timeout=120))
     assert not errors, errors
     assert_rollups_equal_scan(s, clock)
     s.db.dispose()
