@@ -65,6 +65,16 @@ class OrderService(Service):
         )
         return {(p, u, b): int(a) for p, u, b, a in rows if a}
 
+    def _resplit(self, session: Session, order: Order, pool: int, promoter_id: int | None,
+                 event: str, promoters: PromoterService) -> None:
+        """Take each account's holding out of the bucket of the order's state and book the split
+        of ``pool`` there instead (a late click's attribution, a final commission)."""
+        held = [Move(party, user_id, bucket, amount)
+                for (party, user_id, bucket), amount in self._holdings(session, order.id).items()
+                if bucket == order.status]
+        shares = self._split(session, pool, promoter_id, promoters)
+        self._book(session, order, reattribute_moves(held, shares, order.status), event)
+
     def _book(self, session: Session, order: Order, moves: list[Move], event: str,
               payout_id: int | None = None) -> None:
         now = self.now()
@@ -152,11 +162,7 @@ class OrderService(Service):
         amount, commission, _rate = booking
         if commission is None or commission == order.pool:
             return
-        held = [Move(party, user_id, bucket, value)
-                for (party, user_id, bucket), value in self._holdings(session, order.id).items()
-                if bucket == "pending"]
-        shares = self._split(session, commission, order.promoter_id, promoters)
-        self._book(session, order, reattribute_moves(held, shares, "pending"), "adjust")
+        self._resplit(session, order, commission, order.promoter_id, "adjust", promoters)
         log.info("order commission adjusted at confirmation",
                  extra={"order": order.order_id, "from": order.pool, "to": commission})
         order.pool, order.amount = commission, amount
@@ -262,11 +268,7 @@ class OrderService(Service):
                 continue
             if product is not None and not self._network_set_commission(session, order):
                 order.pool = commission_pool(order.amount, product.commission_rate)
-            held = [Move(party, user_id, bucket, amount)
-                    for (party, user_id, bucket), amount in self._holdings(session, order.id).items()
-                    if bucket == order.status]
-            shares = self._split(session, order.pool, promoter_id, promoters)
-            self._book(session, order, reattribute_moves(held, shares, order.status), "attribute")
+            self._resplit(session, order, order.pool, promoter_id, "attribute", promoters)
             _attach(order, link, product, promoter_id)
             order.merchant = self._merchant(session, product) or order.merchant
             order.updated_at = self.now()
