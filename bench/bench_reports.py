@@ -166,6 +166,24 @@ class Phases:
         self.started = now
 
 
+def put_all(rows: Rows, put: Callable[[str, Iterator[tuple]], None],
+            done: Callable[[str], None]) -> None:
+    """Every table's rows through ``put``, in foreign-key order; the ledger entries are
+    collected while the orders stream and go in after them."""
+    for table in ("users", "merchants", "products", "groups", "posts", "links", "clicks"):
+        put(table, getattr(rows, table)())
+        done(table)
+    ledger: list[tuple] = []
+
+    def orders() -> Iterator[tuple]:
+        for order, entries in rows.orders_and_ledger():
+            ledger.extend(entries)
+            yield order
+
+    put("orders", orders())
+    put("ledger_entries", iter(ledger))
+
+
 def load_sqlite(url: str, rows: Rows) -> None:
     """Bulk insert with the raw sqlite3 driver; datetimes in SQLAlchemy's SQLite text format.
 
@@ -203,18 +221,7 @@ def load_sqlite(url: str, rows: Rows) -> None:
             conn.execute(sql)
         conn.commit()
 
-    for table in ("users", "merchants", "products", "groups", "posts", "links", "clicks"):
-        put(table, getattr(rows, table)())
-        phases.done(f"{table} generated and inserted")
-    ledger: list[tuple] = []
-
-    def orders() -> Iterator[tuple]:
-        for order, entries in rows.orders_and_ledger():
-            ledger.extend(entries)
-            yield order
-
-    put("orders", orders())
-    put("ledger_entries", iter(ledger))
+    put_all(rows, put, lambda table: phases.done(f"{table} generated and inserted"))
     phases.done("orders and ledger generated and inserted")
     conn.close()
 
@@ -244,18 +251,7 @@ def load_postgres(url: str, rows: Rows) -> None:
             for _, sql in indexes:
                 conn.execute(sql)
 
-        for table in ("users", "merchants", "products", "groups", "posts", "links", "clicks"):
-            put(table, getattr(rows, table)())
-            phases.done(f"{table} generated and copied")
-        ledger: list[tuple] = []
-
-        def orders() -> Iterator[tuple]:
-            for order, entries in rows.orders_and_ledger():
-                ledger.extend(entries)
-                yield order
-
-        put("orders", orders())
-        put("ledger_entries", iter(ledger))
+        put_all(rows, put, lambda table: phases.done(f"{table} generated and copied"))
         for table in ("users", "groups", "posts", "links", "orders", "ledger_entries", "payouts"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                          f"(SELECT COALESCE(MAX(id), 1) FROM {table}))")
