@@ -92,3 +92,13 @@ async def _offline(route: Any) -> None:
         await route.continue_()
     else:
         await route.abort("internetdisconnected")
+
+
+async def wait_for_telegram(page: Any, expression: str) -> None:
+    """Wait until the page has asked Telegram for something (``expression`` on ``window.__tg``
+    turns true), or has shown a toast instead, and then fail with what the toast says: an
+    answer the page got from the API (a 4xx or 502) is the reason, not a 30 s timeout."""
+    await page.wait_for_function(f"({expression}) || !document.getElementById('toast').hidden")
+    if not await page.evaluate(expression):
+        toast = await page.locator("#toast").inner_text()
+        raise AssertionError(f"the page said {toast!r} instead of {expression}")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.storage.models import Link, Payout, Share, User
-from tests.miniapp.browser import DARK, chromium_or_skip, phone
+from tests.miniapp.browser import DARK, chromium_or_skip, phone, wait_for_telegram
 from tests.miniapp.conftest import MEMBER, OWNER
 from tests.support.databases import make_database_url
 from tests.support.flow import buttons, click, command_reply, postback, subid
@@ -59,7 +59,7 @@ async def test_member_searches_in_chinese_opens_a_deal_and_buys(world, tmp_path:
         await page.wait_for_function("document.querySelector('.deal-img img').complete")
         await page.screenshot(path=str(shots / "deal.png"))
         await page.click("#buy")
-        await page.wait_for_function("window.__tg.opened.length === 1")
+        await wait_for_telegram(page, "window.__tg.opened.length === 1")
         url = (await page.evaluate("window.__tg.opened"))[0]
         status, location = await click(url, **{"user-agent": "Mozilla/5.0"})
         assert status == 302 and location.startswith("https://shop.example/p/1?subid=")
@@ -81,7 +81,7 @@ async def test_promoter_shares_a_deal_and_sees_the_dashboard(world, tmp_path: Pa
         await open_app(world, page, OWNER)
         await page.wait_for_selector("#share")  # start_param d_6 opens that deal
         await page.click("#share")
-        await page.wait_for_function("window.__tg.shared.length === 1")
+        await wait_for_telegram(page, "window.__tg.shared.length === 1")
         prepared_id = (await page.evaluate("window.__tg.shared"))[0]
         assert world.emu.prepared_messages[prepared_id]["user_id"] == OWNER
         message = world.emu.share_prepared_message(OWNER, prepared_id, world.group)
@@ -200,7 +200,7 @@ async def test_admin_records_a_payout_by_username(world, tmp_path: Path) -> None
         await open_app(world, page, OWNER)
         await page.wait_for_selector("#share")
         await page.click("#share")
-        await page.wait_for_function("window.__tg.shared.length === 1")
+        await wait_for_telegram(page, "window.__tg.shared.length === 1")
         prepared_id = (await page.evaluate("window.__tg.shared"))[0]
     message = world.emu.share_prepared_message(OWNER, prepared_id, world.group)
     tap = world.emu.tap_button(MEMBER, message, buttons(message)[0]["callback_data"])

@@ -303,7 +303,8 @@
     const stock = deal.stock === null ? t("unlimited") : (deal.stock > 0 ? String(deal.stock) : t("sold"));
     const promoter = me && me.roles.promoter;
     show(
-      el("div", { class: "deal-img" }, el("img", { src: deal.card, alt: deal.title })),
+      // The card is 1080×1350: its size keeps the page from moving when the image arrives.
+      el("div", { class: "deal-img" }, el("img", { src: deal.card, alt: deal.title, width: 1080, height: 1350 })),
       el("div", { class: "sheet" }, el("h2", {}, deal.title), priceLine(deal),
         el("dl", { class: "facts" },
           el("dt", {}, t("merchant")), el("dd", {}, deal.merchant),
