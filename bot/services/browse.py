@@ -38,39 +38,44 @@ class BrowseService(Service):
         self._lock = threading.Lock()  # held by the one rebuild in progress
 
     def index(self) -> DealSearch:
-        """The search index of active products, re-read when the catalog's version moves.
+        """The search index of active products, re-read when the catalog changes.
 
-        Rebuilding 100k products takes seconds; while an index exists, the rebuild runs in the
-        background and searches keep the old one until the new one is ready.
+        Rebuilding 100k products takes seconds, so only the very first search waits for it.
+        After that, a change made in this process (import, ``/feature``) or one noticed by the
+        version check (another process's change, every ``INDEX_RECHECK`` seconds) is rebuilt in
+        the background while searches keep the old index until the new one is ready. Deal
+        pages, Buy and Share read the database, so the old index never sells an ended deal.
         """
-        if self._generation != self.catalog.generation:
-            self._search = None  # changed in this process: rebuild now
-        if self._search is not None and time.monotonic() - self._checked < INDEX_RECHECK:
+        changed = self._generation != self.catalog.generation
+        if self._search is not None and not changed and time.monotonic() - self._checked < INDEX_RECHECK:
             return self._search
         if self._search is None:
             with self._lock:
                 if self._search is None:
-                    self._rebuild()
+                    self._rebuild(force=True)
             assert self._search is not None
             return self._search
+        current = self._search  # this search's answer, even if the rebuild finishes first
         if self._lock.acquire(blocking=False):  # one rebuild at a time; others keep the old index
             self._checked = time.monotonic()
-            threading.Thread(target=self._rebuild_and_release, name="kocbot-browse-index",
-                             daemon=True).start()
-        return self._search
+            threading.Thread(target=self._rebuild_and_release, args=(changed,),
+                             name="kocbot-browse-index", daemon=True).start()
+        return current
 
-    def _rebuild_and_release(self) -> None:
+    def _rebuild_and_release(self, force: bool) -> None:
         try:
-            self._rebuild()
+            self._rebuild(force=force)
         finally:
             self._lock.release()
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, *, force: bool) -> None:
+        """Read the live catalog into a new index; unless ``force`` (this process changed it),
+        skip the read when the catalog's version has not moved."""
         generation = self.catalog.generation
         with self.db.transaction() as session:
             version = self.catalog._version(session)
-            if self._search is not None and version == self._version:
-                self._checked = time.monotonic()
+            if not force and self._search is not None and version == self._version:
+                self._checked, self._generation = time.monotonic(), generation
                 return
             rows = session.execute(
                 select(Product.id, Product.category, Product.price, Product.original_price,
