@@ -260,8 +260,8 @@ async def main() -> None:
             during = during or [0.0]  # every rebuild finished before a search could start
             line(f"GET /app/api/deals while /feature rebuilds ({len(during)})",
                  statistics.median(during), during[min(len(during) - 1, int(len(during) * 0.99))])
-            print(f"  a /feature change shows in search after (5 runs): median {statistics.median(visible):.2f} s,"
-                  f" max {max(visible):.2f} s")
+            print("  a /feature change shows in search after (5 runs):"
+                  f" median {statistics.median(visible):.2f} s, max {max(visible):.2f} s")
             line(f"GET /app/api/dashboard ({args.orders:,} orders)", *await timed(dashboard, args.rounds))
             line("baseline: ReportService.commission alone", *await timed(commission, args.rounds))
             cold = sorted([await dashboard_after_write() * 1000 for _ in range(max(20, args.rounds // 4))])
