@@ -288,15 +288,22 @@ def ensure_bindable(host: str, port: int) -> None:
                 raise OSError(exc.errno, exc.strerror, f"{host}:{port}") from None
 
 
+def web_server_config(app: object, host: str, port: int) -> uvicorn.Config:
+    """The uvicorn settings of kocbot's web and metrics servers.
+
+    ``bench/bench_clicks.py`` serves its bare Starlette baseline with the same function, so
+    the baseline and the product cannot drift apart in settings (loop, parser, logging)."""
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
+                          access_log=False)
+
+
 async def _serve(app: object, host: str, port: int,
                  name: str) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     """Start a uvicorn server in this loop; returns once it listens (or raises its bind error)."""
     # uvicorn reports a busy port by logging and exiting the process; bind once first so the
     # CLI can name the fix in one line (bot/infra_errors.py).
     ensure_bindable(host, port)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
-                            access_log=False)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(web_server_config(app, host, port))
     task = asyncio.create_task(server.serve(), name=name)
     while not server.started:
         if task.done():

@@ -104,3 +104,9 @@ SQLITE_INSERT_CLICKS = (
 )
 # PostgreSQL: COPY, whose rows psycopg formats in C; the rollup triggers fire as for INSERT.
 PG_COPY_CLICKS = "COPY clicks (id, link_id, created_at, is_bot, ip_hash, user_agent, referrer) FROM STDIN"
+
+# The click ids of a batch that an order stored unattributed names (OrderService.attribute_late),
+# one bound parameter for the whole batch: a JSON array on SQLite, an array on PostgreSQL.
+SQLITE_AWAITED_CLICKS = ("SELECT DISTINCT click_id FROM orders WHERE link_id IS NULL"
+                         " AND click_id IN (SELECT value FROM json_each(?))")
+PG_AWAITED_CLICKS = "SELECT DISTINCT click_id FROM orders WHERE link_id IS NULL AND click_id = ANY(%s)"

@@ -130,3 +130,21 @@ def test_a_large_batch_is_looked_up_in_chunks(world, monkeypatch) -> None:
     write(services, *batch)
     for n in (0, 2, 4):
         assert per_account(holdings(services, f"L-6-{n}")) == SPLIT_1606
+
+
+def test_one_lookup_per_batch_finds_the_awaited_clicks_anywhere_in_it(world, monkeypatch) -> None:
+    services, link_id, _group = world
+    batch = [buffered_click(services, link_id) for _ in range(base.IN_LIST + 3)]
+    waiting = (0, base.IN_LIST - 1, base.IN_LIST, base.IN_LIST + 2)  # both sides of a chunk edge
+    for n in waiting:
+        assert ingest(services, f"L-7-{n}", batch[n].id, "pending").status == 202
+    asked: list[list[str]] = []
+    late = services.orders.attribute_late
+    monkeypatch.setattr(services.orders, "attribute_late",
+                        lambda session, ids, promoters: asked.append(ids) or late(session, ids, promoters))
+    write(services, *batch[2:])
+    write(services, batch[0])
+    write(services, buffered_click(services, link_id))  # no order waits for it: not asked at all
+    assert asked == [sorted(batch[n].id for n in waiting[1:]), [batch[0].id]]
+    for n in waiting:
+        assert per_account(holdings(services, f"L-7-{n}")) == SPLIT_1606
