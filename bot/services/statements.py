@@ -106,7 +106,9 @@ SQLITE_INSERT_CLICKS = (
 PG_COPY_CLICKS = "COPY clicks (id, link_id, created_at, is_bot, ip_hash, user_agent, referrer) FROM STDIN"
 
 # The click ids of a batch that an order stored unattributed names (OrderService.attribute_late),
-# one bound parameter for the whole batch: a JSON array on SQLite, an array on PostgreSQL.
+# one bound parameter for the whole batch, a JSON array: json.dumps is C, where psycopg adapts a
+# list to an array one element at a time in Python. ANY(ARRAY(...)) keeps the index usable.
 SQLITE_AWAITED_CLICKS = ("SELECT DISTINCT click_id FROM orders WHERE link_id IS NULL"
                          " AND click_id IN (SELECT value FROM json_each(?))")
-PG_AWAITED_CLICKS = "SELECT DISTINCT click_id FROM orders WHERE link_id IS NULL AND click_id = ANY(%s)"
+PG_AWAITED_CLICKS = ("SELECT DISTINCT click_id FROM orders WHERE link_id IS NULL"
+                     " AND click_id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))")

@@ -315,10 +315,10 @@ def awaited_clicks(conn: Connection, click_ids: list[str]) -> list[str]:
     loop answering the redirects needs (docs/SCALING.md, "Clicks")."""
     if not click_ids:
         return []
-    if conn.dialect.name == "sqlite":
-        rows = conn.exec_driver_sql(statements.SQLITE_AWAITED_CLICKS, (json.dumps(click_ids),))
-    elif conn.dialect.name == "postgresql":
-        rows = conn.exec_driver_sql(statements.PG_AWAITED_CLICKS, (click_ids,))
+    sql = {"sqlite": statements.SQLITE_AWAITED_CLICKS,
+           "postgresql": statements.PG_AWAITED_CLICKS}.get(conn.dialect.name)
+    if sql is not None:
+        rows = conn.exec_driver_sql(sql, (json.dumps(click_ids),))
     else:
         return sorted({click_id for chunk in in_chunks(click_ids) for click_id in conn.execute(
             select(Order.click_id).where(Order.click_id.in_(chunk), Order.link_id.is_(None))
