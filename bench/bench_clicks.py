@@ -88,6 +88,13 @@ def thread_cpu(pid: int) -> dict[int, float]:
     return out
 
 
+def machine_busy() -> float:
+    """CPU seconds all cores of the machine have been busy so far (/proc/stat): the servers,
+    the generator, the database server and anything else running."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) / CLOCK_TICKS  # less idle and iowait
+
+
 def cpu_split(pids: list[int], before: dict[int, dict[int, float]]) -> dict[str, float]:
     """CPU seconds since ``before`` of the servers' event-loop threads (each process's main
     thread) and of all their other threads (click writer, link lookups, asyncio's pool)."""
@@ -107,11 +114,13 @@ def run_generators(ports: list[int], paths: list[str], seconds: float, conns: in
     """Start ``procs`` generator processes against ``ports``; merge their figures, with the
     CPU the ``servers`` processes' threads spent while the generators ran."""
     before = {pid: thread_cpu(pid) for pid in servers}
+    busy = machine_busy()
     children = [subprocess.Popen(
         [sys.executable, "-c", GENERATOR, "127.0.0.1", ",".join(map(str, ports)), str(seconds),
          str(max(1, conns // procs)), ",".join(paths)], stdout=subprocess.PIPE) for _ in range(procs)]
     results = [json.loads(c.communicate()[0]) for c in children]
     cpu = cpu_split(servers, before)
+    busy = machine_busy() - busy
     lat = sorted(x for r in results for x in r["lat"])
     statuses: dict[str, int] = {}
     for r in results:
@@ -121,7 +130,8 @@ def run_generators(ports: list[int], paths: list[str], seconds: float, conns: in
     return {"sent": len(lat), "rps": len(lat) / elapsed, "p50": lat[len(lat) // 2] * 1000,
             "p99": lat[int(len(lat) * 0.99)] * 1000, "statuses": statuses,
             "cpu_loop": cpu["loop"] / len(lat) * 1e6, "cpu_other": cpu["other"] / len(lat) * 1e6,
-            "cpu_gen": sum(r["cpu"] for r in results) / len(lat) * 1e6}
+            "cpu_gen": sum(r["cpu"] for r in results) / len(lat) * 1e6,
+            "cpu_machine": busy / len(lat) * 1e6}
 
 
 async def serve(app, port: int, work) -> dict:
@@ -272,15 +282,17 @@ async def main() -> None:
             print(f"  round {i} {name:<20} {r['rps']:>7.0f} req/s   p50 {r['p50']:6.2f} ms   "
                   f"p99 {r['p99']:6.2f} ms   statuses {r['statuses']}")
             print(f"  round {i} {'':<20} CPU per request: loop thread {r['cpu_loop']:5.1f} µs, "
-                  f"other threads {r['cpu_other']:5.1f} µs, load generator {r['cpu_gen']:5.1f} µs")
+                  f"other threads {r['cpu_other']:5.1f} µs, load generator {r['cpu_gen']:5.1f} µs, "
+                  f"whole machine {r['cpu_machine']:5.1f} µs")
         print(f"  round {i} ratio {o['rps'] / b['rps']:.2f}   p99 {o['p99'] / b['p99']:.1f}x")
     med = lambda rs, k: statistics.median(r[k] for r in rs)  # noqa: E731
     print(f"  median: bare {med(bares, 'rps'):.0f} req/s (p99 {med(bares, 'p99'):.1f} ms), kocbot "
           f"{med(ours_all, 'rps'):.0f} req/s (p99 {med(ours_all, 'p99'):.1f} ms)")
-    print(f"  median CPU per request, µs (loop / other threads / generator): bare "
-          f"{med(bares, 'cpu_loop'):.1f} / {med(bares, 'cpu_other'):.1f} / {med(bares, 'cpu_gen'):.1f}, "
-          f"kocbot {med(ours_all, 'cpu_loop'):.1f} / {med(ours_all, 'cpu_other'):.1f} / "
-          f"{med(ours_all, 'cpu_gen'):.1f}")
+    print(f"  median CPU per request, µs (loop / other threads / generator / whole machine): bare "
+          f"{med(bares, 'cpu_loop'):.1f} / {med(bares, 'cpu_other'):.1f} / {med(bares, 'cpu_gen'):.1f}"
+          f" / {med(bares, 'cpu_machine'):.1f}, kocbot {med(ours_all, 'cpu_loop'):.1f} / "
+          f"{med(ours_all, 'cpu_other'):.1f} / {med(ours_all, 'cpu_gen'):.1f} / "
+          f"{med(ours_all, 'cpu_machine'):.1f}")
     print(f"  ratio kocbot/bare (median of rounds): "
           f"{statistics.median(o['rps'] / b['rps'] for b, o in zip(bares, ours_all, strict=True)):.2f}"
           f"   p99 kocbot/bare (median of rounds): "
