@@ -103,3 +103,76 @@ async def test_a_busy_link_is_refreshed_before_it_expires() -> None:
     await asyncio.sleep(0.1)  # the first lookup is now older than the ttl, the renewal is not
     assert await cache.get("known") is TARGET
     assert resolve.calls == ["known", "known"]  # no click waited on a miss
+
+
+class SlowResolveMany:
+    """A batch resolve that blocks until released, recording each batch it was asked."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.release = threading.Event()
+        self.fail = False
+
+    def __call__(self, codes: list[str]) -> dict[str, ClickTarget | None]:
+        self.batches.append(list(codes))
+        self.release.wait(timeout=5)
+        if self.fail:
+            raise RuntimeError("database restarting")
+        return {code: TARGET for code in codes if code.startswith("known")}
+
+
+def unused(code: str) -> ClickTarget | None:
+    raise AssertionError(f"looked up {code} alone")
+
+
+async def test_the_misses_of_one_pass_are_looked_up_in_one_batch() -> None:
+    many = SlowResolveMany()
+    cache = LinkCache(unused, resolve_many=many)
+    codes = [f"known{i % 20}" for i in range(60)] + ["unknown"]
+    clicks = [asyncio.create_task(cache.get(code)) for code in codes]
+    for _ in range(500):
+        if many.batches:
+            break
+        await asyncio.sleep(0.01)
+    later = asyncio.create_task(cache.get("known-later"))  # a miss after the batch left
+    many.release.set()
+    assert await asyncio.gather(*clicks) == [TARGET] * 60 + [None]
+    assert await later is TARGET
+    assert many.batches == [[f"known{i}" for i in range(20)] + ["unknown"], ["known-later"]]
+    assert await cache.get("known3") is TARGET and await cache.get("unknown") is None
+    assert len(many.batches) == 2  # both answered from the cache
+
+
+async def test_a_failed_batch_reaches_every_waiter_and_is_not_cached() -> None:
+    many = SlowResolveMany()
+    many.fail = True
+    many.release.set()
+    cache = LinkCache(unused, resolve_many=many)
+    outcomes = await asyncio.gather(cache.get("known1"), cache.get("known1"), cache.get("known2"),
+                                    return_exceptions=True)
+    assert [type(o) for o in outcomes] == [RuntimeError] * 3
+    many.fail = False
+    assert await cache.get("known1") is TARGET
+    assert many.batches == [["known1", "known2"], ["known1"]]
+
+
+async def test_a_busy_link_is_refreshed_in_a_batch_before_it_expires() -> None:
+    many = SlowResolveMany()
+    many.release.set()
+    cache = LinkCache(unused, resolve_many=many, ttl=0.3)
+    assert await cache.get("known") is TARGET
+    await asyncio.sleep(0.2)
+    assert await cache.get("known") is TARGET
+    await asyncio.sleep(0.05)
+    assert many.batches == [["known"], ["known"]]
+    await asyncio.sleep(0.1)
+    assert await cache.get("known") is TARGET
+    assert many.batches == [["known"], ["known"]]
+
+
+async def test_inline_batches_run_on_the_loop() -> None:
+    many = SlowResolveMany()
+    many.release.set()
+    cache = LinkCache(unused, resolve_many=many, inline=True)
+    assert await asyncio.gather(cache.get("known"), cache.get("other")) == [TARGET, None]
+    assert many.batches == [["known", "other"]]
