@@ -171,17 +171,12 @@ from starlette.routing import Route
 import uvicorn
 from bench.bench_clicks import web_server_config
 from bot.commands import tune_gc
-try:
-    from bot.commands import tune_threads
-except ImportError:
-    tune_threads = lambda: None
 
 async def bare_302(_request):
     return RedirectResponse("https://shop.example/p/1?ref=tg&subid=0123456789abcdef", status_code=302)
 
 app = Starlette(routes=[Route("/c/{code}", bare_302)])
-tune_gc()  # as `kocbot run --role web` sets its process up
-tune_threads()
+tune_gc()  # as `kocbot run` sets its process up
 asyncio.run(uvicorn.Server(web_server_config(app, "127.0.0.1", int(sys.argv[1]))).serve())
 '''
 
@@ -317,21 +312,14 @@ async def in_this_process(args: argparse.Namespace, kocbot, port: int,  # type: 
     from starlette.routing import Route
 
     from bot.commands import tune_gc
-    try:
-        from bot.commands import tune_threads
-    except ImportError:  # a tree from before it (a before/after run): Python's default
-        def tune_threads() -> None:
-            pass
 
     async def bare_302(_request):
         return RedirectResponse("https://shop.example/p/1?ref=tg&subid=0123456789abcdef", status_code=302)
 
     bare = Starlette(routes=[Route("/c/{code}", bare_302)])
-    # The process is set up as `kocbot run --role web` sets up its own (bot/commands.py):
-    # startup objects frozen out of the cycle collector, young collections rarer, the GIL
-    # handed to a waiting thread sooner. Bare and kocbot rounds share it.
+    # The process is set up as `kocbot run` sets up its own (bot/commands.py): startup objects
+    # frozen out of the cycle collector, young collections rarer. Bare and kocbot rounds share it.
     tune_gc()
-    tune_threads()
     me = [os.getpid()]
     work = lambda p: lambda: run_generators([p], paths, args.seconds, args.connections, args.procs, me)  # noqa: E731
     # Rounds alternate bare and kocbot, so drift in a shared machine hits both alike.

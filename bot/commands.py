@@ -32,7 +32,7 @@ IMPORT_OK, IMPORT_SOME_BAD, IMPORT_REFUSED = 0, 1, 2
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the bot, the sender, the scheduler and the web server until SIGTERM."""
-    from bot.app import ROLES, Kocbot, prepare_database
+    from bot.app import Kocbot, prepare_database
     from bot.config import start_warnings
 
     if not config.telegram.token:
@@ -43,8 +43,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
     check_ready(config.database.url)
     kocbot = Kocbot(config, role=args.role)
     tune_gc()
-    if "web" in ROLES[args.role]:
-        tune_threads()
     run_until_signal(kocbot.run_forever)
     return 0
 
@@ -74,19 +72,6 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-
-
-# How long a thread that wants the GIL waits before the holder is asked to let go (Python's
-# default is 5 ms). A web process's event loop never lets go by itself while clicks keep
-# coming, so every GIL release in a worker thread (a link lookup, the click writer: each
-# database round trip) cost up to 5 ms to get it back: ~40 ms per link lookup, while the
-# clicks on that link waited (docs/SCALING.md, "Clicks").
-SWITCH_INTERVAL = 0.0005
-
-
-def tune_threads() -> None:
-    """Hand the GIL to a waiting worker thread after ``SWITCH_INTERVAL`` instead of 5 ms."""
-    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def db_upgrade(args: argparse.Namespace, config: Config) -> int:

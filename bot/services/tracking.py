@@ -241,26 +241,20 @@ class TrackingService(Service):
 
     def resolve(self, code: str) -> ClickTarget | None:
         """What ``GET /c/<code>`` redirects to; None for an unknown code."""
-        return self.resolve_many([code]).get(code)
-
-    def resolve_many(self, codes: list[str]) -> dict[str, ClickTarget | None]:
-        """What each of ``codes`` redirects to, in one transaction; unknown codes are left out."""
-        targets: dict[str, ClickTarget | None] = {}
         with self.db.transaction() as session:
-            for chunk in in_chunks(codes):
-                for row in session.execute(
-                    select(Link.code, Link.id, Product, Merchant.subid_param, Merchant.url_template,
-                           Merchant.name)
-                    .join(Product, Product.id == Link.product_id)
-                    .join(Merchant, Merchant.id == Product.merchant_id)
-                    .where(Link.code.in_(chunk))
-                ):
-                    code, link_id, product, subid_param, url_template, merchant = row
-                    targets[code] = ClickTarget(
-                        link_id=link_id, product_url=product.url, subid_param=subid_param,
-                        url_template=url_template, title=product.title, active=product.active,
-                        ends_at=product.ends_at, stock=product.stock, merchant=merchant)
-        return targets
+            row = session.execute(
+                select(Link.id, Product, Merchant.subid_param, Merchant.url_template, Merchant.name)
+                .join(Product, Product.id == Link.product_id)
+                .join(Merchant, Merchant.id == Product.merchant_id)
+                .where(Link.code == code)
+            ).first()
+            if row is None:
+                return None
+            link_id, product, subid_param, url_template, merchant = row
+            return ClickTarget(link_id=link_id, product_url=product.url, subid_param=subid_param,
+                               url_template=url_template, title=product.title,
+                               active=product.active, ends_at=product.ends_at, stock=product.stock,
+                               merchant=merchant)
 
     def save_clicks(self, clicks: Sequence[ClickRecord], *, orders: OrderService,
                     promoters: PromoterService) -> None:

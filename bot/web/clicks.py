@@ -12,7 +12,7 @@ import os
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from bot.services.tracking import ClickRecord, ClickTarget
 
@@ -152,15 +152,8 @@ class LinkCache:
     """
 
     def __init__(self, resolve: Callable[[str], ClickTarget | None], *, ttl: float = 10.0,
-                 size: int = 50_000, inline: bool = False,
-                 resolve_many: Callable[[list[str]], dict[str, ClickTarget | None]] | None = None) -> None:
+                 size: int = 50_000, inline: bool = False) -> None:
         self._resolve = resolve
-        # With ``resolve_many``, the misses of one pass of the event loop are looked up together,
-        # in one statement (and one worker thread): a cold cache (a restart, a burst on many new
-        # links) filled one code per lookup, each waiting ~40 ms for the GIL in its thread
-        # while the clicks of every code not yet known took the slow path.
-        self._resolve_many = resolve_many
-        self._queued: list[str] = []
         # Inline (SQLite): one indexed read of a local file is ~0.2 ms of CPU, while in a
         # worker thread each of its GIL releases waited up to the 5 ms switch interval for
         # the busy event loop: ~40 ms a lookup, and a cold cache filled at ~25 codes/s.
@@ -168,7 +161,7 @@ class LinkCache:
         self.ttl = ttl
         self.size = size
         self._items: OrderedDict[str, tuple[float, ClickTarget | None]] = OrderedDict()
-        self._loading: dict[str, asyncio.Future[ClickTarget | None]] = {}
+        self._loading: dict[str, asyncio.Task[ClickTarget | None]] = {}
 
     async def get(self, code: str) -> ClickTarget | None:
         """The target of ``code`` (None for an unknown code)."""
@@ -177,7 +170,7 @@ class LinkCache:
             return hit
         loading = self._loading.get(code)
         if loading is None:
-            loading = self._start(code)
+            loading = self._loading[code] = asyncio.create_task(self._load(code))
         # shield: a click whose client went away must not cancel the lookup the others await
         return await asyncio.shield(loading)
 
@@ -195,28 +188,9 @@ class LinkCache:
             # before it expires, so its clicks never queue behind a miss (the p99 of
             # bench_clicks was every busy code expiring at once, 200 lookups on a
             # 6-thread pool). The entry stays served until its own ttl as before.
-            self._start(code).add_done_callback(_retrieve)
+            task = self._loading[code] = asyncio.create_task(self._load(code))
+            task.add_done_callback(_retrieve)
         return hit[1]
-
-    def _start(self, code: str) -> asyncio.Future[ClickTarget | None]:
-        """Start looking ``code`` up: alone, or queued for this loop pass's batch."""
-        future: asyncio.Future[ClickTarget | None]
-        if self._resolve_many is None:
-            future = self._loading[code] = asyncio.ensure_future(self._load(code))
-            return future
-        loop = asyncio.get_running_loop()
-        future = self._loading[code] = loop.create_future()
-        future.add_done_callback(_seen)
-        self._queued.append(code)
-        if len(self._queued) == 1:
-            # Runs after the handlers already scheduled in this pass, whose misses join it.
-            loop.call_soon(self._launch)
-        return future
-
-    def _launch(self) -> None:
-        codes, self._queued = self._queued, []
-        task = asyncio.ensure_future(self._load_batch(codes))
-        task.add_done_callback(_seen)
 
     async def _load(self, code: str) -> ClickTarget | None:
         started = time.monotonic()
@@ -224,47 +198,14 @@ class LinkCache:
             target = self._resolve(code) if self.inline else await asyncio.to_thread(self._resolve, code)
         finally:
             del self._loading[code]
-        self._store(code, started, target)
-        return target
-
-    async def _load_batch(self, codes: list[str]) -> None:
-        assert self._resolve_many is not None
-        started = time.monotonic()
-        try:
-            targets = (self._resolve_many(codes) if self.inline
-                       else await asyncio.to_thread(self._resolve_many, codes))
-        except Exception as exc:  # noqa: BLE001 - every waiter gets it; nothing is cached
-            for code in codes:
-                future = self._loading.pop(code)
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        except asyncio.CancelledError:
-            for code in codes:
-                self._loading.pop(code).cancel()
-            raise
-        for code in codes:
-            target = targets.get(code)
-            self._store(code, started, target)
-            future = self._loading.pop(code)
-            if not future.done():
-                future.set_result(target)
-
-    def _store(self, code: str, started: float, target: ClickTarget | None) -> None:
         self._items[code] = (started, target)
         self._items.move_to_end(code)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
+        return target
 
 
-def _seen(future: asyncio.Future[Any]) -> None:
-    """Mark a lookup's failure as retrieved: its waiters (if any are left) got it, the next
-    click looks the code up again."""
-    if not future.cancelled():
-        future.exception()
-
-
-def _retrieve(task: asyncio.Future[ClickTarget | None]) -> None:
+def _retrieve(task: asyncio.Task[ClickTarget | None]) -> None:
     """A failed background refresh keeps the entry it would have replaced; say why once."""
     if not task.cancelled() and (exc := task.exception()) is not None:
         log.warning("link refresh failed; serving the cached target until its ttl",
