@@ -3,7 +3,7 @@
 Revision ID: 0012
 Revises: 0011
 
-``/payout @name``, ``/tier`` and the CLI look a user up by name, case-insensitively
+``/payout @name``, the mini app's payout form and the CLI look a user up by name, case-insensitively
 (``lower(username) = lower(:name)``). Without an index on the expression that is a scan of
 the users table, which holds every member the bot has seen: millions at the planned scale.
 """
