@@ -11,13 +11,23 @@ Prints only; asserts nothing.
    and left unrecovered; baseline: raw PTB sends through PTB's ``AIORateLimiter``.
 3. Renders and uploads per fan-out (must be 1 and 1), and one card's render time p50.
 4. ``--paid``: ``[telegram] paid_broadcast = true`` against the emulator's paid limit (1,000/s):
-   the rate the emulator saw as a fraction of 1,000/s, 429s, unrecovered, Stars billed.
+   the rate the emulator saw as a fraction of 1,000/s, 429s, unrecovered, Stars billed, the
+   sender's late and unclaimed slots, and the CPU per message of the sender and the emulator.
+
+Garbage collection, unless ``--default-gc``: the sender calls ``tune_gc()`` as ``kocbot run``
+does, and the emulator's host process (a test double for Telegram's servers, which keeps every
+call it receives, so its heap grows through a fan-out) freezes what startup built and holds its
+cycle collector off while a fan-out runs. Its full collections of that growing heap stalled it
+for long enough that the sender's requests reached its strict limiter bunched, answered 429,
+and the sender paused for retry_after. ``--default-gc`` keeps Python's defaults in both
+processes (the bench as it was), so before and after run from one script in one session.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -33,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a plain checkout
 
 CONCURRENCY = 64  # requests in flight, for kocbot's sender and the raw PTB baseline alike
+DEFAULT_GC = False  # --default-gc: Python's collector settings in the sender and the emulator host
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"
 FEED = ("merchant,sku,title,url,price,original_price,commission_rate,category,image_url,"
         "starts_at,ends_at,stock,featured,currency\n"
@@ -41,8 +52,14 @@ FEED = ("merchant,sku,title,url,price,original_price,commission_rate,category,im
 
 
 # -- the emulator, in its own process ---------------------------------------------------------
-async def serve() -> None:
-    """Run an emulator; answer line commands on stdin with one JSON line on stdout."""
+async def serve(default_gc: bool) -> None:
+    """Run an emulator; answer line commands on stdin with one JSON line on stdout.
+
+    ``quiet`` before a fan-out and ``loud`` after it hold this host's cycle collector off in
+    between (unless ``default_gc``): the emulator keeps every call, and the longer full
+    collections of that growing heap stalled it mid-fan-out. Reference counting still frees
+    everything without cycles; ``loud`` collects what cycles were left.
+    """
     from bot.emulator import Emulator
 
     emu = Emulator(token=TOKEN, bot_username="kocbot_bench_bot")
@@ -58,7 +75,20 @@ async def serve() -> None:
             for chat in chats:
                 emu.add_bot_to_group(chat, 1)
             emu.core.world.confirm(emu.core.world.next_update_id)
+            if not default_gc:  # the world built so far is never garbage: out of every collection
+                gc.collect()
+                gc.freeze()
             answer = chats
+        elif cmd == "quiet":
+            if not default_gc:
+                gc.collect()
+                gc.disable()
+            answer = "ok"
+        elif cmd == "loud":
+            if not default_gc:
+                gc.enable()
+                gc.collect()
+            answer = "ok"
         elif cmd == "limits":
             emu.set_rate_limits(args[0] in ("on", "paid"), paid_per_second=1000)
             answer = "ok"
@@ -86,8 +116,9 @@ class EmulatorProcess:
     """Talk to the emulator child process."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        argv = [sys.executable, __file__, "--serve"] + (["--default-gc"] if DEFAULT_GC else [])
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     cwd=ROOT)
         self.base_url = json.loads(self.proc.stdout.readline())["base_url"]  # type: ignore[union-attr]
 
     def ask(self, *words: object) -> object:
@@ -163,6 +194,10 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
                            "database": {"url": db_url}, "card": {"locale": "zh_CN"}}, env={})
     kocbot = Kocbot(config, rate_limit=rate_limit, rng=random.Random(1), run_scheduler=False,
                 cache_dir=Path(tempfile.mkdtemp()), role="sender", sender_concurrency=CONCURRENCY)
+    if not DEFAULT_GC:
+        from bot.commands import tune_gc
+
+        tune_gc()  # as `kocbot run` does once it has built its Kocbot
     services = kocbot.services
     services.catalog.import_feed(FEED, filename="feed.csv")
     services.promoters.register(Person(id=1, first_name="Owner"))
@@ -185,7 +220,8 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
             "renders": kocbot.metrics.renders._value.get(), "uploads": kocbot.metrics.uploads._value.get(),  # noqa: SLF001
             "unsent": queued - sent, "429_seen": sum(
                 s.value for m in kocbot.metrics.send_errors.collect() for s in m.samples
-                if s.labels.get("kind") == "429" and s.name.endswith("_total"))}
+                if s.labels.get("kind") == "429" and s.name.endswith("_total")),
+            "late_slots": kocbot.sender.late_slots, "unclaimed_slots": kocbot.sender.unclaimed_slots}
 
 
 def render_p50(runs: int = 30) -> float:
@@ -206,8 +242,11 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
     emu = EmulatorProcess()
     try:
         tmp = Path(tempfile.mkdtemp())
+        gc_mode = ("Python's defaults in both (--default-gc)" if DEFAULT_GC else
+                   "sender tune_gc(), emulator host frozen and off during the paid fan-out")
         print(f"paid broadcast: one deal to {groups} groups; emulator in its own process enforcing "
-              f"1,000 msg/s with allow_paid_broadcast, 30/s without; database {db}", flush=True)
+              f"1,000 msg/s with allow_paid_broadcast, 30/s without; database {db}; GC: {gc_mode}",
+              flush=True)
         chats = emu.ask("groups", groups + 1)
         billed = 0
         for run in range(repeat):
@@ -227,10 +266,12 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
             if db != "sqlite":
                 from tests.support.databases import fresh_postgres
                 fresh_postgres(db)
+            emu.ask("quiet")
             emu_cpu = cpu_of(emu.proc.pid)
             ours = await kocbot_fanout(emu, chats[1:], rate_limit=True, db_url=url, paid=True)  # type: ignore[index]
             emu_ms = (cpu_of(emu.proc.pid) - emu_cpu) * 1000 / groups
             stats = emu.ask("stats")
+            emu.ask("loud")
             # The rate as the emulator saw it: accepted sends over the span from first to last.
             seen = (stats["ok"] - 1) / stats["span"] if stats["span"] else 0.0  # type: ignore[index]
             stars, billed = stats["stars_tenths"] - billed, stats["stars_tenths"]  # type: ignore[index]
@@ -245,7 +286,8 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
             # What each side would sustain on a core of its own (the two share this machine's 2).
             sender_ms = ours["cpu_per_1000"]
             print(f"  run {run + 1}: CPU per message: sender {sender_ms:.2f} ms (alone on a core: "
-                  f"{1000 / sender_ms:.0f}/s), emulator {emu_ms:.2f} ms ({1000 / emu_ms:.0f}/s)",
+                  f"{1000 / sender_ms:.0f}/s), emulator {emu_ms:.2f} ms ({1000 / emu_ms:.0f}/s)   "
+                  f"late slots {ours['late_slots']}   unclaimed slots {ours['unclaimed_slots']}",
                   flush=True)
     finally:
         emu.close()
@@ -315,10 +357,13 @@ if __name__ == "__main__":
     parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL URL to use (emptied!)")
     parser.add_argument("--paid", action="store_true",
                         help="paid broadcast against the emulator's 1,000/s limit (use --groups 5000+)")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="Python's GC settings in the sender and the emulator host (the old bench)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    DEFAULT_GC = args.default_gc
     if args.serve:
-        asyncio.run(serve())
+        asyncio.run(serve(args.default_gc))
     elif args.paid:
         CONCURRENCY = args.concurrency
         asyncio.run(paid_run(args.groups, args.db, args.repeat))
