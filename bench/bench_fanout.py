@@ -51,6 +51,34 @@ FEED = ("merchant,sku,title,url,price,original_price,commission_rate,category,im
         ).encode()
 
 
+class GcWatch:
+    """Time this process's cycle collections (gc.callbacks): count, total and longest pause."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.count = self.full = 0
+        self.total = self.longest = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self.started
+        self.count += 1
+        self.full += info["generation"] == 2
+        self.total += pause
+        self.longest = max(self.longest, pause)
+
+    def reset(self) -> None:
+        self.count = self.full = 0
+        self.total = self.longest = 0.0
+
+    def summary(self) -> dict[str, float]:
+        return {"gc_count": self.count, "gc_full": self.full, "gc_ms": self.total * 1000,
+                "gc_longest_ms": self.longest * 1000}
+
+
 # -- the emulator, in its own process ---------------------------------------------------------
 async def serve(default_gc: bool) -> None:
     """Run an emulator; answer line commands on stdin with one JSON line on stdout.
@@ -63,6 +91,7 @@ async def serve(default_gc: bool) -> None:
     from bot.emulator import Emulator
 
     emu = Emulator(token=TOKEN, bot_username="kocbot_bench_bot")
+    watch = GcWatch()
     await emu.start()
     emu.add_user(1, "Owner")
     loop = asyncio.get_running_loop()
@@ -83,6 +112,7 @@ async def serve(default_gc: bool) -> None:
             if not default_gc:
                 gc.collect()
                 gc.disable()
+            watch.reset()
             answer = "ok"
         elif cmd == "loud":
             if not default_gc:
@@ -97,6 +127,7 @@ async def serve(default_gc: bool) -> None:
             emu.core.rate.reset()
             answer = "ok"
         elif cmd == "stats":
+            collections = watch.summary()  # before this answer's own allocations
             calls = [c for c in emu.calls if c.method == "sendPhoto"]
             per_chat: dict[int, int] = {}
             for m in emu.sent(method="sendPhoto"):
@@ -107,7 +138,8 @@ async def serve(default_gc: bool) -> None:
                       "stars_tenths": emu.stars_spent_tenths(),
                       "paid_flag": sum(c.params.get("allow_paid_broadcast") is True for c in calls),
                       "uploads": emu.uploads, "violations": len(emu.violations),
-                      "max_per_chat": max(per_chat.values(), default=0), "chats": len(per_chat)}
+                      "max_per_chat": max(per_chat.values(), default=0), "chats": len(per_chat),
+                      **collections}
         print(json.dumps(answer), flush=True)
     await emu.stop()
 
@@ -204,6 +236,7 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
     for chat in chats:
         services.groups.bot_added(chat_id=chat, title="G", by_user_id=1, adder_is_admin=True)
     await kocbot.start()
+    watch = GcWatch()
     start, cpu0 = time.perf_counter(), cpu()
     queued = services.posting.broadcast("SKU1")
     kocbot.sender.wake()
@@ -212,6 +245,8 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
         if time.perf_counter() - start > 600:
             break
     elapsed, used = time.perf_counter() - start, cpu() - cpu0
+    collections = watch.summary()
+    gc.callbacks.remove(watch._callback)  # noqa: SLF001
     await kocbot.stop()
     with services.db.transaction() as session:
         sent = session.scalar(select(func.count(Post.id)).where(Post.status == "sent"))
@@ -221,7 +256,8 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
             "unsent": queued - sent, "429_seen": sum(
                 s.value for m in kocbot.metrics.send_errors.collect() for s in m.samples
                 if s.labels.get("kind") == "429" and s.name.endswith("_total")),
-            "late_slots": kocbot.sender.late_slots, "unclaimed_slots": kocbot.sender.unclaimed_slots}
+            "late_slots": kocbot.sender.late_slots, "unclaimed_slots": kocbot.sender.unclaimed_slots,
+            **collections}
 
 
 def render_p50(runs: int = 30) -> float:
@@ -288,6 +324,12 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
             print(f"  run {run + 1}: CPU per message: sender {sender_ms:.2f} ms (alone on a core: "
                   f"{1000 / sender_ms:.0f}/s), emulator {emu_ms:.2f} ms ({1000 / emu_ms:.0f}/s)   "
                   f"late slots {ours['late_slots']}   unclaimed slots {ours['unclaimed_slots']}",
+                  flush=True)
+            print(f"  run {run + 1}: GC during the paid fan-out: sender {ours['gc_count']:.0f} collections "
+                  f"({ours['gc_full']:.0f} full), {ours['gc_ms']:.0f} ms, "
+                  f"longest {ours['gc_longest_ms']:.1f} ms"
+                  f" | emulator host {stats['gc_count']} ({stats['gc_full']} full), "  # type: ignore[index]
+                  f"{stats['gc_ms']:.0f} ms, longest {stats['gc_longest_ms']:.1f} ms",  # type: ignore[index]
                   flush=True)
     finally:
         emu.close()
