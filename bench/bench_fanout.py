@@ -139,6 +139,7 @@ async def serve(default_gc: bool) -> None:
                       "paid_flag": sum(c.params.get("allow_paid_broadcast") is True for c in calls),
                       "uploads": emu.uploads, "violations": len(emu.violations),
                       "max_per_chat": max(per_chat.values(), default=0), "chats": len(per_chat),
+                      "duplicates": sum(n > 1 for n in per_chat.values()),
                       **collections}
         print(json.dumps(answer), flush=True)
     await emu.stop()
@@ -317,7 +318,8 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
                   f"(wall {ours['rate']:.0f}/s incl. start)   429s received {stats['429']}   "  # type: ignore[index]
                   f"left unrecovered {ours['unsent']:.0f}   with allow_paid_broadcast "
                   f"{stats['paid_flag']}/{stats['ok'] + stats['429']}   Stars billed "  # type: ignore[index]
-                  f"{stars / 10:.1f}   max cards per group {stats['max_per_chat']}",  # type: ignore[index]
+                  f"{stars / 10:.1f}   max cards per group {stats['max_per_chat']}   "  # type: ignore[index]
+                  f"groups with a duplicate {stats['duplicates']}",  # type: ignore[index]
                   flush=True)
             # What each side would sustain on a core of its own (the two share this machine's 2).
             sender_ms = ours["cpu_per_1000"]
