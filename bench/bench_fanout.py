@@ -20,7 +20,8 @@ call it receives, so its heap grows through a fan-out) freezes what startup buil
 cycle collector off while a fan-out runs. Its full collections of that growing heap stalled it
 for long enough that the sender's requests reached its strict limiter bunched, answered 429,
 and the sender paused for retry_after. ``--default-gc`` keeps Python's defaults in both
-processes (the bench as it was), so before and after run from one script in one session.
+processes (the bench as it was), so before and after run from one script in one session;
+``--default-gc sender`` or ``--default-gc host`` keeps them in that process only.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a plain checkout
 
 CONCURRENCY = 64  # requests in flight, for kocbot's sender and the raw PTB baseline alike
-DEFAULT_GC = False  # --default-gc: Python's collector settings in the sender and the emulator host
+# --default-gc [both|sender|host]: Python's collector settings in those processes (the old bench)
+DEFAULT_GC: set[str] = set()
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"
 FEED = ("merchant,sku,title,url,price,original_price,commission_rate,category,image_url,"
         "starts_at,ends_at,stock,featured,currency\n"
@@ -149,7 +151,7 @@ class EmulatorProcess:
     """Talk to the emulator child process."""
 
     def __init__(self) -> None:
-        argv = [sys.executable, __file__, "--serve"] + (["--default-gc"] if DEFAULT_GC else [])
+        argv = [sys.executable, __file__, "--serve"] + (["--default-gc"] if "host" in DEFAULT_GC else [])
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      cwd=ROOT)
         self.base_url = json.loads(self.proc.stdout.readline())["base_url"]  # type: ignore[union-attr]
@@ -212,8 +214,11 @@ async def raw_ptb(emu: EmulatorProcess, chats: list[int], *, aio_limiter: bool) 
 
 # -- kocbot ---------------------------------------------------------------------------------------
 async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: bool,
-                        db_url: str, paid: bool = False) -> dict[str, float]:
-    """The real bot: /broadcast's use case queues N posts; the sender drains them."""
+                        db_url: str, paid: bool = False, tune_gc: bool = False) -> dict[str, float]:
+    """The real bot: /broadcast's use case queues N posts; the sender drains them.
+
+    ``tune_gc``: set this process up as ``kocbot run`` does (only --paid: the other runs share
+    the process with the raw PTB baseline, which would then be measured half one way)."""
     from sqlalchemy import func, select
 
     from bot.app import Kocbot
@@ -227,10 +232,10 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
                            "database": {"url": db_url}, "card": {"locale": "zh_CN"}}, env={})
     kocbot = Kocbot(config, rate_limit=rate_limit, rng=random.Random(1), run_scheduler=False,
                 cache_dir=Path(tempfile.mkdtemp()), role="sender", sender_concurrency=CONCURRENCY)
-    if not DEFAULT_GC:
-        from bot.commands import tune_gc
+    if tune_gc:
+        from bot.commands import tune_gc as tune
 
-        tune_gc()  # as `kocbot run` does once it has built its Kocbot
+        tune()  # as `kocbot run` does once it has built its Kocbot
     services = kocbot.services
     services.catalog.import_feed(FEED, filename="feed.csv")
     services.promoters.register(Person(id=1, first_name="Owner"))
@@ -279,8 +284,10 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
     emu = EmulatorProcess()
     try:
         tmp = Path(tempfile.mkdtemp())
-        gc_mode = ("Python's defaults in both (--default-gc)" if DEFAULT_GC else
-                   "sender tune_gc(), emulator host frozen and off during the paid fan-out")
+        gc_mode = "; ".join((
+            "sender: Python's defaults" if "sender" in DEFAULT_GC else "sender: tune_gc()",
+            "emulator host: Python's defaults" if "host" in DEFAULT_GC
+            else "emulator host: frozen, off during the paid fan-out"))
         print(f"paid broadcast: one deal to {groups} groups; emulator in its own process enforcing "
               f"1,000 msg/s with allow_paid_broadcast, 30/s without; database {db}; GC: {gc_mode}",
               flush=True)
@@ -294,7 +301,8 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
             if db != "sqlite":
                 from tests.support.databases import fresh_postgres
                 fresh_postgres(db)
-            free = await kocbot_fanout(emu, chats[1:], rate_limit=False, db_url=url)  # type: ignore[index]
+            free = await kocbot_fanout(emu, chats[1:], rate_limit=False, db_url=url,  # type: ignore[index]
+                                       tune_gc="sender" not in DEFAULT_GC)
             stats = emu.ask("stats")
             ceiling = (stats["ok"] - 1) / stats["span"] if stats["span"] else 0.0  # type: ignore[index]
             emu.ask("limits", "paid")
@@ -305,7 +313,8 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
                 fresh_postgres(db)
             emu.ask("quiet")
             emu_cpu = cpu_of(emu.proc.pid)
-            ours = await kocbot_fanout(emu, chats[1:], rate_limit=True, db_url=url, paid=True)  # type: ignore[index]
+            ours = await kocbot_fanout(emu, chats[1:], rate_limit=True, db_url=url, paid=True,  # type: ignore[index]
+                                       tune_gc="sender" not in DEFAULT_GC)
             emu_ms = (cpu_of(emu.proc.pid) - emu_cpu) * 1000 / groups
             stats = emu.ask("stats")
             emu.ask("loud")
@@ -401,13 +410,14 @@ if __name__ == "__main__":
     parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL URL to use (emptied!)")
     parser.add_argument("--paid", action="store_true",
                         help="paid broadcast against the emulator's 1,000/s limit (use --groups 5000+)")
-    parser.add_argument("--default-gc", action="store_true",
-                        help="Python's GC settings in the sender and the emulator host (the old bench)")
+    parser.add_argument("--default-gc", nargs="?", const="both", choices=("both", "sender", "host"),
+                        help="Python's GC settings in the sender and the emulator host (the old bench), "
+                             "or in one of them")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    DEFAULT_GC = args.default_gc
+    DEFAULT_GC = {"sender", "host"} if args.default_gc == "both" else {args.default_gc} - {None}
     if args.serve:
-        asyncio.run(serve(args.default_gc))
+        asyncio.run(serve(bool(DEFAULT_GC)))
     elif args.paid:
         CONCURRENCY = args.concurrency
         asyncio.run(paid_run(args.groups, args.db, args.repeat))
