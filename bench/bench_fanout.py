@@ -11,13 +11,24 @@ Prints only; asserts nothing.
    and left unrecovered; baseline: raw PTB sends through PTB's ``AIORateLimiter``.
 3. Renders and uploads per fan-out (must be 1 and 1), and one card's render time p50.
 4. ``--paid``: ``[telegram] paid_broadcast = true`` against the emulator's paid limit (1,000/s):
-   the rate the emulator saw as a fraction of 1,000/s, 429s, unrecovered, Stars billed.
+   the rate the emulator saw as a fraction of 1,000/s, 429s, unrecovered, Stars billed, the
+   sender's late and unclaimed slots, and the CPU per message of the sender and the emulator.
+
+Garbage collection, unless ``--default-gc``: the sender calls ``tune_gc()`` as ``kocbot run``
+does, and the emulator's host process (a test double for Telegram's servers, which keeps every
+call it receives, so its heap grows through a fan-out) freezes what startup built and holds its
+cycle collector off while a fan-out runs. Its full collections of that growing heap stalled it
+for long enough that the sender's requests reached its strict limiter bunched, answered 429,
+and the sender paused for retry_after. ``--default-gc`` keeps Python's defaults in both
+processes (the bench as it was), so before and after run from one script in one session;
+``--default-gc sender`` or ``--default-gc host`` keeps them in that process only.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -33,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a plain checkout
 
 CONCURRENCY = 64  # requests in flight, for kocbot's sender and the raw PTB baseline alike
+# --default-gc [both|sender|host]: Python's collector settings in those processes (the old bench)
+DEFAULT_GC: set[str] = set()
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"
 FEED = ("merchant,sku,title,url,price,original_price,commission_rate,category,image_url,"
         "starts_at,ends_at,stock,featured,currency\n"
@@ -40,12 +53,47 @@ FEED = ("merchant,sku,title,url,price,original_price,commission_rate,category,im
         ).encode()
 
 
+class GcWatch:
+    """Time this process's cycle collections (gc.callbacks): count, total and longest pause."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.count = self.full = 0
+        self.total = self.longest = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self.started
+        self.count += 1
+        self.full += info["generation"] == 2
+        self.total += pause
+        self.longest = max(self.longest, pause)
+
+    def reset(self) -> None:
+        self.count = self.full = 0
+        self.total = self.longest = 0.0
+
+    def summary(self) -> dict[str, float]:
+        return {"gc_count": self.count, "gc_full": self.full, "gc_ms": self.total * 1000,
+                "gc_longest_ms": self.longest * 1000}
+
+
 # -- the emulator, in its own process ---------------------------------------------------------
-async def serve() -> None:
-    """Run an emulator; answer line commands on stdin with one JSON line on stdout."""
+async def serve(default_gc: bool) -> None:
+    """Run an emulator; answer line commands on stdin with one JSON line on stdout.
+
+    ``quiet`` before a fan-out and ``loud`` after it hold this host's cycle collector off in
+    between (unless ``default_gc``): the emulator keeps every call, and the longer full
+    collections of that growing heap stalled it mid-fan-out. Reference counting still frees
+    everything without cycles; ``loud`` collects what cycles were left.
+    """
     from bot.emulator import Emulator
 
     emu = Emulator(token=TOKEN, bot_username="kocbot_bench_bot")
+    watch = GcWatch()
     await emu.start()
     emu.add_user(1, "Owner")
     loop = asyncio.get_running_loop()
@@ -58,7 +106,21 @@ async def serve() -> None:
             for chat in chats:
                 emu.add_bot_to_group(chat, 1)
             emu.core.world.confirm(emu.core.world.next_update_id)
+            if not default_gc:  # the world built so far is never garbage: out of every collection
+                gc.collect()
+                gc.freeze()
             answer = chats
+        elif cmd == "quiet":
+            if not default_gc:
+                gc.collect()
+                gc.disable()
+            watch.reset()
+            answer = "ok"
+        elif cmd == "loud":
+            if not default_gc:
+                gc.enable()
+                gc.collect()
+            answer = "ok"
         elif cmd == "limits":
             emu.set_rate_limits(args[0] in ("on", "paid"), paid_per_second=1000)
             answer = "ok"
@@ -67,6 +129,7 @@ async def serve() -> None:
             emu.core.rate.reset()
             answer = "ok"
         elif cmd == "stats":
+            collections = watch.summary()  # before this answer's own allocations
             calls = [c for c in emu.calls if c.method == "sendPhoto"]
             per_chat: dict[int, int] = {}
             for m in emu.sent(method="sendPhoto"):
@@ -77,7 +140,9 @@ async def serve() -> None:
                       "stars_tenths": emu.stars_spent_tenths(),
                       "paid_flag": sum(c.params.get("allow_paid_broadcast") is True for c in calls),
                       "uploads": emu.uploads, "violations": len(emu.violations),
-                      "max_per_chat": max(per_chat.values(), default=0), "chats": len(per_chat)}
+                      "max_per_chat": max(per_chat.values(), default=0), "chats": len(per_chat),
+                      "duplicates": sum(n > 1 for n in per_chat.values()),
+                      **collections}
         print(json.dumps(answer), flush=True)
     await emu.stop()
 
@@ -86,8 +151,9 @@ class EmulatorProcess:
     """Talk to the emulator child process."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        argv = [sys.executable, __file__, "--serve"] + (["--default-gc"] if "host" in DEFAULT_GC else [])
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     cwd=ROOT)
         self.base_url = json.loads(self.proc.stdout.readline())["base_url"]  # type: ignore[union-attr]
 
     def ask(self, *words: object) -> object:
@@ -148,8 +214,11 @@ async def raw_ptb(emu: EmulatorProcess, chats: list[int], *, aio_limiter: bool) 
 
 # -- kocbot ---------------------------------------------------------------------------------------
 async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: bool,
-                        db_url: str, paid: bool = False) -> dict[str, float]:
-    """The real bot: /broadcast's use case queues N posts; the sender drains them."""
+                        db_url: str, paid: bool = False, tune_gc: bool = False) -> dict[str, float]:
+    """The real bot: /broadcast's use case queues N posts; the sender drains them.
+
+    ``tune_gc``: set this process up as ``kocbot run`` does (only --paid: the other runs share
+    the process with the raw PTB baseline, which would then be measured half one way)."""
     from sqlalchemy import func, select
 
     from bot.app import Kocbot
@@ -163,12 +232,17 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
                            "database": {"url": db_url}, "card": {"locale": "zh_CN"}}, env={})
     kocbot = Kocbot(config, rate_limit=rate_limit, rng=random.Random(1), run_scheduler=False,
                 cache_dir=Path(tempfile.mkdtemp()), role="sender", sender_concurrency=CONCURRENCY)
+    if tune_gc:
+        from bot.commands import tune_gc as tune
+
+        tune()  # as `kocbot run` does once it has built its Kocbot
     services = kocbot.services
     services.catalog.import_feed(FEED, filename="feed.csv")
     services.promoters.register(Person(id=1, first_name="Owner"))
     for chat in chats:
         services.groups.bot_added(chat_id=chat, title="G", by_user_id=1, adder_is_admin=True)
     await kocbot.start()
+    watch = GcWatch()
     start, cpu0 = time.perf_counter(), cpu()
     queued = services.posting.broadcast("SKU1")
     kocbot.sender.wake()
@@ -177,6 +251,8 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
         if time.perf_counter() - start > 600:
             break
     elapsed, used = time.perf_counter() - start, cpu() - cpu0
+    collections = watch.summary()
+    gc.callbacks.remove(watch._callback)  # noqa: SLF001
     await kocbot.stop()
     with services.db.transaction() as session:
         sent = session.scalar(select(func.count(Post.id)).where(Post.status == "sent"))
@@ -185,7 +261,9 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
             "renders": kocbot.metrics.renders._value.get(), "uploads": kocbot.metrics.uploads._value.get(),  # noqa: SLF001
             "unsent": queued - sent, "429_seen": sum(
                 s.value for m in kocbot.metrics.send_errors.collect() for s in m.samples
-                if s.labels.get("kind") == "429" and s.name.endswith("_total"))}
+                if s.labels.get("kind") == "429" and s.name.endswith("_total")),
+            "late_slots": kocbot.sender.late_slots, "unclaimed_slots": kocbot.sender.unclaimed_slots,
+            **collections}
 
 
 def render_p50(runs: int = 30) -> float:
@@ -206,8 +284,13 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
     emu = EmulatorProcess()
     try:
         tmp = Path(tempfile.mkdtemp())
+        gc_mode = "; ".join((
+            "sender: Python's defaults" if "sender" in DEFAULT_GC else "sender: tune_gc()",
+            "emulator host: Python's defaults" if "host" in DEFAULT_GC
+            else "emulator host: frozen, off during the paid fan-out"))
         print(f"paid broadcast: one deal to {groups} groups; emulator in its own process enforcing "
-              f"1,000 msg/s with allow_paid_broadcast, 30/s without; database {db}", flush=True)
+              f"1,000 msg/s with allow_paid_broadcast, 30/s without; database {db}; GC: {gc_mode}",
+              flush=True)
         chats = emu.ask("groups", groups + 1)
         billed = 0
         for run in range(repeat):
@@ -218,7 +301,8 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
             if db != "sqlite":
                 from tests.support.databases import fresh_postgres
                 fresh_postgres(db)
-            free = await kocbot_fanout(emu, chats[1:], rate_limit=False, db_url=url)  # type: ignore[index]
+            free = await kocbot_fanout(emu, chats[1:], rate_limit=False, db_url=url,  # type: ignore[index]
+                                       tune_gc="sender" not in DEFAULT_GC)
             stats = emu.ask("stats")
             ceiling = (stats["ok"] - 1) / stats["span"] if stats["span"] else 0.0  # type: ignore[index]
             emu.ask("limits", "paid")
@@ -227,10 +311,13 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
             if db != "sqlite":
                 from tests.support.databases import fresh_postgres
                 fresh_postgres(db)
+            emu.ask("quiet")
             emu_cpu = cpu_of(emu.proc.pid)
-            ours = await kocbot_fanout(emu, chats[1:], rate_limit=True, db_url=url, paid=True)  # type: ignore[index]
+            ours = await kocbot_fanout(emu, chats[1:], rate_limit=True, db_url=url, paid=True,  # type: ignore[index]
+                                       tune_gc="sender" not in DEFAULT_GC)
             emu_ms = (cpu_of(emu.proc.pid) - emu_cpu) * 1000 / groups
             stats = emu.ask("stats")
+            emu.ask("loud")
             # The rate as the emulator saw it: accepted sends over the span from first to last.
             seen = (stats["ok"] - 1) / stats["span"] if stats["span"] else 0.0  # type: ignore[index]
             stars, billed = stats["stars_tenths"] - billed, stats["stars_tenths"]  # type: ignore[index]
@@ -240,12 +327,20 @@ async def paid_run(groups: int, db: str, repeat: int) -> None:
                   f"(wall {ours['rate']:.0f}/s incl. start)   429s received {stats['429']}   "  # type: ignore[index]
                   f"left unrecovered {ours['unsent']:.0f}   with allow_paid_broadcast "
                   f"{stats['paid_flag']}/{stats['ok'] + stats['429']}   Stars billed "  # type: ignore[index]
-                  f"{stars / 10:.1f}   max cards per group {stats['max_per_chat']}",  # type: ignore[index]
+                  f"{stars / 10:.1f}   max cards per group {stats['max_per_chat']}   "  # type: ignore[index]
+                  f"groups with a duplicate {stats['duplicates']}",  # type: ignore[index]
                   flush=True)
             # What each side would sustain on a core of its own (the two share this machine's 2).
             sender_ms = ours["cpu_per_1000"]
             print(f"  run {run + 1}: CPU per message: sender {sender_ms:.2f} ms (alone on a core: "
-                  f"{1000 / sender_ms:.0f}/s), emulator {emu_ms:.2f} ms ({1000 / emu_ms:.0f}/s)",
+                  f"{1000 / sender_ms:.0f}/s), emulator {emu_ms:.2f} ms ({1000 / emu_ms:.0f}/s)   "
+                  f"late slots {ours['late_slots']}   unclaimed slots {ours['unclaimed_slots']}",
+                  flush=True)
+            print(f"  run {run + 1}: GC during the paid fan-out: sender {ours['gc_count']:.0f} collections "
+                  f"({ours['gc_full']:.0f} full), {ours['gc_ms']:.0f} ms, "
+                  f"longest {ours['gc_longest_ms']:.1f} ms"
+                  f" | emulator host {stats['gc_count']} ({stats['gc_full']} full), "  # type: ignore[index]
+                  f"{stats['gc_ms']:.0f} ms, longest {stats['gc_longest_ms']:.1f} ms",  # type: ignore[index]
                   flush=True)
     finally:
         emu.close()
@@ -315,10 +410,14 @@ if __name__ == "__main__":
     parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL URL to use (emptied!)")
     parser.add_argument("--paid", action="store_true",
                         help="paid broadcast against the emulator's 1,000/s limit (use --groups 5000+)")
+    parser.add_argument("--default-gc", nargs="?", const="both", choices=("both", "sender", "host"),
+                        help="Python's GC settings in the sender and the emulator host (the old bench), "
+                             "or in one of them")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    DEFAULT_GC = {"sender", "host"} if args.default_gc == "both" else {args.default_gc} - {None}
     if args.serve:
-        asyncio.run(serve())
+        asyncio.run(serve(bool(DEFAULT_GC)))
     elif args.paid:
         CONCURRENCY = args.concurrency
         asyncio.run(paid_run(args.groups, args.db, args.repeat))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, SmallInteger, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.base import Base
@@ -56,6 +56,10 @@ class User(Base):
     tier: Mapped[str] = mapped_column(String(16), default="promoter")
     invite_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime]
+
+
+# ``/payout @name`` and the CLI find a user by name, case-insensitively (migration 0012).
+Index("ix_users_username_lower", func.lower(User.username))
 
 
 class Group(Base):

@@ -5,22 +5,9 @@ search waits seconds behind an import or a ``/feature``."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
-import pytest
 
 from bot.domain.search import Filters
-from tests.support.clock import Clock
-from tests.support.databases import make_database_url
-from tests.support.world import FEED, make_services
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def services(request: pytest.FixtureRequest, tmp_path: Path):
-    svc = make_services(make_database_url(request.param, tmp_path), Clock())
-    svc.catalog.import_feed(FEED, filename="feed.csv")
-    yield svc
-    svc.db.dispose()
+from tests.support.world import FEED
 
 
 def skus(services) -> list[str]:

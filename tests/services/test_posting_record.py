@@ -6,26 +6,20 @@ be the time of the answer, or the one-minute spacing would count from a late wri
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from bot.storage.models import Group, Post
-from tests.support.clock import Clock
-from tests.support.databases import make_database_url
-from tests.support.world import FEED, add_group, add_post, make_services, product_ids, register
+from tests.support.world import add_group, add_post, product_ids, register
 
 OWNER = 1
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def services(request: pytest.FixtureRequest, tmp_path: Path):
-    svc = make_services(make_database_url(request.param, tmp_path), Clock())
-    svc.catalog.import_feed(FEED, filename="feed.csv")
-    register(svc, OWNER, "Owner")
-    yield svc
-    svc.db.dispose()
+@pytest.fixture
+def services(services):  # type: ignore[no-untyped-def]
+    register(services, OWNER, "Owner")
+    return services
 
 
 def sending_post(services, chat_id: int) -> tuple[int, int]:

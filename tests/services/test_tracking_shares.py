@@ -3,26 +3,13 @@ PostgreSQL: one share per sharer and deal, made on first offer and offered again
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from sqlalchemy import func, select
 
 from bot.services.promoters import Person
 from bot.storage.models import Share, User
-from tests.support.clock import Clock
-from tests.support.databases import make_database_url
-from tests.support.world import FEED, make_services, product_ids
+from tests.support.world import product_ids
 
 ANN, BOB = Person(id=501, first_name="Ann"), Person(id=502, first_name="Bob")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def services(request: pytest.FixtureRequest, tmp_path: Path):
-    svc = make_services(make_database_url(request.param, tmp_path), Clock())
-    svc.catalog.import_feed(FEED, filename="feed.csv")
-    yield svc
-    svc.db.dispose()
 
 
 def share_rows(services) -> int:

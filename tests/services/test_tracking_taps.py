@@ -4,7 +4,6 @@ links, users and taps as one tap at a time, and no duplicate link when processes
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,21 +12,16 @@ from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.services.tracking import IssuedLink
 from bot.storage.models import Link, Post, Tap, User
-from tests.support.clock import Clock
-from tests.support.databases import make_database_url
-from tests.support.world import FEED, add_group, add_post, make_services, product_ids, register, tap
+from tests.support.world import add_group, add_post, product_ids, register, tap
 
 OWNER, OTHER_OWNER = 1, 2
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def services(request: pytest.FixtureRequest, tmp_path: Path):
-    svc = make_services(make_database_url(request.param, tmp_path), Clock())
-    svc.catalog.import_feed(FEED, filename="feed.csv")
-    register(svc, OWNER, "Owner")
-    register(svc, OTHER_OWNER, "Other")
-    yield svc
-    svc.db.dispose()
+@pytest.fixture
+def services(services):  # type: ignore[no-untyped-def]
+    register(services, OWNER, "Owner")
+    register(services, OTHER_OWNER, "Other")
+    return services
 
 
 def counts(services) -> tuple[int, int]:
