@@ -181,21 +181,6 @@ asyncio.run(uvicorn.Server(web_server_config(app, "127.0.0.1", int(sys.argv[1]))
 '''
 
 
-def fresh_database(url: str) -> None:
-    """Wipe ``url`` (PostgreSQL: its public schema) and migrate it."""
-    from sqlalchemy import create_engine, text
-
-    from bot.storage.db import normalize_url, upgrade
-
-    if not url.startswith("sqlite"):
-        engine = create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
-
-
 def free_port() -> int:
     import socket
 
@@ -249,11 +234,16 @@ async def main() -> None:
 
     from bot.app import Kocbot
     from bot.config import parse_config
+    from bot.storage.db import upgrade
     from bot.storage.models import Click
+    from tests.support.databases import fresh_postgres
 
     tmp = Path(tempfile.mkdtemp(prefix="kocbot-bench-"))
     url = args.db or f"sqlite:///{tmp / 'bench.db'}"
-    fresh_database(url)
+    if url.startswith("sqlite"):
+        upgrade(url)
+    else:
+        fresh_postgres(url)  # its public schema emptied and migrated
     port = free_port()
     config = parse_config({"telegram": {"token": "1:BENCH"}, "database": {"url": url},
                            "web": {"port": port, "public_url": f"http://127.0.0.1:{port}"}}, env={})
