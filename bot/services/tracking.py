@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from bot.domain.links import new_code
 from bot.services import statements
-from bot.services.base import Service, ServiceError, in_chunks
+from bot.services.base import Service, ServiceError
 from bot.services.orders import OrderService
 from bot.services.promoters import Person, PromoterService
-from bot.storage.models import Click, Link, Merchant, Order, Product, Share, Tap
+from bot.storage.models import Click, Link, Merchant, Product, Share, Tap
 
 # The characters a redirect's Location keeps as they are (starlette.responses.RedirectResponse).
 LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"
@@ -315,12 +315,6 @@ def awaited_clicks(conn: Connection, click_ids: list[str]) -> list[str]:
     loop answering the redirects needs (docs/SCALING.md, "Clicks")."""
     if not click_ids:
         return []
-    sql = {"sqlite": statements.SQLITE_AWAITED_CLICKS,
-           "postgresql": statements.PG_AWAITED_CLICKS}.get(conn.dialect.name)
-    if sql is not None:
-        rows = conn.exec_driver_sql(sql, (json.dumps(click_ids),))
-    else:
-        return sorted({click_id for chunk in in_chunks(click_ids) for click_id in conn.execute(
-            select(Order.click_id).where(Order.click_id.in_(chunk), Order.link_id.is_(None))
-        ).scalars() if click_id is not None})
-    return sorted({row[0] for row in rows})
+    # The config accepts only SQLite and PostgreSQL URLs (any PostgreSQL driver: one dialect).
+    sql = statements.SQLITE_AWAITED_CLICKS if conn.dialect.name == "sqlite" else statements.PG_AWAITED_CLICKS
+    return sorted({row[0] for row in conn.exec_driver_sql(sql, (json.dumps(click_ids),))})
