@@ -162,22 +162,27 @@ def web_server_config(app, host: str, port: int):  # type: ignore[no-untyped-def
     return product_config(app, host, port)
 
 
+def bare_app():  # type: ignore[no-untyped-def]
+    """The baseline: a Starlette app answering every /c/<code> with a fixed 302."""
+    from starlette.applications import Starlette
+    from starlette.responses import RedirectResponse
+    from starlette.routing import Route
+
+    async def bare_302(_request):  # type: ignore[no-untyped-def]
+        return RedirectResponse("https://shop.example/p/1?ref=tg&subid=0123456789abcdef", status_code=302)
+
+    return Starlette(routes=[Route("/c/{code}", bare_302)])
+
+
 BARE = r'''
 import asyncio, sys
 sys.path.insert(0, sys.argv[2])
-from starlette.applications import Starlette
-from starlette.responses import RedirectResponse
-from starlette.routing import Route
 import uvicorn
-from bench.bench_clicks import web_server_config
+from bench.bench_clicks import bare_app, web_server_config
 from bot.commands import tune_gc
 
-async def bare_302(_request):
-    return RedirectResponse("https://shop.example/p/1?ref=tg&subid=0123456789abcdef", status_code=302)
-
-app = Starlette(routes=[Route("/c/{code}", bare_302)])
 tune_gc()  # as `kocbot run` sets its process up
-asyncio.run(uvicorn.Server(web_server_config(app, "127.0.0.1", int(sys.argv[1]))).serve())
+asyncio.run(uvicorn.Server(web_server_config(bare_app(), "127.0.0.1", int(sys.argv[1]))).serve())
 '''
 
 
@@ -297,16 +302,9 @@ async def in_this_process(args: argparse.Namespace, kocbot, port: int,  # type: 
                           paths: list[str]) -> tuple[list[dict], list[dict], float]:
     """Bare and kocbot served in turn by uvicorn in this process; the click writer flushes
     at the end as at a graceful shutdown."""
-    from starlette.applications import Starlette
-    from starlette.responses import RedirectResponse
-    from starlette.routing import Route
-
     from bot.commands import tune_gc
 
-    async def bare_302(_request):
-        return RedirectResponse("https://shop.example/p/1?ref=tg&subid=0123456789abcdef", status_code=302)
-
-    bare = Starlette(routes=[Route("/c/{code}", bare_302)])
+    bare = bare_app()
     # The process is set up as `kocbot run` sets up its own (bot/commands.py): startup objects
     # frozen out of the cycle collector, young collections rarer. Bare and kocbot rounds share it.
     tune_gc()

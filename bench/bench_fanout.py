@@ -72,6 +72,9 @@ class GcWatch:
         self.total += pause
         self.longest = max(self.longest, pause)
 
+    def stop(self) -> None:
+        gc.callbacks.remove(self._callback)
+
     def reset(self) -> None:
         self.count = self.full = 0
         self.total = self.longest = 0.0
@@ -252,7 +255,7 @@ async def kocbot_fanout(emu: EmulatorProcess, chats: list[int], *, rate_limit: b
             break
     elapsed, used = time.perf_counter() - start, cpu() - cpu0
     collections = watch.summary()
-    gc.callbacks.remove(watch._callback)  # noqa: SLF001
+    watch.stop()
     await kocbot.stop()
     with services.db.transaction() as session:
         sent = session.scalar(select(func.count(Post.id)).where(Post.status == "sent"))
