@@ -16,10 +16,9 @@ from bot.services.base import Service
 from bot.services.orders import due_orders
 from bot.services.readcache import ReadCache, ledger_stamp
 from bot.services.reports import EARNING
+from bot.storage import locks
 from bot.storage.models import ActivityCount, EarningDay, Group, LedgerEntry, Order, Payout, User
 
-# pg_advisory_xact_lock key of the earning_days compaction (0008's /stats fold uses another).
-COMPACT_LOCK = 1701170010
 FOLD = text(
     "WITH moved AS (DELETE FROM earning_days WHERE slot <> 0"
     " RETURNING user_id, currency, bucket, group_id, day, amount)"
@@ -202,7 +201,7 @@ class DashboardService(Service):
         if self.db.engine.dialect.name != "postgresql":
             return
         with self.db.transaction() as session:
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMPACT_LOCK})
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": locks.EARNINGS_FOLD})
             session.execute(FOLD)
             session.execute(FOLD_COUNTS)
 

@@ -20,6 +20,7 @@ from bot.domain.postback import OrderReport
 from bot.domain.split import Share, commission_pool, split_commission
 from bot.services.base import Service, ServiceError, in_chunks
 from bot.services.promoters import PromoterService
+from bot.storage import locks
 from bot.storage.models import (
     Click,
     LedgerEntry,
@@ -110,6 +111,11 @@ class OrderService(Service):
             return booking
         with self.db.transaction(immediate=True) as session:
             link, product, promoter_id = self._attribution(session, report.click_id, promoters)
+            if link is None and report.click_id:
+                # The click may sit in a batch that is committing right now (another web
+                # process): wait for the batches in flight, then look again (storage/locks.py).
+                locks.unknown_click(session)
+                link, product, promoter_id = self._attribution(session, report.click_id, promoters)
             merchant = self._merchant(session, product) or report.merchant
             order = session.scalars(
                 select(Order).where(Order.merchant == merchant, Order.order_id == report.order_id)

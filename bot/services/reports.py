@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from bot.services.base import Service
 from bot.services.orders import due_orders
 from bot.services.readcache import ReadCache, earliest, ledger_stamp
+from bot.storage import locks
 from bot.storage.base import Base
 from bot.storage.models import Click, Group, LedgerEntry, Link, Order, Post, StatsDay, StatsSlice, Tap, User
 
@@ -340,7 +341,7 @@ class ReportService(Service):
         if self.db.engine.dialect.name != "postgresql":
             return
         with self.db.transaction() as session:
-            session.execute(text("SELECT pg_advisory_xact_lock(1701170003)"))
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks.STATS_FOLD})
             for table, keys in (("stats_days", "day, metric"), ("stats_slices", "day, minute, metric")):
                 session.execute(text(
                     f"WITH moved AS (DELETE FROM {table} WHERE slot <> 0 RETURNING {keys}, n)"  # noqa: S608

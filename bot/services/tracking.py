@@ -19,6 +19,7 @@ from bot.services import statements
 from bot.services.base import Service, ServiceError
 from bot.services.orders import OrderService
 from bot.services.promoters import Person, PromoterService
+from bot.storage import locks
 from bot.storage.models import Click, Link, Merchant, Product, Share, Tap
 
 # The characters a redirect's Location keeps as they are (starlette.responses.RedirectResponse).
@@ -263,6 +264,7 @@ class TrackingService(Service):
         if not clicks:
             return
         with self.db.transaction() as session:
+            locks.click_batch(session)  # an order report deciding "no such click" waits for us
             conn = session.connection()
             insert_clicks(conn, clicks)
             # Nearly always no order is waiting for these clicks: one statement per batch

@@ -12,8 +12,10 @@ import logging
 
 from sqlalchemy import Connection, Engine, text
 
+from bot.storage import locks
+
 log = logging.getLogger(__name__)
-LOCK_KEY = 0x6B6F63_0001  # "koc" + 1: the scheduler's advisory lock id
+LOCK_KEY = locks.SCHEDULER_LEADER
 
 
 class Leader:
