@@ -3,9 +3,10 @@ answering a fixed 302, both served by uvicorn with the same settings, both drive
 same load generator running in OTHER processes (raw asyncio sockets, HTTP/1.1 keep-alive).
 
 Run: python bench/bench_clicks.py [--seconds 8] [--rounds 3] [--connections 64] [--procs 1]
-                                  [--db URL] [--web-procs N]
-Prints requests/s, p50/p99 latency, the ratio, the CPU each server thread (and the load
-generator) spent per request, and clicks recorded vs requests sent.
+                                  [--db URL] [--web-procs N] [--click-writer process|thread]
+Prints requests/s, p50/p99 latency, the ratio, the CPU each server thread, the click writer
+process (``[web] click_writer = "process"``, the default here) and the load generator spent per
+request, and clicks recorded vs requests sent.
 
 ``--db URL`` wipes the database (its ``public`` schema) and migrates it first. ``--web-procs N``
 (PostgreSQL) serves kocbot from N real ``python -m bot run --role web`` processes, each with its
@@ -95,6 +96,23 @@ def machine_busy() -> float:
     return (sum(fields) - fields[3] - fields[4]) / CLOCK_TICKS  # less idle and iowait
 
 
+def children_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds each child process of ``pids`` has used so far (the click writer process
+    of ``[web] click_writer = "process"``, and multiprocessing's resource tracker)."""
+    out = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) in pids:
+            out[int(proc.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return out
+
+
 def cpu_split(pids: list[int], before: dict[int, dict[int, float]]) -> dict[str, float]:
     """CPU seconds since ``before`` of the servers' event-loop threads (each process's main
     thread) and of all their other threads (click writer, link lookups, asyncio's pool)."""
@@ -114,12 +132,14 @@ def run_generators(ports: list[int], paths: list[str], seconds: float, conns: in
     """Start ``procs`` generator processes against ``ports``; merge their figures, with the
     CPU the ``servers`` processes' threads spent while the generators ran."""
     before = {pid: thread_cpu(pid) for pid in servers}
+    kids_before = children_cpu(servers)
     busy = machine_busy()
     children = [subprocess.Popen(
         [sys.executable, "-c", GENERATOR, "127.0.0.1", ",".join(map(str, ports)), str(seconds),
          str(max(1, conns // procs)), ",".join(paths)], stdout=subprocess.PIPE) for _ in range(procs)]
     results = [json.loads(c.communicate()[0]) for c in children]
     cpu = cpu_split(servers, before)
+    kids = sum(used - kids_before.get(pid, 0.0) for pid, used in children_cpu(servers).items())
     busy = machine_busy() - busy
     lat = sorted(x for r in results for x in r["lat"])
     statuses: dict[str, int] = {}
@@ -130,6 +150,7 @@ def run_generators(ports: list[int], paths: list[str], seconds: float, conns: in
     return {"sent": len(lat), "rps": len(lat) / elapsed, "p50": lat[len(lat) // 2] * 1000,
             "p99": lat[int(len(lat) * 0.99)] * 1000, "statuses": statuses,
             "cpu_loop": cpu["loop"] / len(lat) * 1e6, "cpu_other": cpu["other"] / len(lat) * 1e6,
+            "cpu_child": kids / len(lat) * 1e6,
             "cpu_gen": sum(r["cpu"] for r in results) / len(lat) * 1e6,
             "cpu_machine": busy / len(lat) * 1e6}
 
@@ -229,6 +250,9 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--db", default="",
                         help="database URL, wiped and migrated first (default: a fresh SQLite file)")
+    parser.add_argument("--click-writer", choices=("process", "thread"), default="process",
+                        help='kocbot\'s [web] click_writer (default "process", as docs/DEPLOY.md '
+                             'recommends for a busy web process)')
     parser.add_argument("--web-procs", type=int, default=0,
                         help="serve from N `python -m bot run --role web` processes (PostgreSQL)")
     args = parser.parse_args()
@@ -250,8 +274,11 @@ async def main() -> None:
     else:
         fresh_postgres(url)  # its public schema emptied and migrated
     port = free_port()
-    config = parse_config({"telegram": {"token": "1:BENCH"}, "database": {"url": url},
-                           "web": {"port": port, "public_url": f"http://127.0.0.1:{port}"}}, env={})
+    web = {"port": port, "public_url": f"http://127.0.0.1:{port}"}
+    if args.click_writer == "process":  # a tree from before the key knows only the thread
+        web["click_writer"] = "process"
+    config = parse_config({"telegram": {"token": "1:BENCH"}, "database": {"url": url}, "web": web},
+                         env={})
     kocbot = Kocbot(config, rng=random.Random(1), cards_dir=tmp / "cards", cache_dir=tmp / "cache")
     codes = build_world(kocbot, args.links)
     with kocbot.db.transaction() as session:
@@ -262,7 +289,7 @@ async def main() -> None:
             if args.web_procs else "one process, bare and kocbot alternating in it")
     print(f"bench_clicks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  db={url.split(':')[0]}  "
           f"{args.connections} connections, {args.procs} generator process(es), {args.seconds:.0f} s each; "
-          f"{mode}")
+          f"{mode}; click writer: {args.click_writer}")
     if args.web_procs:
         kocbot.db.dispose()
         bares, ours_all, flush_s = await in_processes(args, url, tmp, paths)
@@ -277,17 +304,17 @@ async def main() -> None:
             print(f"  round {i} {name:<20} {r['rps']:>7.0f} req/s   p50 {r['p50']:6.2f} ms   "
                   f"p99 {r['p99']:6.2f} ms   statuses {r['statuses']}")
             print(f"  round {i} {'':<20} CPU per request: loop thread {r['cpu_loop']:5.1f} µs, "
-                  f"other threads {r['cpu_other']:5.1f} µs, load generator {r['cpu_gen']:5.1f} µs, "
+                  f"other threads {r['cpu_other']:5.1f} µs, writer process {r['cpu_child']:5.1f} µs, "
+                  f"load generator {r['cpu_gen']:5.1f} µs, "
                   f"whole machine {r['cpu_machine']:5.1f} µs")
         print(f"  round {i} ratio {o['rps'] / b['rps']:.2f}   p99 {o['p99'] / b['p99']:.1f}x")
     med = lambda rs, k: statistics.median(r[k] for r in rs)  # noqa: E731
     print(f"  median: bare {med(bares, 'rps'):.0f} req/s (p99 {med(bares, 'p99'):.1f} ms), kocbot "
           f"{med(ours_all, 'rps'):.0f} req/s (p99 {med(ours_all, 'p99'):.1f} ms)")
-    print(f"  median CPU per request, µs (loop / other threads / generator / whole machine): bare "
-          f"{med(bares, 'cpu_loop'):.1f} / {med(bares, 'cpu_other'):.1f} / {med(bares, 'cpu_gen'):.1f}"
-          f" / {med(bares, 'cpu_machine'):.1f}, kocbot {med(ours_all, 'cpu_loop'):.1f} / "
-          f"{med(ours_all, 'cpu_other'):.1f} / {med(ours_all, 'cpu_gen'):.1f} / "
-          f"{med(ours_all, 'cpu_machine'):.1f}")
+    cols = ("cpu_loop", "cpu_other", "cpu_child", "cpu_gen", "cpu_machine")
+    print("  median CPU per request, µs (loop / other threads / writer process / generator / "
+          "whole machine): bare " + " / ".join(f"{med(bares, c):.1f}" for c in cols)
+          + ", kocbot " + " / ".join(f"{med(ours_all, c):.1f}" for c in cols))
     print(f"  ratio kocbot/bare (median of rounds): "
           f"{statistics.median(o['rps'] / b['rps'] for b, o in zip(bares, ours_all, strict=True)):.2f}"
           f"   p99 kocbot/bare (median of rounds): "
@@ -311,6 +338,8 @@ async def in_this_process(args: argparse.Namespace, kocbot, port: int,  # type: 
     me = [os.getpid()]
     work = lambda p: lambda: run_generators([p], paths, args.seconds, args.connections, args.procs, me)  # noqa: E731
     # Rounds alternate bare and kocbot, so drift in a shared machine hits both alike.
+    if getattr(kocbot, "click_writer", None) is not None:
+        await kocbot.click_writer.start()  # as `kocbot run` starts it
     kocbot.clicks.start()
     bares, ours_all = [], []
     for _ in range(args.rounds):
@@ -319,6 +348,8 @@ async def in_this_process(args: argparse.Namespace, kocbot, port: int,  # type: 
         ours_all.append(await serve(kocbot.web, port, work(port)))
     started = time.perf_counter()
     await kocbot.clicks.stop()  # the graceful-shutdown flush
+    if getattr(kocbot, "click_writer", None) is not None:
+        await kocbot.click_writer.close()
     return bares, ours_all, time.perf_counter() - started
 
 
@@ -340,7 +371,9 @@ async def in_processes(args: argparse.Namespace, url: str, tmp: Path,
             cfg = tmp / f"web{i}.toml"
             cfg.write_text(f'[telegram]\ntoken = "{emu.token}"\nbase_url = "{emu.base_url}"\n'
                            f'[database]\nurl = "{url}"\n[web]\nhost = "127.0.0.1"\nport = {p}\n'
-                           f'public_url = "http://127.0.0.1:{p}"\n[metrics]\nport = 0\n')
+                           f'public_url = "http://127.0.0.1:{p}"\n'
+                           + ('click_writer = "process"\n' if args.click_writer == "process" else "")
+                           + '[metrics]\nport = 0\n')
             command = [sys.executable, "-m", "bot", "run", "--role", "web", "-c", str(cfg)]
             ours.append(subprocess.Popen(command, env=env, cwd=tmp, stdout=subprocess.DEVNULL,
                                          stderr=(tmp / f"web{i}.log").open("w")))

@@ -4,4 +4,5 @@ import sys
 
 from bot.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a spawned child (bot/web/click_writer.py) imports it
+    sys.exit(main())

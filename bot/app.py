@@ -38,6 +38,7 @@ from bot.tg.tapqueue import TapQueue
 from bot.tg.transport import AiohttpRequest
 from bot.tg.webapp import set_menu_button
 from bot.web.app import build_web_app
+from bot.web.click_writer import ClickWriterProcess
 from bot.web.clicks import ClickBuffer
 
 log = logging.getLogger(__name__)
@@ -102,11 +103,16 @@ class Kocbot:
             public_url=config.web.public_url, paid_broadcast=config.telegram.paid_broadcast,
             limiter=self.limiter, concurrency=sender_concurrency)
         self.stars_spent = StarsSpent()  # paid-broadcast fees, read from Telegram for /stats
-        self.clicks = ClickBuffer(functools.partial(self.services.tracking.save_clicks,
-                                                    orders=self.services.orders,
-                                                    promoters=self.services.promoters),
-                                  max_pending=config.web.click_buffer_max,
-                                  on_drop=self._click_dropped)
+        # The clicks' batch writer: a thread beside the event loop, or a process of its own
+        # (bot/web/click_writer.py), which keeps the redirects' loop clear of the GIL it holds.
+        self.click_writer = (ClickWriterProcess(config, self.services.now)
+                             if config.web.click_writer == "process" else None)
+        self.clicks = ClickBuffer(
+            None if self.click_writer else functools.partial(
+                self.services.tracking.save_clicks, orders=self.services.orders,
+                promoters=self.services.promoters),
+            write=self.click_writer.write if self.click_writer else None,
+            max_pending=config.web.click_buffer_max, on_drop=self._click_dropped)
         # Read when scraped: a gauge set on every click cost a lock per redirect.
         self.metrics.click_buffer.set_function(lambda: len(self.clicks))
         self.metrics.watch_queue(self.services.posting.depth)
@@ -224,6 +230,8 @@ class Kocbot:
         if "sender" in parts:
             self.sender.start()
         if "web" in parts:
+            if self.click_writer is not None:
+                await self.click_writer.start()
             self.clicks.start()
             await self._start_web()
         from bot.infra_errors import masked
@@ -258,6 +266,8 @@ class Kocbot:
                 with contextlib.suppress(Exception):
                     await task
         await self.clicks.stop()
+        if self.click_writer is not None:
+            await self.click_writer.close()
         if app.running:
             await app.stop()
         elif app.job_queue is not None and app.job_queue.scheduler.running:
