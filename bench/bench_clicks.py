@@ -251,8 +251,8 @@ async def main() -> None:
     parser.add_argument("--db", default="",
                         help="database URL, wiped and migrated first (default: a fresh SQLite file)")
     parser.add_argument("--click-writer", choices=("process", "thread"), default="process",
-                        help='kocbot\'s [web] click_writer (default "process", as docs/DEPLOY.md '
-                             'recommends for a busy web process)')
+                        help='kocbot\'s [web] click_writer (default "process", what a `--role web` '
+                             'process runs)')
     parser.add_argument("--web-procs", type=int, default=0,
                         help="serve from N `python -m bot run --role web` processes (PostgreSQL)")
     args = parser.parse_args()
@@ -372,7 +372,7 @@ async def in_processes(args: argparse.Namespace, url: str, tmp: Path,
             cfg.write_text(f'[telegram]\ntoken = "{emu.token}"\nbase_url = "{emu.base_url}"\n'
                            f'[database]\nurl = "{url}"\n[web]\nhost = "127.0.0.1"\nport = {p}\n'
                            f'public_url = "http://127.0.0.1:{p}"\n'
-                           + ('click_writer = "process"\n' if args.click_writer == "process" else "")
+                           + ('click_writer = "thread"\n' if args.click_writer == "thread" else "")
                            + '[metrics]\nport = 0\n')
             command = [sys.executable, "-m", "bot", "run", "--role", "web", "-c", str(cfg)]
             ours.append(subprocess.Popen(command, env=env, cwd=tmp, stdout=subprocess.DEVNULL,

@@ -105,8 +105,11 @@ class Kocbot:
         self.stars_spent = StarsSpent()  # paid-broadcast fees, read from Telegram for /stats
         # The clicks' batch writer: a thread beside the event loop, or a process of its own
         # (bot/web/click_writer.py), which keeps the redirects' loop clear of the GIL it holds.
+        writer = config.web.click_writer
+        if writer == "auto":  # a web-only process is the one a busy deployment runs many of
+            writer = "process" if role == "web" else "thread"
         self.click_writer = (ClickWriterProcess(config, self.services.now)
-                             if config.web.click_writer == "process" else None)
+                             if writer == "process" else None)
         self.clicks = ClickBuffer(
             None if self.click_writer else functools.partial(
                 self.services.tracking.save_clicks, orders=self.services.orders,

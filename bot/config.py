@@ -48,7 +48,9 @@ class WebSettings:
     port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
     click_buffer_max: int = 100_000
-    click_writer: str = "thread"  # or "process": the batch writer beside the event loop
+    # The click batch writer: "thread" beside the event loop, "process" of its own, or "auto":
+    # a process for a `--role web` process, a thread otherwise (bot/web/click_writer.py).
+    click_writer: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -319,9 +321,9 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"config key web.port: expected 1-65535, got {config.web.port}")
     if config.web.click_buffer_max < 1:
         raise ConfigError("config key web.click_buffer_max: must be 1 or more")
-    if config.web.click_writer not in {"thread", "process"}:
-        raise ConfigError(
-            f"config key web.click_writer: expected thread or process, got {config.web.click_writer!r}")
+    if config.web.click_writer not in {"auto", "thread", "process"}:
+        raise ConfigError("config key web.click_writer: expected auto, thread or process, "
+                          f"got {config.web.click_writer!r}")
     if not 0 <= config.metrics.port < 65536:
         raise ConfigError(f"config key metrics.port: expected 0 (off) or 1-65535, got {config.metrics.port}")
     if not re.match(r"^https?://", config.web.public_url):

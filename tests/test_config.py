@@ -46,6 +46,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     ({"card": {"locale": "fr"}}, {}, "card.locale"),
     ({"card": {"buy_button": "tap"}}, {}, "card.buy_button"),
     ({"web": {"prot": 1}}, {}, "web.prot"),
+    ({"web": {"click_writer": "fork"}}, {}, "web.click_writer"),
     ({"colour": {}}, {}, "[colour]"),
 ])
 def test_a_bad_value_names_its_key_in_one_line(raw: dict, env: dict, names: str) -> None:
