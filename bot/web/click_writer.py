@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import pickle
+import signal
 import socket
 import struct
 import subprocess
@@ -158,6 +159,11 @@ def serve(conn: Connection) -> None:
     from bot.services.container import Services
     from bot.storage.db import Database
 
+    # The web process decides when this one ends (None, or its end of the socket closing):
+    # a Ctrl-C or a service manager's SIGTERM to the whole group must not stop it before the
+    # web process's shutdown flush has handed over the last batch.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     config: Config = conn.recv()
     # Second in line for the CPU: a redirect waits on the event loop, a batch on nobody.
     os.nice(10)

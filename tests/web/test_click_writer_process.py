@@ -120,10 +120,23 @@ async def test_a_refused_batch_is_a_one_line_reason_and_the_child_goes_on(db_url
     assert writer.pid is None and await gone(child)
 
 
-async def test_the_child_ends_with_the_web_process(emulator, kocbot_factory) -> None:
+async def test_the_child_ends_with_the_web_process_not_with_a_signal_to_the_group(
+        emulator, kocbot_factory) -> None:
     kocbot = await kocbot_factory(config=PROCESS)
+    _chat, card = await setup_card(emulator, kocbot)
+    url = await tap_buy(emulator, member=MEMBER, card=card)
+    before = clicks_written(kocbot)
     child = kocbot.click_writer.pid
-    await kocbot.stop()
+    os.kill(child, signal.SIGTERM)  # as systemd signals every process of the service
+    os.kill(child, signal.SIGINT)  # as Ctrl-C in a terminal does
+    for _ in range(3):
+        await click(url)
+    await asyncio.sleep(0.3)
+    await kocbot.clicks.flush()
+    assert kocbot.click_writer.pid == child  # still the same child, still writing
+    await click(url)
+    await kocbot.stop()  # the shutdown flush goes through it too
+    assert clicks_written(kocbot) == before + 4
     assert await gone(child)
 
 
