@@ -32,7 +32,8 @@ from bot.services.base import ServiceError
 from bot.services.promoters import Person
 from bot.services.tracking import ClickRecord, ClickTarget
 from bot.web.bodies import BodyTooLarge, read_body
-from bot.web.clicks import MISS, ClickIds, LinkCache, Memo
+from bot.web.clicks import ClickIds, Memo
+from bot.web.link_cache import MISS, LinkCache
 from bot.web.miniapp import build_miniapp
 from bot.web.s2s import S2S_ROUTES
 

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from bot.services.tracking import ClickTarget
-from bot.web.clicks import LinkCache
+from bot.web.link_cache import LinkCache
 
 TARGET = ClickTarget(link_id=7, product_url="https://shop.example/p/1", subid_param="subid",
                      url_template="", title="Kettle", active=True, ends_at=None, stock=None)
