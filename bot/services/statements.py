@@ -100,10 +100,20 @@ SQLITE_INSERT_CLICKS = (
     "INSERT INTO clicks (id, link_id, created_at, is_bot, ip_hash, user_agent, referrer) SELECT"
     " json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
     " json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),"
-    " json_extract(value, '$[6]') FROM json_each(?)"
+    " json_extract(value, '$[6]') FROM json_each(?) WHERE true"  # (SQLite's upsert needs a WHERE)
+    " ON CONFLICT (id) DO NOTHING"  # a batch written again after a lost answer: each click once
 )
 # PostgreSQL: COPY, whose rows psycopg formats in C; the rollup triggers fire as for INSERT.
 PG_COPY_CLICKS = "COPY clicks (id, link_id, created_at, is_bot, ip_hash, user_agent, referrer) FROM STDIN"
+# ... and when COPY meets a click already written (the same batch again after a lost answer):
+# the batch as one JSON parameter, the clicks already there left out.
+PG_INSERT_NEW_CLICKS = (
+    "INSERT INTO clicks (id, link_id, created_at, is_bot, ip_hash, user_agent, referrer)"
+    " SELECT id, link_id, created_at, is_bot, ip_hash, user_agent, referrer"
+    " FROM json_to_recordset(%s::json) AS r(id text, link_id bigint, created_at timestamptz,"
+    " is_bot boolean, ip_hash text, user_agent text, referrer text)"
+    " ON CONFLICT (id) DO NOTHING"
+)
 
 # The click ids of a batch that an order stored unattributed names (OrderService.attribute_late),
 # one bound parameter for the whole batch, a JSON array: json.dumps is C, where psycopg adapts a

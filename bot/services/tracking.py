@@ -274,10 +274,22 @@ class TrackingService(Service):
         reported before its click got here (``OrderService.attribute_late``)."""
         if not clicks:
             return
+        try:
+            self._save_clicks(clicks, orders, promoters, again=False)
+        except Exception as exc:
+            if not is_duplicate_key(exc):
+                raise
+            # Some of these clicks are written already: the same batch again, after the
+            # writer's answer was lost. Without this it could never be written, and every
+            # click after it would queue behind it.
+            self._save_clicks(clicks, orders, promoters, again=True)
+
+    def _save_clicks(self, clicks: Sequence[ClickRecord], orders: OrderService,
+                     promoters: PromoterService, *, again: bool) -> None:
         with self.db.transaction() as session:
             locks.click_batch(session)  # an order report deciding "no such click" waits for us
             conn = session.connection()
-            insert_clicks(conn, clicks)
+            insert_clicks(conn, clicks, again=again)
             # Nearly always no order is waiting for these clicks: one statement per batch
             # says which are (most batches: none), and only those go to attribute_late.
             named = awaited_clicks(conn, [c.id for c in clicks])
@@ -296,8 +308,16 @@ def sqlite_datetime(at: datetime) -> str:
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def insert_clicks(conn: Connection, clicks: Sequence[ClickRecord]) -> None:
-    """The rows of ``clicks``, inserted in bulk on ``conn`` (its transaction).
+def is_duplicate_key(exc: BaseException) -> bool:
+    """Whether ``exc`` is a unique violation (SQLSTATE 23505), from SQLAlchemy or from the
+    driver's raw COPY."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) == "23505"
+
+
+def insert_clicks(conn: Connection, clicks: Sequence[ClickRecord], *, again: bool = False) -> None:
+    """The rows of ``clicks``, inserted in bulk on ``conn`` (its transaction); ``again``: some
+    may be there already (on SQLite they are always skipped), leave those out.
 
     The batch writer runs in a thread beside the event loop that answers the redirects, so
     the GIL it holds is taken from them: rows go to the driver in one piece instead of one
@@ -309,6 +329,11 @@ def insert_clicks(conn: Connection, clicks: Sequence[ClickRecord]) -> None:
         rows = [(c.id, c.link_id, sqlite_datetime(c.at),
                  c.is_bot, c.ip_hash, c.user_agent, c.referrer) for c in clicks]
         conn.exec_driver_sql(statements.SQLITE_INSERT_CLICKS, (json.dumps(rows),))
+    elif again:
+        named = [{"id": c.id, "link_id": c.link_id, "created_at": c.at.isoformat(),
+                  "is_bot": c.is_bot, "ip_hash": c.ip_hash, "user_agent": c.user_agent,
+                  "referrer": c.referrer} for c in clicks]
+        conn.exec_driver_sql(statements.PG_INSERT_NEW_CLICKS, (json.dumps(named),))
     elif conn.dialect.driver == "psycopg":
         raw = conn.connection.driver_connection
         assert raw is not None

@@ -75,3 +75,23 @@ def test_naive_datetime_is_refused_and_nothing_is_written(world) -> None:
     with pytest.raises(ValueError, match="naive"), services.db.transaction() as session:
         insert_clicks(session.connection(), bad)
     assert raw_rows(services, "naive") == []
+
+
+def test_a_batch_written_again_keeps_one_row_per_click(world) -> None:
+    """A writer whose answer was lost after its commit (a killed writer process, a dropped
+    connection) sends the same batch again: it must go through, each click once, counted
+    once, and the clicks after it must not queue behind a batch that can never be written."""
+    services, link_id = world
+    batch = records(link_id, "again")
+    save = lambda clicks: services.tracking.save_clicks(  # noqa: E731
+        clicks, orders=services.orders, promoters=services.promoters)
+    save(batch)
+    first = raw_rows(services, "again")
+    save(batch)  # the retry
+    save(batch[:3] + records(link_id, "after"))  # partly written before, partly new
+    save(records(link_id, "plain"))  # the same rows through the usual path
+    assert raw_rows(services, "again") == first
+    assert raw_rows(services, "after") == raw_rows(services, "plain")  # stored alike
+    with services.db.transaction() as session:
+        assert session.scalar(select(func.sum(StatsDay.n)).where(StatsDay.metric == "clicks")) == 18
+        assert session.scalar(select(func.sum(StatsDay.n)).where(StatsDay.metric == "bot_hits")) == 18
