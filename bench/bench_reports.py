@@ -226,6 +226,17 @@ def load_sqlite(url: str, rows: Rows) -> None:
     conn.close()
 
 
+def unreachable(url: str) -> str:
+    """Why the PostgreSQL database at ``url`` cannot be used, in one line ("" if it can)."""
+    import psycopg
+
+    try:
+        psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        return (str(exc).strip().splitlines() or ["cannot connect"])[-1].strip()
+    return ""
+
+
 def load_postgres(url: str, rows: Rows) -> None:
     """Bulk load with COPY."""
     import psycopg
@@ -395,6 +406,10 @@ def main() -> None:
         sqlite_file = args.sqlite or str(Path(tempfile.mkdtemp(prefix="kocbot-rep-")) / "bench.db")
         targets.append(("sqlite", f"sqlite:///{sqlite_file}"))
     if not args.sqlite_only:
+        reason = unreachable(args.pg)
+        if reason:  # said before minutes of SQLite generation, not after
+            parser.error(f"--pg {args.pg}: {reason} (create it first, e.g. `createdb -h 127.0.0.1 "
+                         f"-U postgres {args.pg.rsplit('/', 1)[-1]}`, or pass --sqlite-only)")
         targets.append(("postgres", args.pg))
     for name, url in targets:
         generate(name, url, args.orders, args.clicks)
