@@ -312,8 +312,7 @@ def build_web_app(runtime: Runtime) -> Starlette:
     ip_salt = hashlib.sha256(b"kocbot-ip-salt:" + runtime.config.telegram.token.encode()).digest()
     web = WebState(
         templates=Jinja2Templates(directory=str(templates_dir())),
-        links=LinkCache(runtime.services.tracking.resolve, inline=runtime.db.is_sqlite,
-                        resolve_many=runtime.services.tracking.resolve_many),
+        links=LinkCache(runtime.services.tracking.resolve_many, inline=runtime.db.is_sqlite),
         ip_hashes=Memo(lambda ip: hash_ip(ip, ip_salt)), bot_agents=Memo(is_probable_bot),
         human_clicks=runtime.metrics.clicks.labels(kind="human"),
         bot_clicks=runtime.metrics.clicks.labels(kind="bot"))

@@ -32,16 +32,17 @@ class LinkCache:
     Misses resolve in a worker thread so the event loop keeps answering, and clicks on a code
     that is already being resolved wait for that one lookup: a link shared in a busy group
     is opened by many members at once, and each must not become its own query.
+
+    ``resolve_many`` answers the targets of the known codes among those it is given: misses
+    of one event-loop turn, and busy links due for renewal, are each looked up together.
     """
 
-    def __init__(self, resolve: Callable[[str], ClickTarget | None], *, ttl: float = 10.0,
-                 size: int = 50_000, inline: bool = False,
-                 resolve_many: Callable[[list[str]], dict[str, ClickTarget]] | None = None) -> None:
-        self._resolve = resolve
-        # Busy links renewed together: one lookup of every code that came due within
-        # ``gather`` seconds, instead of a thread hop and a query per code (each of which
-        # took the GIL from the loop answering the redirects: the clicks' p99).
+    def __init__(self, resolve_many: Callable[[list[str]], dict[str, ClickTarget]], *,
+                 ttl: float = 10.0, size: int = 50_000, inline: bool = False) -> None:
+        # One lookup for many codes instead of a thread hop and a query per code, each of
+        # which took the GIL from the loop answering the redirects (the clicks' p99).
         self._resolve_many = resolve_many
+        # Busy links renewed together: every code that came due within ``gather`` seconds.
         self.gather = ttl / 10
         self._due: set[str] = set()  # waiting for the next renewal
         self._renewing: set[str] = set()  # in the renewal under way
@@ -54,7 +55,7 @@ class LinkCache:
         self.size = size
         self._items: OrderedDict[str, tuple[float, ClickTarget | None]] = OrderedDict()
         self._loading: dict[str, asyncio.Future[ClickTarget | None]] = {}
-        self._wanted: list[str] = []  # missed codes for the next ``_fetch`` (with resolve_many)
+        self._wanted: list[str] = []  # missed codes for the next ``_fetch``
         self._fetcher: asyncio.Task[None] | None = None
 
     async def get(self, code: str) -> ClickTarget | None:
@@ -64,14 +65,11 @@ class LinkCache:
             return hit
         loading = self._loading.get(code)
         if loading is None:
-            if self._resolve_many is None:
-                loading = self._loading[code] = asyncio.create_task(self._load(code))
-            else:
-                loading = self._loading[code] = asyncio.get_running_loop().create_future()
-                loading.add_done_callback(_observed)
-                self._wanted.append(code)
-                if self._fetcher is None:
-                    self._fetcher = asyncio.create_task(self._fetch())
+            loading = self._loading[code] = asyncio.get_running_loop().create_future()
+            loading.add_done_callback(_observed)
+            self._wanted.append(code)
+            if self._fetcher is None:
+                self._fetcher = asyncio.create_task(self._fetch())
         # shield: a click whose client went away must not cancel the lookup the others await
         return await asyncio.shield(loading)
 
@@ -97,7 +95,6 @@ class LinkCache:
 
     async def _look_up(self, codes: list[str]) -> tuple[float, dict[str, ClickTarget]]:
         """When the lookup started, and the targets of the known ``codes``."""
-        assert self._resolve_many is not None
         started = time.monotonic()
         if self.inline:
             return started, self._resolve_many(codes)
@@ -118,13 +115,9 @@ class LinkCache:
             # before it expires, so its clicks never queue behind a miss (the p99 of
             # bench_clicks was every busy code expiring at once, 200 lookups on a
             # 6-thread pool). The entry stays served until its own ttl as before.
-            if self._resolve_many is not None:
-                self._due.add(code)
-                if self._renewal is None:
-                    self._renew_soon()
-            else:
-                task = self._loading[code] = asyncio.create_task(self._load(code))
-                task.add_done_callback(_retrieve)
+            self._due.add(code)
+            if self._renewal is None:
+                self._renew_soon()
         return hit[1]
 
     def _renew_soon(self) -> None:
@@ -153,15 +146,6 @@ class LinkCache:
         if self._due:  # came due while this renewal ran
             self._renew_soon()
 
-    async def _load(self, code: str) -> ClickTarget | None:
-        started = time.monotonic()
-        try:
-            target = self._resolve(code) if self.inline else await asyncio.to_thread(self._resolve, code)
-        finally:
-            del self._loading[code]
-        self._store(code, started, target)
-        return target
-
     def _store(self, code: str, started: float, target: ClickTarget | None) -> None:
         self._items[code] = (started, target)
         self._items.move_to_end(code)
@@ -175,7 +159,7 @@ def _observed(lookup: asyncio.Future[ClickTarget | None]) -> None:
         lookup.exception()
 
 
-def _retrieve(task: asyncio.Future[ClickTarget | None] | asyncio.Future[None]) -> None:
+def _retrieve(task: asyncio.Future[None]) -> None:
     """A failed background refresh keeps the entry it would have replaced; say why once."""
     if not task.cancelled() and (exc := task.exception()) is not None:
         log.warning("link refresh failed; serving the cached target until its ttl",

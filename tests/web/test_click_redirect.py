@@ -24,7 +24,7 @@ async def test_cached_and_uncached_clicks_answer_and_record_alike(emulator, kocb
         product_id = session.scalar(select(Link.product_id).where(Link.code == code))
         session.execute(update(Product).where(Product.id == product_id).values(url=AWKWARD_URL))
     web = kocbot.web.state.web
-    web.links = type(web.links)(kocbot.services.tracking.resolve, inline=web.links.inline)
+    web.links = type(web.links)(kocbot.services.tracking.resolve_many, inline=web.links.inline)
     headers = {"User-Agent": PHONE, "Referer": "https://t.me/"}
     async with httpx.AsyncClient() as client:
         first = await client.get(url, headers=headers)  # a miss: the Starlette path

@@ -23,12 +23,13 @@ class SlowResolve:
         self.release = threading.Event()
         self.fail = False
 
-    def __call__(self, code: str) -> ClickTarget | None:
-        self.calls.append(code)
+    def __call__(self, codes: list[str]) -> dict[str, ClickTarget]:
+        """The cache's ``resolve_many``: one call for the codes, each counted."""
+        self.calls.extend(codes)
         self.release.wait(timeout=5)
         if self.fail:
             raise RuntimeError("database restarting")
-        return TARGET if code == "known" else None
+        return {code: TARGET for code in codes if code == "known"}
 
 
 async def until_called(resolve: SlowResolve, n: int) -> None:
@@ -122,16 +123,10 @@ class ManyResolve:
         return {c: TARGET for c in codes if c.startswith("known")}
 
 
-def batched(many: ManyResolve, **options) -> LinkCache:  # type: ignore[no-untyped-def]
-    def single(code: str) -> ClickTarget | None:
-        raise AssertionError(f"looked up {code} alone")
-    return LinkCache(single, resolve_many=many, **options)
-
-
 async def test_misses_of_one_loop_turn_share_one_lookup() -> None:
     """A cold cache (a restart at peak) costs one query for the codes clicked together."""
     many = ManyResolve()
-    cache = batched(many)
+    cache = LinkCache(many)
     codes = [f"known{i}" for i in range(10)] + ["gone"]
     clicks = [asyncio.create_task(cache.get(c)) for c in codes * 5]
     assert await asyncio.gather(*clicks) == ([TARGET] * 10 + [None]) * 5
@@ -143,7 +138,7 @@ async def test_misses_of_one_loop_turn_share_one_lookup() -> None:
 async def test_misses_during_a_lookup_wait_for_the_next_one() -> None:
     many = ManyResolve()
     many.release.clear()
-    cache = batched(many)
+    cache = LinkCache(many)
     first = asyncio.create_task(cache.get("known1"))
     for _ in range(500):
         if many.calls:
@@ -160,7 +155,7 @@ async def test_misses_during_a_lookup_wait_for_the_next_one() -> None:
 async def test_a_failed_batch_reaches_every_waiter_and_is_not_cached() -> None:
     many = ManyResolve()
     many.fail = True
-    cache = batched(many)
+    cache = LinkCache(many)
     clicks = [asyncio.create_task(cache.get(c)) for c in ("known1", "known2", "known1")]
     outcomes = await asyncio.gather(*clicks, return_exceptions=True)
     assert [type(o) for o in outcomes] == [RuntimeError] * 3
@@ -171,7 +166,7 @@ async def test_a_failed_batch_reaches_every_waiter_and_is_not_cached() -> None:
 
 async def test_busy_links_are_renewed_together_before_they_expire() -> None:
     many = ManyResolve()
-    cache = batched(many, ttl=0.4)
+    cache = LinkCache(many, ttl=0.4)
     codes = [f"known{i}" for i in range(20)]
     assert await asyncio.gather(*(cache.get(c) for c in codes)) == [TARGET] * 20
     await asyncio.sleep(0.25)  # past half the ttl: clicks are answered from the cache ...
@@ -185,7 +180,7 @@ async def test_busy_links_are_renewed_together_before_they_expire() -> None:
 
 async def test_a_failed_renewal_keeps_serving_until_the_ttl_and_tries_again() -> None:
     many = ManyResolve()
-    cache = batched(many, ttl=0.4)
+    cache = LinkCache(many, ttl=0.4)
     assert await cache.get("known1") is TARGET
     await asyncio.sleep(0.25)
     many.fail = True
