@@ -201,7 +201,7 @@ class DashboardService(Service):
         if self.db.engine.dialect.name != "postgresql":
             return
         with self.db.transaction() as session:
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": locks.EARNINGS_FOLD})
+            locks.hold(session, locks.EARNINGS_FOLD)
             session.execute(FOLD)
             session.execute(FOLD_COUNTS)
 

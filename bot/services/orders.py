@@ -111,10 +111,9 @@ class OrderService(Service):
             return booking
         with self.db.transaction(immediate=True) as session:
             link, product, promoter_id = self._attribution(session, report.click_id, promoters)
-            if link is None and report.click_id:
-                # The click may sit in a batch that is committing right now (another web
-                # process): wait for the batches in flight, then look again (storage/locks.py).
-                locks.unknown_click(session)
+            if link is None and report.click_id and locks.unknown_click(session):
+                # The click may sit in a batch that was committing (another web process):
+                # the batches in flight have finished now; look again (storage/locks.py).
                 link, product, promoter_id = self._attribution(session, report.click_id, promoters)
             merchant = self._merchant(session, product) or report.merchant
             order = session.scalars(

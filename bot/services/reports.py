@@ -341,7 +341,7 @@ class ReportService(Service):
         if self.db.engine.dialect.name != "postgresql":
             return
         with self.db.transaction() as session:
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks.STATS_FOLD})
+            locks.hold(session, locks.STATS_FOLD)
             for table, keys in (("stats_days", "day, metric"), ("stats_slices", "day, minute, metric")):
                 session.execute(text(
                     f"WITH moved AS (DELETE FROM {table} WHERE slot <> 0 RETURNING {keys}, n)"  # noqa: S608
