@@ -76,16 +76,26 @@ asyncio.run(main())
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def stat_fields(path: Path) -> list[str] | None:
+    """The fields of a /proc ``stat`` file after the command name (None: the task is gone)."""
+    try:
+        stat = path.read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def cpu_seconds(fields: list[str]) -> float:
+    """User + system CPU seconds from ``stat_fields``."""
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def thread_cpu(pid: int) -> dict[int, float]:
     """CPU seconds (user + system) each thread of process ``pid`` has used so far."""
     out = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            stat = (task / "stat").read_text()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        if (fields := stat_fields(task / "stat")) is not None:
+            out[int(task.name)] = cpu_seconds(fields)
     return out
 
 
@@ -98,18 +108,12 @@ def machine_busy() -> float:
 
 def children_cpu(pids: list[int]) -> dict[int, float]:
     """CPU seconds each child process of ``pids`` has used so far (the click writer process
-    of ``[web] click_writer = "process"``, and multiprocessing's resource tracker)."""
+    of ``[web] click_writer = "process"``)."""
     out = {}
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) in pids:
-            out[int(proc.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        if proc.name.isdigit() and (fields := stat_fields(proc / "stat")) is not None \
+                and int(fields[1]) in pids:
+            out[int(proc.name)] = cpu_seconds(fields)
     return out
 
 

@@ -4,5 +4,5 @@ import sys
 
 from bot.cli import main
 
-if __name__ == "__main__":  # not when a spawned child (bot/web/click_writer.py) imports it
+if __name__ == "__main__":  # running it, not importing it
     sys.exit(main())

@@ -253,7 +253,7 @@ class TrackingService(Service):
         """What ``GET /c/<code>`` redirects to; None for an unknown code.
 
         The columns only, on a plain connection: every busy link is looked up again each few
-        seconds (bot/web/clicks.py), in a thread beside the event loop answering redirects,
+        seconds (bot/web/link_cache.py), in a thread beside the event loop answering redirects,
         and an ORM session and Product entity per lookup held the GIL that loop needs for
         ~0.8 ms, against ~0.3 ms this way (bench/bench_clicks.py's world, PostgreSQL)."""
         return self.resolve_many([code]).get(code)
