@@ -4,6 +4,7 @@ readers (reports, exports, the rollup triggers) see no difference."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import cast
@@ -95,3 +96,30 @@ def test_a_batch_written_again_keeps_one_row_per_click(world) -> None:
     with services.db.transaction() as session:
         assert session.scalar(select(func.sum(StatsDay.n)).where(StatsDay.metric == "clicks")) == 18
         assert session.scalar(select(func.sum(StatsDay.n)).where(StatsDay.metric == "bot_hits")) == 18
+
+
+def test_the_same_batch_from_two_writers_at_once_is_written_once(world) -> None:
+    """Two writers handed the same batch at the same moment (a retry racing the first try):
+    both return, each click is stored and counted once, on SQLite and PostgreSQL."""
+    services, link_id = world
+    batch = records(link_id, "twice")
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        start.wait()
+        try:
+            services.tracking.save_clicks(batch, orders=services.orders, promoters=services.promoters)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join(30)
+    assert errors == []
+    assert len(raw_rows(services, "twice")) == 12
+    with services.db.transaction() as session:
+        assert session.scalar(select(func.sum(StatsDay.n)).where(StatsDay.metric == "clicks")) == 6
+        assert session.scalar(select(func.sum(StatsDay.n)).where(StatsDay.metric == "bot_hits")) == 6
